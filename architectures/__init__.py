@@ -1,0 +1,30 @@
+"""archbench's architecture registry.
+
+Importing this package registers every family module; use :func:`list_archs` to see the names
+and :func:`create` to build one.
+"""
+
+from architectures import cnn, deepcnn, lenet, linear, mlp  # noqa: F401  (registers them)
+from architectures.registry import (
+    ArchInfo,
+    DuplicateArchitectureError,
+    UnknownArchitectureError,
+    create,
+    get_info,
+    list_archs,
+    natural_key,
+    register,
+    resolve_kwargs,
+)
+
+__all__ = [
+    "ArchInfo",
+    "DuplicateArchitectureError",
+    "UnknownArchitectureError",
+    "create",
+    "get_info",
+    "list_archs",
+    "natural_key",
+    "register",
+    "resolve_kwargs",
+]

@@ -1,0 +1,72 @@
+"""The IDX file format of MNIST and Fashion-MNIST: reading, writing and checksums.
+
+An IDX file is a 4-byte magic (two zero bytes, a type code, the number of dimensions), one
+big-endian int32 per dimension, then the data. MNIST's images are type 0x08 (uint8) with three
+dimensions (count, rows, columns); its labels are uint8 with one dimension.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+UINT8 = 0x08
+
+
+def encode(array: np.ndarray) -> bytes:
+    """The IDX bytes of a uint8 array (any number of dimensions)."""
+    if array.dtype != np.uint8:
+        raise ValueError(f"IDX writer takes uint8 arrays, got {array.dtype}")
+    header = bytes([0, 0, UINT8, array.ndim]) + np.asarray(array.shape, dtype=">i4").tobytes()
+    return header + np.ascontiguousarray(array).tobytes()
+
+
+def decode(data: bytes, name: str = "IDX data") -> np.ndarray:
+    """The uint8 array held by IDX bytes; malformed input raises ValueError naming ``name``."""
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise ValueError(f"{name} is not an IDX file (bad magic number)")
+    if data[2] != UINT8:
+        raise ValueError(f"{name} holds IDX type 0x{data[2]:02x}; only uint8 (0x08) is supported")
+    ndim = data[3]
+    header_end = 4 + 4 * ndim
+    shape = tuple(int(n) for n in np.frombuffer(data[4:header_end], dtype=">i4"))
+    expected = header_end + int(np.prod(shape, dtype=np.int64))
+    if len(data) != expected:
+        raise ValueError(f"{name} has {len(data)} bytes; its header {shape} implies {expected}")
+    return np.frombuffer(data, dtype=np.uint8, offset=header_end).reshape(shape)
+
+
+def read(path: Path) -> np.ndarray:
+    return decode(Path(path).read_bytes(), name=str(path))
+
+
+def md5_bytes(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def md5_file(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,63 @@
+"""Model facts from torchinfo: parameter counts, mult-adds and the summary text.
+
+Counts are taken at the architecture's input shape with batch 1, so mult-adds are per image.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import torchinfo
+
+import architectures
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    arch: str
+    arch_kwargs: str  # canonical JSON of the non-default keyword arguments
+    input_shape: tuple[int, int, int]
+    total_params: int
+    trainable_params: int
+    mult_adds: int
+    summary: str
+
+    @property
+    def key(self) -> str:
+        shape = "x".join(map(str, self.input_shape))
+        return f"{self.arch}{self.arch_kwargs if self.arch_kwargs != '{}' else ''}@{shape}"
+
+
+def canonical_kwargs(kwargs: dict[str, Any] | None) -> str:
+    """JSON with sorted keys and lists for tuples: equal settings give equal strings."""
+    return json.dumps(kwargs or {}, sort_keys=True, separators=(",", ":"), default=list)
+
+
+@functools.lru_cache(maxsize=256)
+def _facts(arch: str, arch_kwargs: str) -> ModelFacts:
+    info = architectures.get_info(arch)
+    model = architectures.create(arch, **json.loads(arch_kwargs))
+    stats = torchinfo.summary(
+        model,
+        input_size=(1, *info.input_shape),
+        col_names=("input_size", "output_size", "num_params", "mult_adds"),
+        device="cpu",
+        verbose=0,
+    )
+    return ModelFacts(
+        arch=arch,
+        arch_kwargs=arch_kwargs,
+        input_shape=info.input_shape,
+        total_params=int(stats.total_params),
+        trainable_params=int(stats.trainable_params),
+        mult_adds=int(stats.total_mult_adds),
+        summary=str(stats),
+    )
+
+
+def model_facts(arch: str, arch_kwargs: dict[str, Any] | None = None) -> ModelFacts:
+    """torchinfo's numbers for ``arch`` built with ``arch_kwargs`` (cached per process)."""
+    return _facts(arch, canonical_kwargs(arch_kwargs))

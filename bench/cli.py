@@ -50,6 +50,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> int:
+    for name in args.dataset:
+        datasets.get_dataset_info(name)  # all names are checked before any download
     for name in args.dataset or ["mnist"]:
         print(datasets.prepare(name, args.data_root, offline=args.offline))
     return 0
@@ -57,6 +59,8 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
 
 def cmd_data_verify(args: argparse.Namespace) -> int:
     root = args.data_root or datasets.default_data_root()
+    for name in args.dataset:
+        datasets.get_dataset_info(name)
     names = args.dataset or [d for d in datasets.list_datasets() if datasets.DATASETS[d].layout]
     failures = []
     checked = 0
@@ -84,6 +88,144 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
             f"no prepared dataset under {root}; run: bench data prepare mnist --data-root {root}"
         )
     print(f"{checked} files verified under {root}")
+    return 0
+
+
+def batch_size_arg(text: str) -> int | None:
+    if text == "full":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid batch size {text!r}: use N or 'full'") from None
+
+
+def targets_arg(text: str) -> list[float]:
+    """``0.98,0.99`` or ``98,99`` (percent)."""
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid targets {text!r}: use e.g. 98,99") from None
+    values = [v / 100 if v > 1 else v for v in values]
+    if not values or not all(0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"invalid targets {text!r}: accuracies in (0, 100]")
+    return values
+
+
+RECIPE_OVERRIDES = (
+    "optimizer", "lr", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
+    "schedule", "label_smoothing", "augment", "normalize",
+)  # fmt: skip
+
+
+def sweep_configs(args: argparse.Namespace) -> list:
+    """The validated configs of ``bench run``'s arguments (nothing is written yet)."""
+    from bench import config, environment, sweep
+
+    patterns = args.arch or []
+    if not patterns:
+        raise UsageError("name the architectures: --arch PATTERN [PATTERN ...]")
+    archs = architectures.list_archs(include=patterns, exclude=args.exclude)
+    if not archs:
+        for pattern in patterns:
+            if not any(ch in pattern for ch in "*?["):
+                architectures.get_info(pattern)  # an unknown plain name: closest matches
+        raise UsageError(
+            f"no architecture matches {' '.join(patterns)}; see `bench list` for the names"
+        )
+    recipe = config.get_recipe(args.recipe).with_overrides(
+        **{name: getattr(args, name) for name in RECIPE_OVERRIDES}
+    )
+    arch_kwargs = dict(config.parse_arch_arg(text) for text in args.arch_arg)
+    return sweep.plan(
+        archs,
+        args.dataset,
+        recipe,
+        config.parse_seeds(args.seeds),
+        environment.resolve_devices(args.device),
+        arch_kwargs=arch_kwargs,
+        dtype=args.dtype,
+        val_size=args.val_size,
+        limit_train=args.limit_train,
+        limit_test=args.limit_test,
+        deterministic=args.deterministic,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import torch
+
+    from bench import sweep
+    from bench.progress import SweepProgress
+    from bench.results import ResultsStore
+
+    configs = sweep_configs(args)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    store = ResultsStore(args.results)
+    summary = sweep.run(
+        configs,
+        store,
+        data_root=args.data_root,
+        force=args.force,
+        targets=args.targets,
+        label=args.label,
+        progress=SweepProgress(
+            len(configs)
+            if args.force
+            else len(set(c.run_id for c in configs) - store.completed_ids()),
+            enabled=not args.quiet,
+        ),
+    )
+    print(f"{summary.planned} runs in {store.path}: {summary.describe()}")
+    if summary.results:
+        runs = store.tables().runs
+        runs = runs[runs.run_id.isin({result.run_id for result in summary.results})]
+        print(render(results_frame(runs)[SWEEP_SUMMARY], "table"))
+    failed = summary.counts["error"] + summary.counts["oom"]
+    return 1 if failed else 0
+
+
+HEADLINE = [
+    "run_id", "arch", "dataset", "recipe", "seed", "device", "status", "epochs_completed",
+    "test_acc", "test_loss", "val_acc", "best_epoch", "time_train_s", "images_per_s", "params",
+    "message",
+]  # fmt: skip
+
+
+SWEEP_SUMMARY = [
+    "run_id", "arch", "seed", "device", "status", "test_acc", "test_loss", "time_train_s",
+    "message",
+]  # fmt: skip
+
+
+def results_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    frame = runs[[column for column in HEADLINE if column in runs]].copy()
+    frame["message"] = frame["message"].fillna("")
+    return frame
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from bench.results import load
+
+    tables = load(args.results)
+    runs = tables.runs
+    if args.arch:
+        runs = runs[runs.arch.isin(architectures.list_archs(include=args.arch))]
+    if args.status:
+        runs = runs[runs.status.isin(args.status)]
+    if runs.empty:
+        raise ArchbenchError(f"no runs in {args.results} match; `bench results` lists them all")
+    if args.history:
+        history = tables.history.merge(runs[["run_id", "arch", "seed", "device"]], on="run_id")
+        columns = ["run_id", "arch", "seed", "device"] + [
+            c for c in tables.history.columns if c != "run_id"
+        ]
+        print(render(history[columns], args.format))
+    else:
+        print(render(results_frame(runs), args.format))
     return 0
 
 
@@ -140,6 +282,86 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("dataset", nargs="*", help="datasets to check (default: all prepared)")
     verify.set_defaults(func=cmd_data_verify)
+
+    results_dir = argparse.ArgumentParser(add_help=False)
+    results_dir.add_argument(
+        "--results", type=Path, default=Path("results"), metavar="DIR",
+        help="results directory holding archbench.sqlite (default: results)",
+    )  # fmt: skip
+
+    from bench import config
+
+    run = commands.add_parser(
+        "run",
+        parents=[results_dir, data_root],
+        help="train architectures with fixed seeds and record every run",
+        description="Train registered architectures with fixed seeds on the chosen devices and "
+        "record every run in the results database. Runs already complete there (same config, "
+        "same run id) are skipped, so an interrupted sweep resumes when run again.",
+        epilog="Recipes: "
+        + "; ".join(
+            f"{name}: {config.RECIPES[name].description}" for name in config.list_recipes()
+        ),
+    )
+    run.add_argument("--arch", nargs="+", metavar="PATTERN", help="names or shell wildcards")
+    run.add_argument("--exclude", nargs="+", default=[], metavar="PATTERN")
+    run.add_argument(
+        "--arch-arg", action="append", default=[], metavar="KEY=VALUE",
+        help="architecture argument, JSON value (e.g. --arch mlp --arch-arg hidden=[64,32])",
+    )  # fmt: skip
+    run.add_argument("--dataset", default="mnist", help="default: mnist")
+    run.add_argument("--recipe", default="adam-bs64-e5", help="default: adam-bs64-e5")
+    run.add_argument("--seeds", default="0", help="a seed, a list 0,1,2 or a range 0-4")
+    run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
+    run.add_argument("--dtype", default="float32", choices=config.DTYPES)
+    overrides = run.add_argument_group("recipe overrides (each yields a new run id)")
+    overrides.add_argument("--optimizer", choices=config.OPTIMIZERS)
+    overrides.add_argument("--lr", type=float)
+    overrides.add_argument("--batch-size", type=batch_size_arg, metavar="N|full")
+    overrides.add_argument("--epochs", type=int)
+    overrides.add_argument("--momentum", type=float)
+    overrides.add_argument("--nesterov", action="store_true", default=None)
+    overrides.add_argument("--weight-decay", type=float)
+    overrides.add_argument("--schedule", choices=config.SCHEDULES)
+    overrides.add_argument("--label-smoothing", type=float)
+    overrides.add_argument("--augment", choices=config.AUGMENTS)
+    overrides.add_argument("--normalize", choices=config.NORMALIZATIONS)
+    data_opts = run.add_argument_group("data")
+    data_opts.add_argument(
+        "--val-size", type=int, metavar="N",
+        help="validation images carved from training (default: the dataset's, 10,000 for MNIST; "
+        "0 trains on the whole training set, with no best-epoch selection)",
+    )  # fmt: skip
+    data_opts.add_argument("--limit-train", type=int, metavar="N", help="first N train images")
+    data_opts.add_argument("--limit-test", type=int, metavar="N", help="first N test images")
+    execution = run.add_argument_group("execution")
+    execution.add_argument(
+        "--deterministic", action=argparse.BooleanOptionalAction, default=True,
+        help="deterministic algorithms, cuDNN benchmark off (default: on; recorded)",
+    )  # fmt: skip
+    execution.add_argument("--threads", type=int, help="torch CPU threads (recorded)")
+    execution.add_argument(
+        "--targets", type=targets_arg, default=[0.98, 0.99], metavar="ACC[,ACC]",
+        help="validation accuracies for time-to-accuracy (default: 98,99)",
+    )  # fmt: skip
+    execution.add_argument("--force", action="store_true", help="re-run completed runs")
+    execution.add_argument("--label", help="a label stored with each run (for bench compare)")
+    execution.add_argument("--quiet", action="store_true", help="no progress output")
+    run.set_defaults(func=cmd_run)
+
+    results = commands.add_parser(
+        "results",
+        parents=[results_dir],
+        help="one row per recorded run (or per epoch with --history)",
+        description="Show recorded runs with their headline columns.",
+    )
+    results.add_argument("--format", choices=FORMATS, default="table")
+    results.add_argument("--arch", nargs="+", metavar="PATTERN")
+    results.add_argument(
+        "--status", nargs="+", choices=("ok", "diverged", "oom", "error", "skipped")
+    )
+    results.add_argument("--history", action="store_true", help="per-epoch rows")
+    results.set_defaults(func=cmd_results)
     return parser
 
 
@@ -147,8 +369,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        for name in getattr(args, "dataset", None) or []:
-            datasets.get_dataset_info(name)
         return args.func(args)
     except (ArchbenchError, architectures.UnknownArchitectureError) as exc:
         code = getattr(exc, "exit_code", 2)

@@ -21,9 +21,8 @@ import torch
 
 from architectures.registry import natural_key, unknown_name_message
 from bench import data_sources, idx
+from bench.config import NORMALIZATIONS
 from bench.errors import DataError, UsageError
-
-NORMALIZATIONS = ("unit", "standard", "zscore")
 
 
 def default_data_root() -> Path:

@@ -1,0 +1,112 @@
+"""Progress display for a sweep: tqdm bars on a terminal, plain lines elsewhere.
+
+On a terminal, one bar counts runs and a second follows the current run's steps with its live
+loss and validation accuracy. When the stream is not a terminal (CI, a pipe, a log file), each
+epoch and each finished run prints one line instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from tqdm import tqdm
+
+from bench.config import RunConfig
+from bench.runner import RunResult
+from bench.train import EpochRecord
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.2f}%"
+
+
+def describe_result(result: RunResult) -> str:
+    if result.status == "ok":
+        m = result.metrics
+        return (
+            f"ok: test_acc {_pct(m.get('test_acc'))}, test_loss {m.get('test_loss'):.4f}, "
+            f"{m.get('time_train_s', 0):.1f} s training"
+        )
+    return f"{result.status}: {result.message}"
+
+
+class RunProgress:
+    """Receives one run's steps and epochs from the training loop."""
+
+    def __init__(self, sweep: SweepProgress, prefix: str):
+        self.sweep = sweep
+        self.prefix = prefix
+        self.bar: tqdm | None = None
+        self.val_acc: float | None = None
+
+    def steps(self, done: int, total: int, loss: float) -> None:
+        if not self.sweep.tty:
+            return
+        if self.bar is None:
+            self.bar = tqdm(
+                total=total, desc=self.prefix, position=1, leave=False, file=self.sweep.stream,
+                unit="step", dynamic_ncols=True,
+            )  # fmt: skip
+        self.bar.update(done - self.bar.n)
+        postfix = {"loss": f"{loss:.4f}"}
+        if self.val_acc is not None:
+            postfix["val_acc"] = _pct(self.val_acc)
+        self.bar.set_postfix(postfix, refresh=False)
+
+    def epoch(self, record: EpochRecord, epochs: int) -> None:
+        self.val_acc = record.val_acc
+        if self.sweep.tty:
+            return
+        self.sweep.line(
+            f"{self.prefix}: epoch {record.epoch}/{epochs} train_loss {record.train_loss:.4f} "
+            f"train_acc {_pct(record.train_acc)} val_acc {_pct(record.val_acc)} "
+            f"test_acc {_pct(record.test_acc)} ({record.train_s:.2f} s)"
+        )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class SweepProgress:
+    """The display for a whole sweep of ``total`` runs."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool = True):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = enabled and self.stream.isatty()
+        self.total = total
+        self.index = 0
+        self.bar = (
+            tqdm(total=total, desc="runs", position=0, file=self.stream, unit="run")
+            if self.tty
+            else None
+        )
+
+    def line(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def start(self, config: RunConfig) -> RunProgress:
+        self.index += 1
+        return RunProgress(self, f"[{self.index}/{self.total}] {config.label}")
+
+    def finish(self, run: RunProgress | None, result: RunResult, note: str = "") -> None:
+        if run is None:
+            self.index += 1
+            prefix = f"[{self.index}/{self.total}] {result.config.label}"
+        else:
+            run.close()
+            prefix = run.prefix
+        self.line(f"{prefix}: {describe_result(result)}{note}")
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,317 @@
+"""The results store: one SQLite database per results directory, plus checkpoint files.
+
+``DIR/archbench.sqlite`` holds three tables: ``runs`` (one row per run: its config, status,
+headline numbers and environment), ``history`` (one row per run and epoch) and ``models``
+(torchinfo facts and summary text, once per architecture and input shape). The database runs in
+WAL mode; each run is written in one ``BEGIN IMMEDIATE`` transaction when it ends, so a process
+killed at any moment leaves either the whole run or nothing, and several processes can write
+to one directory at once without losing rows. Final weights go to ``DIR/checkpoints/RUN_ID.pt``
+(written atomically before the row that points at them).
+
+:func:`load` returns the tables as pandas DataFrames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from bench import idx
+from bench.errors import ArchbenchError
+from bench.runner import DONE_STATUSES, RunResult
+
+DB_NAME = "archbench.sqlite"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 60_000
+
+RUN_COLUMNS = {
+    # identity and outcome
+    "run_id": "TEXT PRIMARY KEY",
+    "status": "TEXT NOT NULL",
+    "message": "TEXT",
+    "label": "TEXT",
+    # config, denormalized for queries (config_json holds all of it)
+    "arch": "TEXT NOT NULL",
+    "arch_kwargs": "TEXT",
+    "dataset": "TEXT",
+    "recipe": "TEXT",
+    "seed": "INTEGER",
+    "device": "TEXT",
+    "dtype": "TEXT",
+    "optimizer": "TEXT",
+    "lr": "REAL",
+    "batch_size": "INTEGER",
+    "epochs": "INTEGER",
+    "loader": "TEXT",
+    "seed_parallel": "INTEGER",
+    "deterministic": "INTEGER",
+    "config_json": "TEXT NOT NULL",
+    # model facts
+    "model_key": "TEXT",
+    "params": "INTEGER",
+    "trainable_params": "INTEGER",
+    "mult_adds": "INTEGER",
+    # final numbers (last epoch) and validation-selected best epoch
+    "epochs_completed": "INTEGER",
+    "train_loss": "REAL",
+    "train_acc": "REAL",
+    "val_loss": "REAL",
+    "val_acc": "REAL",
+    "test_loss": "REAL",
+    "test_acc": "REAL",
+    "best_epoch": "INTEGER",
+    "best_val_acc": "REAL",
+    "test_acc_at_best": "REAL",
+    "n_train": "INTEGER",
+    "n_val": "INTEGER",
+    "n_test": "INTEGER",
+    # cost
+    "time_data_s": "REAL",
+    "time_train_s": "REAL",
+    "time_eval_s": "REAL",
+    "time_total_s": "REAL",
+    "images_per_s": "REAL",
+    "peak_mem_bytes": "INTEGER",
+    "peak_mem_kind": "TEXT",
+    "time_to_target_json": "TEXT",
+    # environment (env_json holds all of it)
+    "device_name": "TEXT",
+    "threads": "INTEGER",
+    "torch_version": "TEXT",
+    "archbench_version": "TEXT",
+    "git_commit": "TEXT",
+    "hostname": "TEXT",
+    "env_json": "TEXT",
+    "traceback": "TEXT",
+    "checkpoint": "TEXT",
+    "started_at": "TEXT",
+    "finished_at": "TEXT",
+}
+
+HISTORY_COLUMNS = {
+    "run_id": "TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE",
+    "epoch": "INTEGER NOT NULL",
+    "train_loss": "REAL",
+    "train_acc": "REAL",
+    "val_loss": "REAL",
+    "val_acc": "REAL",
+    "test_loss": "REAL",
+    "test_acc": "REAL",
+    "lr": "REAL",
+    "train_s": "REAL",
+    "eval_s": "REAL",
+    "cum_train_s": "REAL",
+    "images_per_s": "REAL",
+}
+
+MODEL_COLUMNS = {
+    "model_key": "TEXT PRIMARY KEY",
+    "arch": "TEXT NOT NULL",
+    "arch_kwargs": "TEXT",
+    "input_shape": "TEXT",
+    "total_params": "INTEGER",
+    "trainable_params": "INTEGER",
+    "mult_adds": "INTEGER",
+    "summary": "TEXT",
+}
+
+
+def _create_table(name: str, columns: dict[str, str], extra: str = "") -> str:
+    body = ",\n  ".join(f"{col} {kind}" for col, kind in columns.items())
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n  {body}{extra}\n)"
+
+
+SCHEMA = [
+    _create_table("runs", RUN_COLUMNS),
+    _create_table("history", HISTORY_COLUMNS, ",\n  PRIMARY KEY (run_id, epoch)"),
+    _create_table("models", MODEL_COLUMNS),
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
+    "CREATE INDEX IF NOT EXISTS runs_by_arch ON runs (arch, dataset, recipe)",
+]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The three tables of a results directory as DataFrames (``runs`` one row per run)."""
+
+    runs: pd.DataFrame
+    history: pd.DataFrame
+    models: pd.DataFrame
+
+
+class ResultsStore:
+    """A results directory: the SQLite database and the checkpoint files beside it."""
+
+    def __init__(self, directory: Path | str, *, create: bool = True):
+        self.directory = Path(directory)
+        self.path = self.directory / DB_NAME
+        if not create and not self.path.exists():
+            raise ArchbenchError(
+                f"no results in {self.directory} (no {DB_NAME}); run `bench run ... "
+                f"--results {self.directory}` first"
+            )
+        if create:
+            (self.directory / "checkpoints").mkdir(parents=True, exist_ok=True)
+            with self.connect() as conn:
+                for statement in SCHEMA:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
+                )
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            yield conn
+        finally:
+            conn.close()
+
+    def completed_ids(self) -> set[str]:
+        """Run ids whose outcome is final (``ok`` or ``diverged``): a re-run would repeat them."""
+        marks = ",".join("?" * len(DONE_STATUSES))
+        with self.connect() as conn:
+            rows = conn.execute(f"SELECT run_id FROM runs WHERE status IN ({marks})", DONE_STATUSES)
+            return {row[0] for row in rows}
+
+    def checkpoint_path(self, run_id: str) -> Path:
+        return self.directory / "checkpoints" / f"{run_id}.pt"
+
+    def record(self, result: RunResult, *, force: bool = False, label: str | None = None) -> bool:
+        """Write one run (its row, history and model facts) in one transaction.
+
+        An existing row for the same run id is replaced unless it is already complete and
+        ``force`` is off (another process finished it first): then nothing is written and
+        False is returned.
+        """
+        checkpoint = None
+        if result.checkpoint is not None:
+            checkpoint = self.checkpoint_path(result.run_id)
+            idx.write_atomic(checkpoint, result.checkpoint)
+        row = run_row(result, checkpoint, label)
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                existing = conn.execute(
+                    "SELECT status FROM runs WHERE run_id = ?", (result.run_id,)
+                ).fetchone()
+                if existing and existing[0] in DONE_STATUSES and not force:
+                    conn.execute("ROLLBACK")
+                    return False
+                conn.execute("DELETE FROM history WHERE run_id = ?", (result.run_id,))
+                conn.execute("DELETE FROM runs WHERE run_id = ?", (result.run_id,))
+                _insert(conn, "runs", row)
+                for record in result.history:
+                    _insert(conn, "history", {"run_id": result.run_id, **record})
+                if result.facts is not None:
+                    _insert(conn, "models", model_row(result), verb="INSERT OR IGNORE")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return True
+
+    def tables(self) -> Tables:
+        with self.connect() as conn:
+            runs = pd.read_sql_query("SELECT * FROM runs ORDER BY started_at, run_id", conn)
+            history = pd.read_sql_query("SELECT * FROM history ORDER BY run_id, epoch", conn)
+            models = pd.read_sql_query("SELECT * FROM models ORDER BY model_key", conn)
+        return Tables(expand_runs(runs), history, models)
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: dict, verb: str = "INSERT") -> None:
+    columns = ", ".join(row)
+    marks = ", ".join("?" * len(row))
+    conn.execute(f"{verb} INTO {table} ({columns}) VALUES ({marks})", tuple(row.values()))
+
+
+def run_row(result: RunResult, checkpoint: Path | None, label: str | None) -> dict:
+    config, metrics, env, facts = result.config, result.metrics, result.environment, result.facts
+    row = {
+        "run_id": result.run_id,
+        "status": result.status,
+        "message": result.message,
+        "label": label,
+        "arch": config.arch,
+        "arch_kwargs": config.arch_kwargs,
+        "dataset": config.dataset,
+        "recipe": config.recipe.name,
+        "seed": config.seed,
+        "device": config.device,
+        "dtype": config.dtype,
+        "optimizer": config.recipe.optimizer,
+        "lr": config.recipe.lr,
+        "batch_size": config.recipe.batch_size,
+        "epochs": config.recipe.epochs,
+        "loader": config.loader,
+        "seed_parallel": int(config.seed_parallel),
+        "deterministic": int(config.deterministic),
+        "config_json": config.to_json(),
+        "model_key": facts.key if facts else None,
+        "params": facts.total_params if facts else None,
+        "trainable_params": facts.trainable_params if facts else None,
+        "mult_adds": facts.mult_adds if facts else None,
+        "time_to_target_json": json.dumps(metrics.get("time_to_target") or {}),
+        "device_name": env.get("device_name"),
+        "threads": env.get("threads"),
+        "torch_version": env.get("torch_version"),
+        "archbench_version": env.get("archbench_version"),
+        "git_commit": env.get("git_commit"),
+        "hostname": env.get("hostname"),
+        "env_json": json.dumps(env, sort_keys=True),
+        "traceback": result.traceback,
+        "checkpoint": str(checkpoint.relative_to(checkpoint.parent.parent)) if checkpoint else None,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+    }
+    for name in RUN_COLUMNS:
+        if name not in row and name in metrics:
+            row[name] = metrics[name]
+    return row
+
+
+def model_row(result: RunResult) -> dict:
+    facts = result.facts
+    return {
+        "model_key": facts.key,
+        "arch": facts.arch,
+        "arch_kwargs": facts.arch_kwargs,
+        "input_shape": "x".join(map(str, facts.input_shape)),
+        "total_params": facts.total_params,
+        "trainable_params": facts.trainable_params,
+        "mult_adds": facts.mult_adds,
+        "summary": facts.summary,
+    }
+
+
+def expand_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Add ``tta_<target>_epochs``/``tta_<target>_s`` columns (time to validation accuracy)."""
+    if runs.empty or "time_to_target_json" not in runs:
+        return runs
+    parsed = runs["time_to_target_json"].map(lambda text: json.loads(text or "{}"))
+    targets = sorted({t for item in parsed for t in item}, key=float)
+    extra = {}
+    for target in targets:
+        pct = f"{float(target) * 100:g}"
+        extra[f"tta_{pct}_epochs"] = parsed.map(lambda d, t=target: (d.get(t) or {}).get("epochs"))
+        extra[f"tta_{pct}_s"] = parsed.map(lambda d, t=target: (d.get(t) or {}).get("seconds"))
+    return pd.concat([runs, pd.DataFrame(extra, index=runs.index)], axis=1)
+
+
+def load(directory: Path | str = "results") -> Tables:
+    """The runs, per-epoch history and model summaries of a results directory as DataFrames.
+
+    >>> tables = load("results")            # doctest: +SKIP
+    >>> tables.runs.groupby("arch").test_acc.mean()  # doctest: +SKIP
+    """
+    return ResultsStore(directory, create=False).tables()

@@ -1,0 +1,198 @@
+"""One run, start to finish: data, model, training, and everything recorded about it.
+
+:func:`execute` never raises for a failing run: the result says ``ok``, ``diverged`` (the loss
+stopped being finite), ``oom`` (out of memory), ``error`` (any other exception, with its
+message) or ``skipped`` (the device is not available here), so a sweep always goes on. It
+writes nothing: the caller stores the :class:`RunResult`, which is plain picklable data, so it
+can travel back from a child process or another machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import architectures
+from bench import datasets, environment, seeding, train
+from bench.config import RunConfig
+from bench.modelinfo import ModelFacts, model_facts
+
+DEFAULT_TARGETS = (0.98, 0.99)
+STATUSES = ("ok", "diverged", "oom", "error", "skipped")
+DONE_STATUSES = ("ok", "diverged")  # outcomes a re-run would only repeat
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    status: str
+    message: str = ""
+    history: list[dict] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    facts: ModelFacts | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
+    checkpoint: bytes | None = None
+    traceback: str | None = None
+    started_at: str = ""
+    finished_at: str = ""
+
+    @property
+    def run_id(self) -> str:
+        return self.config.run_id
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, torch.cuda.OutOfMemoryError | MemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"[:500]
+
+
+def prepare_data(config: RunConfig, data_root: Path | None, device: torch.device):
+    """Load, split, normalize and move the run's data; returns (DeviceData, sizes)."""
+    info = datasets.get_dataset_info(config.dataset)
+    datasets.require_compatible(config.arch, architectures.get_info(config.arch).input_shape, info)
+    images = datasets.load(config.dataset, data_root)
+    parts = datasets.split(images, info, config.val_size, config.limit_train, config.limit_test)
+    normalize = datasets.normalizer(config.recipe.normalize, info, parts.train_x)
+    float_dtype = torch.float64 if config.dtype == "float64" else torch.float32
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+
+    def images_on_device(x: torch.Tensor) -> torch.Tensor:
+        x = normalize(x.to(device)).to(float_dtype)
+        return x.contiguous(memory_format=memory_format) if x.dim() == 4 else x
+
+    blank = torch.zeros((1, *images.image_shape), dtype=torch.uint8)
+    data = train.DeviceData(
+        train_x=images_on_device(parts.train_x),
+        train_y=parts.train_y.to(device),
+        val_x=images_on_device(parts.val_x),
+        val_y=parts.val_y.to(device),
+        test_x=images_on_device(parts.test_x),
+        test_y=parts.test_y.to(device),
+        fill=images_on_device(blank),
+    )
+    return data, parts.sizes
+
+
+def build_model(config: RunConfig, device: torch.device) -> torch.nn.Module:
+    """The run's model, initialised from its ``init`` seed, on ``device``."""
+    seeding.seed_global(config.seed, "init")
+    model = architectures.create(config.arch, **config.kwargs)
+    model = model.to(device, dtype=torch.float64 if config.dtype == "float64" else None)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def serialize(model: torch.nn.Module, config: RunConfig) -> bytes:
+    buffer = io.BytesIO()
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"config": config.to_json(), "state_dict": state}, buffer)
+    return buffer.getvalue()
+
+
+def summarize(
+    outcome: train.Outcome, sizes: dict[str, int], targets: Sequence[float]
+) -> dict[str, Any]:
+    """The run's headline numbers from its per-epoch history."""
+    history = outcome.history
+    last = history[-1] if history else None
+    best = train.best_epoch(history)
+    images = sizes["train"] * len(history)
+    metrics: dict[str, Any] = {
+        "epochs_completed": len(history),
+        "n_train": sizes["train"],
+        "n_val": sizes["val"],
+        "n_test": sizes["test"],
+        "time_train_s": outcome.train_s,
+        "time_eval_s": outcome.eval_s,
+        "images_per_s": images / outcome.train_s if outcome.train_s > 0 and images else None,
+        "best_epoch": best.epoch if best else None,
+        "best_val_acc": best.val_acc if best else None,
+        "test_acc_at_best": best.test_acc if best else None,
+        "time_to_target": train.time_to_targets(history, targets),
+    }
+    for name in ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"):
+        metrics[name] = getattr(last, name) if last else None
+    return metrics
+
+
+def execute(
+    config: RunConfig,
+    data_root: Path | None = None,
+    *,
+    reporter: train.Reporter | None = None,
+    targets: Sequence[float] = DEFAULT_TARGETS,
+) -> RunResult:
+    """Train one run and return everything to record; never raises for a failing run."""
+    result = RunResult(config=config, status="error", started_at=now())
+    device = torch.device(config.device)
+    available, reason = environment.device_available(config.device)
+    if not available:
+        result.status, result.message = "skipped", reason
+        result.environment = environment.capture(torch.device("cpu"))
+        result.finished_at = now()
+        return result
+    t_start = time.perf_counter()
+    model = None
+    try:
+        seeding.configure_determinism(config.deterministic)
+        result.facts = model_facts(config.arch, config.kwargs)
+        data, sizes = prepare_data(config, data_root, device)
+        model = build_model(config, device)
+        trained = torch.compile(model) if config.compile else model
+        shuffle = seeding.generator(config.seed, "shuffle")
+        augment_gen = seeding.generator(config.seed, "augment", device)
+        seeding.seed_global(config.seed, "dropout")
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        time_data_s = time.perf_counter() - t_start
+        peak = environment.PeakMemory(device)
+        peak.reset()
+        outcome = train.fit(
+            trained,
+            data,
+            config.recipe,
+            shuffle=shuffle,
+            augment_gen=augment_gen,
+            dtype=config.dtype,
+            channels_last=config.channels_last,
+            reporter=reporter,
+        )
+        result.status, result.message = outcome.status, outcome.message
+        result.history = [record.as_dict() for record in outcome.history]
+        result.metrics = summarize(outcome, sizes, targets)
+        result.metrics.update(
+            time_data_s=time_data_s, peak_mem_bytes=peak.peak_bytes(), peak_mem_kind=peak.kind
+        )
+        if outcome.status == "ok":
+            result.checkpoint = serialize(model, config)
+    except Exception as exc:  # a failing run is a result, not a crash
+        result.status = "oom" if is_oom(exc) else "error"
+        result.message = one_line(exc)
+        result.traceback = traceback.format_exc()
+    finally:
+        del model
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    result.metrics["time_total_s"] = time.perf_counter() - t_start
+    result.environment = environment.capture(device)
+    result.finished_at = now()
+    return result

@@ -1,0 +1,62 @@
+"""The one place where seeds and determinism settings are made.
+
+Every random stream of a run derives from its seed: model initialization, the shuffle order,
+dropout, and data augmentation each get their own seed via :func:`derive_seed`, so changing one
+(say, turning augmentation on) does not shift the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+import torch
+
+STREAMS = ("init", "shuffle", "dropout", "augment")
+CUBLAS_WORKSPACE = ":4096:8"
+
+
+def derive_seed(seed: int, stream: str) -> int:
+    """A 63-bit seed for one named random stream of the run with ``seed``."""
+    if stream not in STREAMS:
+        raise ValueError(f"unknown random stream {stream!r}; valid: {', '.join(STREAMS)}")
+    digest = hashlib.sha256(f"archbench:{seed}:{stream}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def generator(seed: int, stream: str, device: str | torch.device = "cpu") -> torch.Generator:
+    """A fresh generator on ``device`` for one stream of the run with ``seed``."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(derive_seed(seed, stream))
+    return gen
+
+
+def seed_global(seed: int, stream: str) -> None:
+    """Seed torch's global generators (all devices) for a stream that draws from them:
+    ``init`` (layer initializers) and ``dropout``."""
+    torch.manual_seed(derive_seed(seed, stream))
+
+
+def configure_determinism(deterministic: bool) -> dict[str, Any]:
+    """Set (or clear) deterministic algorithms, cuDNN's benchmark/deterministic flags and the
+    cuBLAS workspace setting; returns the flags now in force, to record with the run."""
+    if deterministic:
+        # cuBLAS reads this when its handle is created: set it before any CUDA work.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
+    torch.use_deterministic_algorithms(deterministic, warn_only=False)
+    torch.backends.cudnn.benchmark = not deterministic
+    torch.backends.cudnn.deterministic = deterministic
+    return determinism_flags()
+
+
+def determinism_flags() -> dict[str, Any]:
+    return {
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "cudnn_deterministic": torch.backends.cudnn.deterministic,
+        "cublas_workspace_config": os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
+        "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+        "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+    }

@@ -1,0 +1,118 @@
+"""A sweep: the product of architectures x seeds x devices for one dataset and recipe.
+
+:func:`plan` builds and validates every :class:`RunConfig` before anything runs; :func:`run`
+skips configs already complete in the store (same run id) unless forced, hands the rest to an
+executor, and records each result as it arrives, so an interrupted sweep resumes where it
+stopped when the same command runs again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import architectures
+from bench import datasets
+from bench.config import Recipe, RunConfig
+from bench.executors import LocalExecutor
+from bench.modelinfo import canonical_kwargs
+from bench.progress import RunProgress, SweepProgress
+from bench.results import ResultsStore
+from bench.runner import DEFAULT_TARGETS, RunResult
+
+
+def plan(
+    archs: Sequence[str],
+    dataset: str,
+    recipe: Recipe,
+    seeds: Sequence[int],
+    devices: Sequence[str],
+    *,
+    arch_kwargs: dict[str, Any] | None = None,
+    **options: Any,
+) -> list[RunConfig]:
+    """Every config of the sweep, validated: an invalid name or value raises UsageError here,
+    before anything is trained or written."""
+    info = datasets.get_dataset_info(dataset)
+    recipe.validate()
+    configs = []
+    for arch in archs:
+        arch_info = architectures.get_info(arch)
+        datasets.require_compatible(arch, arch_info.input_shape, info)
+        kwargs = canonical_kwargs(arch_kwargs)
+        if arch_kwargs:
+            architectures.create(arch, **json.loads(kwargs))  # refuses unknown arguments now
+        for seed in seeds:
+            for device in devices:
+                config = RunConfig(
+                    arch=arch,
+                    dataset=dataset,
+                    recipe=recipe,
+                    seed=seed,
+                    device=device,
+                    arch_kwargs=kwargs,
+                    **options,
+                )
+                config.validate()
+                configs.append(config)
+    return configs
+
+
+@dataclass
+class SweepSummary:
+    planned: int
+    already_done: int
+    results: list[RunResult] = field(default_factory=list)
+    kept_existing: int = 0  # finished by another process while this one ran them too
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(result.status for result in self.results)
+
+    def describe(self) -> str:
+        parts = [f"{n} {status}" for status, n in sorted(self.counts.items())]
+        done = f"{self.already_done} already done" if self.already_done else ""
+        return ", ".join(p for p in [*parts, done] if p) or "nothing to do"
+
+
+def run(
+    configs: Sequence[RunConfig],
+    store: ResultsStore,
+    *,
+    data_root: Path | None = None,
+    force: bool = False,
+    executor=None,
+    targets: Sequence[float] = DEFAULT_TARGETS,
+    label: str | None = None,
+    progress: SweepProgress | None = None,
+) -> SweepSummary:
+    """Run the configs not yet complete in ``store`` and record each result as it arrives."""
+    unique = list({config.run_id: config for config in configs}.values())
+    done = set() if force else store.completed_ids()
+    todo = [config for config in unique if config.run_id not in done]
+    summary = SweepSummary(planned=len(unique), already_done=len(unique) - len(todo))
+    progress = progress or SweepProgress(len(todo))
+    if summary.already_done:
+        progress.line(
+            f"{summary.already_done} of {len(unique)} runs already in {store.directory}; "
+            f"running {len(todo)} (--force re-runs all)"
+        )
+
+    def on_result(result: RunResult, run_progress: RunProgress | None) -> None:
+        written = store.record(result, force=force, label=label)
+        note = "" if written else " (another process recorded it first; kept theirs)"
+        summary.kept_existing += not written
+        summary.results.append(result)
+        progress.finish(run_progress, result, note)
+
+    try:
+        (executor or LocalExecutor()).run(
+            todo, data_root=data_root, targets=targets, progress=progress, on_result=on_result
+        )
+    finally:
+        progress.close()
+    return summary

@@ -1,0 +1,310 @@
+"""The training loop: the dataset resident on the device, batches gathered by index.
+
+Per epoch, :func:`fit` draws the shuffle order from the run's ``shuffle`` generator, trains over
+every batch (the last one may be short, as with a DataLoader), then evaluates on the validation
+and test sets. Losses and correct counts accumulate on the device; the host reads them back
+every :data:`CHECK_EVERY` steps, to show progress and to stop a diverged run, and at the end of
+each epoch. A run has diverged when its running training loss is NaN or infinite, or above
+:data:`EXPLODED_FACTOR` x ln(classes).
+
+Metric conventions: ``train_loss``/``train_acc`` are running means over the epoch's batches (in
+train mode, as the weights change: what training scripts print); validation and test numbers
+are evaluated after the epoch in eval mode, with plain cross-entropy (no label smoothing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench import augment
+from bench.config import Recipe
+
+CHECK_EVERY = 50
+# A running training loss above this many times ln(classes) (the loss of a uniform guess) means
+# the run has blown up even when the numbers are still finite (Adam at lr 1e3 reaches 1e6).
+EXPLODED_FACTOR = 1000.0
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float | None
+    val_acc: float | None
+    test_loss: float
+    test_acc: float
+    lr: float
+    train_s: float
+    eval_s: float
+    cum_train_s: float
+    images_per_s: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DeviceData:
+    """Normalized float tensors on the training device, ready for indexing."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    fill: torch.Tensor | float = 0.0  # a blank image, normalized (for augmentation borders)
+
+
+@dataclass
+class Outcome:
+    status: str  # "ok" or "diverged"
+    message: str
+    history: list[EpochRecord] = field(default_factory=list)
+    train_s: float = 0.0
+    eval_s: float = 0.0
+
+
+class Reporter(Protocol):
+    """What the training loop tells a progress display."""
+
+    def steps(self, done: int, total: int, loss: float) -> None: ...
+
+    def epoch(self, record: EpochRecord, epochs: int) -> None: ...
+
+
+class Stopwatch:
+    """Wall time of a region; on CUDA measured with events, read after one synchronize."""
+
+    def __init__(self, device: torch.device):
+        self.cuda = device.type == "cuda"
+
+    def start(self) -> None:
+        if self.cuda:
+            self._begin = torch.cuda.Event(enable_timing=True)
+            self._end = torch.cuda.Event(enable_timing=True)
+            self._begin.record()
+        else:
+            self._t0 = time.perf_counter()
+
+    def stop(self) -> float:
+        if self.cuda:
+            self._end.record()
+            self._end.synchronize()
+            return self._begin.elapsed_time(self._end) / 1000.0
+        return time.perf_counter() - self._t0
+
+
+def make_optimizer(recipe: Recipe, params) -> torch.optim.Optimizer:
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    if recipe.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    return torch.optim.SGD(
+        params,
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        nesterov=recipe.nesterov,
+        weight_decay=recipe.weight_decay,
+    )
+
+
+def make_scheduler(recipe: Recipe, optimizer, steps_per_epoch: int):
+    """``(scheduler, per_step)``: cosine and one-cycle step every batch, step every epoch."""
+    total = recipe.epochs * steps_per_epoch
+    if recipe.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total), True
+    if recipe.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe.lr, total_steps=total), True
+    if recipe.schedule == "step":
+        milestones = sorted({max(1, recipe.epochs // 2), max(1, recipe.epochs * 3 // 4)})
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.1), False
+    return None, False
+
+
+def epoch_order(n: int, gen: torch.Generator) -> torch.Tensor:
+    """The epoch's shuffle order, drawn from ``gen`` exactly as a
+    ``DataLoader(dataset, shuffle=True, generator=gen)`` draws it, so archbench and the
+    reference DataLoader loop see the same batches: the loader's iterator first draws a base
+    seed for its workers; ``RandomSampler`` then yields ``randperm(n)`` and, on reaching its
+    end, calls ``randperm`` once more for its (empty) remainder."""
+    torch.empty((), dtype=torch.int64).random_(generator=gen)
+    order = torch.randperm(n, generator=gen)
+    torch.randperm(n, generator=gen)
+    return order
+
+
+def accumulator_dtype(device: torch.device) -> torch.dtype:
+    """float64 for loss sums, except on MPS, which has no float64."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+def autocast(device: torch.device, dtype: str):
+    if dtype == "bfloat16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, dtype: str = "float32"
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` (in eval mode) on ``x``, ``y``."""
+    if len(y) == 0:
+        return math.nan, math.nan
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=x.device, dtype=accumulator_dtype(x.device))
+    correct = torch.zeros((), device=x.device, dtype=torch.int64)
+    with autocast(x.device, dtype):
+        for start in range(0, len(y), batch_size):
+            logits = model(x[start : start + batch_size])
+            target = y[start : start + batch_size]
+            loss_sum += F.cross_entropy(logits.float(), target, reduction="sum")
+            correct += (logits.argmax(1) == target).sum()
+    model.train(was_training)
+    return float(loss_sum) / len(y), int(correct) / len(y)
+
+
+def best_epoch(history: Sequence[EpochRecord]) -> EpochRecord | None:
+    """The epoch with the best validation accuracy (ties: lower validation loss, then the
+    earlier epoch). None without a validation set: the test set never chooses."""
+    candidates = [r for r in history if r.val_acc is not None and not math.isnan(r.val_acc)]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda r: (-r.val_acc, r.val_loss, r.epoch))
+
+
+def time_to_targets(history: Sequence[EpochRecord], targets: Sequence[float]) -> dict[str, dict]:
+    """For each validation-accuracy target, the first epoch reaching it and the training
+    seconds spent until then (``None`` values when never reached)."""
+    result = {}
+    for target in targets:
+        hit = next(
+            (r for r in history if r.val_acc is not None and r.val_acc >= target - 1e-12), None
+        )
+        result[f"{target:g}"] = {
+            "epochs": hit.epoch if hit else None,
+            "seconds": hit.cum_train_s if hit else None,
+        }
+    return result
+
+
+def fit(
+    model: nn.Module,
+    data: DeviceData,
+    recipe: Recipe,
+    *,
+    shuffle: torch.Generator,
+    augment_gen: torch.Generator,
+    dtype: str = "float32",
+    channels_last: bool = False,
+    reporter: Reporter | None = None,
+) -> Outcome:
+    """Train ``model`` (already on the device) for ``recipe.epochs`` epochs."""
+    device = data.train_x.device
+    n = len(data.train_y)
+    batch = recipe.batch_size or n
+    steps_per_epoch = math.ceil(n / batch)
+    total_steps = steps_per_epoch * recipe.epochs
+    optimizer = make_optimizer(recipe, model.parameters())
+    scheduler, per_step = make_scheduler(recipe, optimizer, steps_per_epoch)
+    transform = augment.augmenter(recipe, augment_gen, data.fill)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    watch = Stopwatch(device)
+    history: list[EpochRecord] = []
+    cum_train = cum_eval = 0.0
+    steps_done = 0
+
+    def blown_up(loss: float, classes: int) -> str | None:
+        if not math.isfinite(loss):
+            return f"loss became {loss}"
+        limit = EXPLODED_FACTOR * math.log(classes)
+        if loss > limit:
+            return (
+                f"loss exploded to {loss:.3g} (> {limit:.0f} = {EXPLODED_FACTOR:g} x ln {classes})"
+            )
+        return None
+
+    def diverged(what: str, where: str) -> Outcome:
+        message = f"{what} {where} (lr={recipe.lr:g}, {recipe.optimizer})"
+        return Outcome("diverged", message, history, cum_train, cum_eval)
+
+    for epoch in range(1, recipe.epochs + 1):
+        model.train()
+        lr = optimizer.param_groups[0]["lr"]
+        order = epoch_order(n, shuffle).to(device, non_blocking=True)
+        loss_sum = torch.zeros((), device=device, dtype=accumulator_dtype(device))
+        correct = torch.zeros((), device=device, dtype=torch.int64)
+        watch.start()
+        for step, start in enumerate(range(0, n, batch), start=1):
+            index = order[start : start + batch]
+            x, y = data.train_x[index], data.train_y[index]
+            if transform is not None:
+                x = transform(x)
+            if channels_last:
+                x = x.contiguous(memory_format=memory_format)
+            with autocast(device, dtype):
+                logits = model(x)
+                loss = F.cross_entropy(logits.float(), y, label_smoothing=recipe.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if per_step:
+                scheduler.step()
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.detach().argmax(1) == y).sum()
+            steps_done += 1
+            if step % CHECK_EVERY == 0:
+                seen = min(start + batch, n)
+                running = float(loss_sum) / seen
+                problem = blown_up(running, logits.shape[-1])
+                if problem:
+                    cum_train += watch.stop()
+                    return diverged(problem, f"in epoch {epoch} by step {step}")
+                if reporter is not None:
+                    reporter.steps(steps_done, total_steps, running)
+        train_s = watch.stop()
+        cum_train += train_s
+        train_loss = float(loss_sum) / n
+        problem = blown_up(train_loss, logits.shape[-1])
+        if problem:
+            return diverged(problem, f"in epoch {epoch}")
+        if scheduler is not None and not per_step:
+            scheduler.step()
+        t_eval = time.perf_counter()
+        val_loss, val_acc = evaluate(model, data.val_x, data.val_y, recipe.eval_batch_size, dtype)
+        test_loss, test_acc = evaluate(
+            model, data.test_x, data.test_y, recipe.eval_batch_size, dtype
+        )
+        eval_s = time.perf_counter() - t_eval
+        cum_eval += eval_s
+        record = EpochRecord(
+            epoch=epoch,
+            train_loss=train_loss,
+            train_acc=int(correct) / n,
+            val_loss=None if math.isnan(val_loss) else val_loss,
+            val_acc=None if math.isnan(val_acc) else val_acc,
+            test_loss=test_loss,
+            test_acc=test_acc,
+            lr=lr,
+            train_s=train_s,
+            eval_s=eval_s,
+            cum_train_s=cum_train,
+            images_per_s=n / train_s if train_s > 0 else math.inf,
+        )
+        history.append(record)
+        if reporter is not None:
+            reporter.steps(steps_done, total_steps, train_loss)
+            reporter.epoch(record, recipe.epochs)
+    return Outcome("ok", "", history, cum_train, cum_eval)

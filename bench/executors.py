@@ -1,7 +1,8 @@
 """Executors: where the runs of a sweep execute.
 
-An executor takes the configs still to run and hands each :class:`RunResult` back to the
-sweep's ``on_result`` as it completes; only the sweep writes the results store.
+An executor takes the tasks still to run (lists of configs, see
+:func:`bench.runner.group_tasks`; most hold one config) and hands each :class:`RunResult`
+back to the sweep's ``on_result`` as it completes; only the sweep writes the results store.
 
 - ``local``: in this process, one run after another (the default), with live progress.
 """
@@ -14,30 +15,31 @@ from pathlib import Path
 
 from bench.config import RunConfig
 from bench.progress import RunProgress, SweepProgress
-from bench.runner import RunResult, execute
+from bench.runner import RunResult, execute_task
 
 OnResult = Callable[[RunResult, RunProgress | None], None]
 
 
 @dataclass
 class LocalExecutor:
-    """Runs every config in this process, in order."""
+    """Runs every task in this process, in order, with live progress."""
 
     name = "local"
 
     def run(
         self,
-        configs: Sequence[RunConfig],
+        tasks: Sequence[Sequence[RunConfig]],
         *,
         data_root: Path | None,
         targets: Sequence[float],
         progress: SweepProgress,
         on_result: OnResult,
     ) -> None:
-        for config in configs:
-            run_progress = progress.start(config)
-            result = execute(config, data_root, reporter=run_progress, targets=targets)
-            on_result(result, run_progress)
+        for task in tasks:
+            run_progress = progress.start(task)
+            results = execute_task(task, data_root, reporter=run_progress, targets=targets)
+            for result in results:
+                on_result(result, run_progress)
 
 
 EXECUTORS = ("local",)

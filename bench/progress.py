@@ -8,6 +8,7 @@ epoch and each finished run prints one line instead.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from tqdm import tqdm
@@ -92,17 +93,22 @@ class SweepProgress:
         else:
             print(text, file=self.stream, flush=True)
 
-    def start(self, config: RunConfig) -> RunProgress:
-        self.index += 1
-        return RunProgress(self, f"[{self.index}/{self.total}] {config.label}")
+    def start(self, task: Sequence[RunConfig]) -> RunProgress:
+        """Progress of one task: a run, or seeds trained together (counted as one each)."""
+        first = self.index + 1
+        self.index += len(task)
+        span = f"{first}" if len(task) == 1 else f"{first}-{self.index}"
+        label = task[0].label if len(task) == 1 else f"{task[0].label} (x{len(task)} seeds)"
+        return RunProgress(self, f"[{span}/{self.total}] {label}")
 
     def finish(self, run: RunProgress | None, result: RunResult, note: str = "") -> None:
+        """One run's result; ``run`` is None when no live progress was shown for it."""
         if run is None:
             self.index += 1
             prefix = f"[{self.index}/{self.total}] {result.config.label}"
         else:
             run.close()
-            prefix = run.prefix
+            prefix = run.prefix if "seeds)" not in run.prefix else f"    {result.config.label}"
         self.line(f"{prefix}: {describe_result(result)}{note}")
         if self.bar is not None:
             self.bar.update(1)

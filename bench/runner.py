@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import time
 import traceback
 from collections.abc import Sequence
@@ -196,3 +197,31 @@ def execute(
     result.environment = environment.capture(device)
     result.finished_at = now()
     return result
+
+
+def group_tasks(configs: Sequence[RunConfig]) -> list[list[RunConfig]]:
+    """The units of work of a sweep: one config each, except that configs with
+    ``seed_parallel`` set which differ only in their seed form one task, trained together."""
+    tasks: list[list[RunConfig]] = []
+    groups: dict[str, list[RunConfig]] = {}
+    for config in configs:
+        if not config.seed_parallel:
+            tasks.append([config])
+            continue
+        key = json.dumps({**config.identity(), "seed": None}, sort_keys=True)
+        if key not in groups:
+            groups[key] = []
+            tasks.append(groups[key])
+        groups[key].append(config)
+    return tasks
+
+
+def execute_task(
+    task: Sequence[RunConfig],
+    data_root: Path | None = None,
+    *,
+    reporter: train.Reporter | None = None,
+    targets: Sequence[float] = DEFAULT_TARGETS,
+) -> list[RunResult]:
+    """Run one task (see :func:`group_tasks`); one result per config, in order."""
+    return [execute(config, data_root, reporter=reporter, targets=targets) for config in task]

@@ -22,7 +22,7 @@ from bench.executors import LocalExecutor
 from bench.modelinfo import canonical_kwargs
 from bench.progress import RunProgress, SweepProgress
 from bench.results import ResultsStore
-from bench.runner import DEFAULT_TARGETS, RunResult
+from bench.runner import DEFAULT_TARGETS, RunResult, group_tasks
 
 
 def plan(
@@ -111,7 +111,11 @@ def run(
 
     try:
         (executor or LocalExecutor()).run(
-            todo, data_root=data_root, targets=targets, progress=progress, on_result=on_result
+            group_tasks(todo),
+            data_root=data_root,
+            targets=targets,
+            progress=progress,
+            on_result=on_result,
         )
     finally:
         progress.close()

@@ -31,3 +31,22 @@ def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+BENCHMARKS = "results/benchmarks"
+
+
+@nox.session(python=PYTHON, default=False)
+def benchmark(session: nox.Session) -> None:
+    """Time train-step and inference latency per architecture (pytest-benchmark), save the JSON
+    under results/benchmarks/, and fail on a >10 % slowdown (min) against the previous save."""
+    import pathlib
+
+    install(session, "test")
+    args = [
+        "pytest", "tests/benchmarks", "--benchmark-enable", "--benchmark-autosave",
+        f"--benchmark-storage=file://{BENCHMARKS}", "--benchmark-columns=min,median,mean,stddev",
+    ]  # fmt: skip
+    if any(pathlib.Path(BENCHMARKS).glob("*/*.json")):
+        args += ["--benchmark-compare", "--benchmark-compare-fail=min:10%"]
+    session.run(*args, *session.posargs)

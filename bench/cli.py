@@ -149,6 +149,10 @@ def sweep_configs(args: argparse.Namespace) -> list:
         limit_train=args.limit_train,
         limit_test=args.limit_test,
         deterministic=args.deterministic,
+        loader=args.loader,
+        seed_parallel=args.seed_parallel,
+        channels_last=args.channels_last,
+        compile=args.compile,
     )
 
 
@@ -226,6 +230,40 @@ def cmd_results(args: argparse.Namespace) -> int:
         print(render(history[columns], args.format))
     else:
         print(render(results_frame(runs), args.format))
+    return 0
+
+
+def cmd_speed(args: argparse.Namespace) -> int:
+    import torch
+
+    from bench import config
+    from bench.speed import speed_tables
+
+    archs = architectures.list_archs(include=args.arch)
+    if not archs:
+        for pattern in args.arch:
+            architectures.get_info(pattern)
+        raise UsageError(f"no architecture matches {' '.join(args.arch)}")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    recipe = config.get_recipe(args.recipe).with_overrides(
+        epochs=args.epochs, batch_size=args.batch_size
+    )
+    loaders, parallel, _ = speed_tables(
+        archs,
+        recipe,
+        dataset=args.dataset,
+        device=args.device,
+        rounds=args.rounds,
+        parallel_seeds=args.parallel_seeds,
+        data_root=args.data_root,
+        limit_train=args.limit_train,
+        progress=lambda text: print(text, file=sys.stderr, flush=True),
+    )
+    print(render(loaders, args.format))
+    if not parallel.empty:
+        print()
+        print(render(parallel, args.format))
     return 0
 
 
@@ -341,6 +379,25 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     execution.add_argument("--threads", type=int, help="torch CPU threads (recorded)")
     execution.add_argument(
+        "--loader", choices=config.LOADERS, default="fast",
+        help="fast: the dataset resident on the device, batches gathered by index (default); "
+        "reference: torchvision dataset + ToTensor through a DataLoader, .item() every step "
+        "(same numbers on CPU, the usual speed)",
+    )  # fmt: skip
+    execution.add_argument(
+        "--seed-parallel", choices=("auto", "on", "off"), default="auto",
+        help="train a sweep's seeds together with torch.func (auto: where measured faster, "
+        "i.e. several seeds of an MLP or linear model on CPU; default: auto)",
+    )  # fmt: skip
+    execution.add_argument(
+        "--channels-last", action=argparse.BooleanOptionalAction, default=False,
+        help="channels-last memory format for convolutions (recorded; may change rounding)",
+    )  # fmt: skip
+    execution.add_argument(
+        "--compile", action="store_true",
+        help="torch.compile the model (recorded; changes numerics slightly)",
+    )  # fmt: skip
+    execution.add_argument(
         "--targets", type=targets_arg, default=[0.98, 0.99], metavar="ACC[,ACC]",
         help="validation accuracies for time-to-accuracy (default: 98,99)",
     )  # fmt: skip
@@ -348,6 +405,34 @@ def build_parser() -> argparse.ArgumentParser:
     execution.add_argument("--label", help="a label stored with each run (for bench compare)")
     execution.add_argument("--quiet", action="store_true", help="no progress output")
     run.set_defaults(func=cmd_run)
+
+    speed = commands.add_parser(
+        "speed",
+        parents=[data_root],
+        help="time the fast path against the usual DataLoader loop, side by side",
+        description="Train each architecture with the reference DataLoader loop and with "
+        "archbench's fast path (same seed and hyperparameters, alternating, in this process) "
+        "and print seconds per epoch, their ratio, both test accuracies, and the achieved "
+        "training GFLOP/s against the machine's measured fp32 matmul rate. For MLPs it also "
+        "times S seeds trained together against S sequential runs.",
+    )
+    speed.add_argument(
+        "--arch", nargs="+", default=["mlp32", "tinycnn", "cnn", "strongcnn"], metavar="PATTERN"
+    )
+    speed.add_argument("--epochs", type=int, default=1)
+    speed.add_argument("--dataset", default="mnist")
+    speed.add_argument("--recipe", default="adam-bs64-e5")
+    speed.add_argument("--batch-size", type=batch_size_arg, metavar="N|full")
+    speed.add_argument("--device", default="cpu")
+    speed.add_argument("--rounds", type=int, default=1, help="alternations per architecture")
+    speed.add_argument(
+        "--parallel-seeds", type=int, default=8, metavar="S",
+        help="seeds for the seed-parallel comparison (0 skips it)",
+    )  # fmt: skip
+    speed.add_argument("--limit-train", type=int, metavar="N", help="first N train images")
+    speed.add_argument("--threads", type=int, help="torch CPU threads")
+    speed.add_argument("--format", choices=FORMATS, default="table")
+    speed.set_defaults(func=cmd_speed)
 
     results = commands.add_parser(
         "results",

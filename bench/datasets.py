@@ -305,13 +305,22 @@ class Split:
         return {"train": len(self.train_y), "val": len(self.val_y), "test": len(self.test_y)}
 
 
-def split(
+@dataclass(frozen=True)
+class SplitIndices:
+    """Which images of a dataset a run uses: indices into its train and test sets."""
+
+    train: torch.Tensor
+    val: torch.Tensor
+    test: torch.Tensor
+
+
+def split_indices(
     images: Images,
     info: DatasetInfo,
     val_size: int | None = None,
     limit_train: int | None = None,
     limit_test: int | None = None,
-) -> Split:
+) -> SplitIndices:
     """Carve a validation set from the training images; the test set is left untouched.
 
     ``limit_train``/``limit_test`` first keep only the first N images of each (for quick runs);
@@ -319,29 +328,63 @@ def split(
     stratified, fixed-seed holdout for datasets that ask for one. ``val_size`` defaults to the
     dataset's (10,000 for MNIST), capped at a sixth of a sliced training set.
     """
-    train_x, train_y = images.train_x, images.train_y
-    test_x, test_y = images.test_x, images.test_y
-    if limit_train is not None:
-        train_x, train_y = train_x[:limit_train], train_y[:limit_train]
-    if limit_test is not None:
-        test_x, test_y = test_x[:limit_test], test_y[:limit_test]
+    n_train = min(len(images.train_y), limit_train or len(images.train_y))
+    n_test = min(len(images.test_y), limit_test or len(images.test_y))
     if val_size is None:
         val_size = info.default_val_size
         if limit_train is not None:  # a slice keeps the usual proportion, at most 1/6
-            val_size = min(val_size, len(train_y) // 6)
-    if val_size >= len(train_y):
+            val_size = min(val_size, n_train // 6)
+    if val_size >= n_train:
         raise UsageError(
             f"--val-size {val_size} leaves no training images (the training set has "
-            f"{len(train_y)}); use a smaller --val-size"
+            f"{n_train}); use a smaller --val-size"
         )
-    if val_size == 0:
-        held = torch.zeros(len(train_y), dtype=torch.bool)
-    elif info.stratified_val:
-        held = torch.zeros(len(train_y), dtype=torch.bool)
-        held[torch.from_numpy(stratified_holdout(train_y.numpy(), val_size, seed=1))] = True
-    else:
-        held = torch.arange(len(train_y)) >= len(train_y) - val_size
-    return Split(train_x[~held], train_y[~held], train_x[held], train_y[held], test_x, test_y)
+    held = torch.zeros(n_train, dtype=torch.bool)
+    if val_size and info.stratified_val:
+        labels = images.train_y[:n_train].numpy()
+        held[torch.from_numpy(stratified_holdout(labels, val_size, seed=1))] = True
+    elif val_size:
+        held[n_train - val_size :] = True
+    everything = torch.arange(n_train)
+    return SplitIndices(everything[~held], everything[held], torch.arange(n_test))
+
+
+def split(
+    images: Images,
+    info: DatasetInfo,
+    val_size: int | None = None,
+    limit_train: int | None = None,
+    limit_test: int | None = None,
+) -> Split:
+    """The run's train / validation / test tensors (see :func:`split_indices`)."""
+    index = split_indices(images, info, val_size, limit_train, limit_test)
+    return Split(
+        images.train_x[index.train],
+        images.train_y[index.train],
+        images.train_x[index.val],
+        images.train_y[index.val],
+        images.test_x[index.test],
+        images.test_y[index.test],
+    )
+
+
+def normalization_stats(
+    mode: str, info: DatasetInfo, train_x: torch.Tensor
+) -> tuple[torch.Tensor | float, torch.Tensor | float]:
+    """``(mean, std)`` that normalization subtracts from and divides unit-scaled pixels by:
+    scalars for ``unit`` (0, 1) and ``standard``, per-pixel ``[C, H, W]`` tensors for
+    ``zscore`` (fitted on ``train_x``, std 0 replaced by 1)."""
+    if mode == "unit":
+        return 0.0, 1.0
+    unit = train_x.float() / float(info.pixel_max)
+    if mode == "standard":
+        mean = info.mean if info.mean is not None else float(unit.mean())
+        std = info.std if info.std is not None else float(unit.std())
+        return mean, std
+    if mode == "zscore":
+        mean, std = unit.mean(dim=0), unit.std(dim=0)
+        return mean, torch.where(std > 0, std, torch.ones_like(std))
+    raise UsageError(f"unknown normalization {mode!r}; valid: {', '.join(NORMALIZATIONS)}")
 
 
 def normalizer(
@@ -354,24 +397,16 @@ def normalizer(
     ``zscore``: each pixel position standardised with its own mean and std over ``train_x``.
     """
     scale = float(info.pixel_max)
+    mean, std = normalization_stats(mode, info, train_x)
     if mode == "unit":
         return lambda x: x.float() / scale
-    if mode == "standard":
-        unit = train_x.float() / scale
-        mean = info.mean if info.mean is not None else float(unit.mean())
-        std = info.std if info.std is not None else float(unit.std())
+    if isinstance(mean, float):
         return lambda x: (x.float() / scale - mean) / std
-    if mode == "zscore":
-        unit = train_x.float() / scale
-        mean = unit.mean(dim=0, keepdim=True)
-        std = unit.std(dim=0, keepdim=True)
-        std = torch.where(std > 0, std, torch.ones_like(std))
 
-        def zscore(x: torch.Tensor) -> torch.Tensor:
-            return (x.float() / scale - mean.to(x.device)) / std.to(x.device)
+    def per_pixel(x: torch.Tensor) -> torch.Tensor:
+        return (x.float() / scale - mean.to(x.device)) / std.to(x.device)
 
-        return zscore
-    raise UsageError(f"unknown normalization {mode!r}; valid: {', '.join(NORMALIZATIONS)}")
+    return per_pixel
 
 
 def require_compatible(arch_name: str, arch_shape, info: DatasetInfo) -> None:
@@ -397,10 +432,12 @@ __all__ = [
     "get_dataset_info",
     "list_datasets",
     "load",
+    "normalization_stats",
     "normalizer",
     "prepare",
     "require_compatible",
     "split",
+    "split_indices",
     "stratified_holdout",
     "synthetic_images",
     "verify",

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 import architectures
-from bench import datasets, environment, seeding, train
+from bench import datasets, environment, reference, seeding, seedpar, train
 from bench.config import RunConfig
 from bench.modelinfo import ModelFacts, model_facts
 
@@ -92,6 +92,21 @@ def prepare_data(config: RunConfig, data_root: Path | None, device: torch.device
     return data, parts.sizes
 
 
+def batch_source(
+    config: RunConfig, data_root: Path | None, device: torch.device, shuffle: torch.Generator
+) -> tuple[train.BatchSource, dict[str, int]]:
+    """The run's batches: tensors resident on the device (``fast``), or the reference
+    DataLoader loop (``reference``)."""
+    if config.loader == "reference":
+        source = reference.LoaderBatches(config, data_root, device, shuffle)
+        return source, source.sizes
+    data, sizes = prepare_data(config, data_root, device)
+    batches = train.TensorBatches(
+        data, config.recipe.batch_size, shuffle, config.recipe.eval_batch_size
+    )
+    return batches, sizes
+
+
 def build_model(config: RunConfig, device: torch.device) -> torch.nn.Module:
     """The run's model, initialised from its ``init`` seed, on ``device``."""
     seeding.seed_global(config.seed, "init")
@@ -156,10 +171,10 @@ def execute(
     try:
         seeding.configure_determinism(config.deterministic)
         result.facts = model_facts(config.arch, config.kwargs)
-        data, sizes = prepare_data(config, data_root, device)
+        shuffle = seeding.generator(config.seed, "shuffle")
+        source, sizes = batch_source(config, data_root, device, shuffle)
         model = build_model(config, device)
         trained = torch.compile(model) if config.compile else model
-        shuffle = seeding.generator(config.seed, "shuffle")
         augment_gen = seeding.generator(config.seed, "augment", device)
         seeding.seed_global(config.seed, "dropout")
         if device.type == "cuda":
@@ -169,9 +184,8 @@ def execute(
         peak.reset()
         outcome = train.fit(
             trained,
-            data,
+            source,
             config.recipe,
-            shuffle=shuffle,
             augment_gen=augment_gen,
             dtype=config.dtype,
             channels_last=config.channels_last,
@@ -216,6 +230,76 @@ def group_tasks(configs: Sequence[RunConfig]) -> list[list[RunConfig]]:
     return tasks
 
 
+def execute_group(
+    task: Sequence[RunConfig],
+    data_root: Path | None = None,
+    *,
+    reporter: train.Reporter | None = None,
+    targets: Sequence[float] = DEFAULT_TARGETS,
+) -> list[RunResult]:
+    """Train the seeds of one seed-parallel task together (see :mod:`bench.seedpar`)."""
+    first = task[0]
+    results = [RunResult(config=config, status="error", started_at=now()) for config in task]
+    device = torch.device(first.device)
+    available, reason = environment.device_available(first.device)
+    if not available:
+        for result in results:
+            result.status, result.message = "skipped", reason
+            result.environment = environment.capture(torch.device("cpu"))
+            result.finished_at = now()
+        return results
+    t_start = time.perf_counter()
+    try:
+        seeding.configure_determinism(first.deterministic)
+        facts = model_facts(first.arch, first.kwargs)
+        data, sizes = prepare_data(first, data_root, device)
+        stacked = seedpar.StackedModel([build_model(config, device) for config in task])
+        seeding.seed_global(first.seed, "dropout")  # one shared stream (see bench.seedpar)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        time_data_s = (time.perf_counter() - t_start) / len(task)
+        peak = environment.PeakMemory(device)
+        peak.reset()
+        outcomes = seedpar.fit(
+            stacked,
+            data,
+            first.recipe,
+            shuffles=[seeding.generator(c.seed, "shuffle") for c in task],
+            augment_gens=[seeding.generator(c.seed, "augment", device) for c in task],
+            dtype=first.dtype,
+            reporter=reporter,
+        )
+        model = architectures.create(first.arch, **first.kwargs)
+        for index, (result, outcome) in enumerate(zip(results, outcomes, strict=True)):
+            result.facts = facts
+            result.status, result.message = outcome.status, outcome.message
+            result.history = [record.as_dict() for record in outcome.history]
+            result.metrics = summarize(outcome, sizes, targets)
+            result.metrics.update(
+                time_data_s=time_data_s,
+                peak_mem_bytes=peak.peak_bytes(),
+                peak_mem_kind=peak.kind,
+                parallel_seeds=len(task),
+            )
+            if outcome.status == "ok":
+                model.load_state_dict(stacked.state_dict(index))
+                result.checkpoint = serialize(model, result.config)
+    except Exception as exc:  # a failing group is a result for each of its runs
+        for result in results:
+            result.status = "oom" if is_oom(exc) else "error"
+            result.message = one_line(exc)
+            result.traceback = traceback.format_exc()
+    finally:
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    environment_now = environment.capture(device)
+    for result in results:
+        result.metrics["time_total_s"] = (time.perf_counter() - t_start) / len(task)
+        result.environment = environment_now
+        result.finished_at = now()
+    return results
+
+
 def execute_task(
     task: Sequence[RunConfig],
     data_root: Path | None = None,
@@ -224,4 +308,6 @@ def execute_task(
     targets: Sequence[float] = DEFAULT_TARGETS,
 ) -> list[RunResult]:
     """Run one task (see :func:`group_tasks`); one result per config, in order."""
+    if task[0].seed_parallel:
+        return execute_group(task, data_root, reporter=reporter, targets=targets)
     return [execute(config, data_root, reporter=reporter, targets=targets) for config in task]

@@ -1,10 +1,18 @@
-"""The training loop: the dataset resident on the device, batches gathered by index.
+"""The training loop, shared by archbench's fast path and the reference DataLoader loop.
 
-Per epoch, :func:`fit` draws the shuffle order from the run's ``shuffle`` generator, trains over
-every batch (the last one may be short, as with a DataLoader), then evaluates on the validation
-and test sets. Losses and correct counts accumulate on the device; the host reads them back
-every :data:`CHECK_EVERY` steps, to show progress and to stop a diverged run, and at the end of
-each epoch. A run has diverged when its running training loss is NaN or infinite, or above
+:func:`fit` trains for the recipe's epochs over a batch *source*. Per epoch it draws the
+shuffle order from the run's ``shuffle`` generator, trains over every batch (the last one may
+be short, as with a DataLoader), then evaluates on the validation and test sets.
+
+- :class:`TensorBatches` is the fast path: the whole dataset resident on the device as
+  normalized floats, batches gathered by index, losses and correct counts accumulated on the
+  device. The host reads them back only every :data:`CHECK_EVERY` steps (to show progress and
+  stop a diverged run) and at the end of each epoch.
+- ``bench.reference.LoaderBatches`` is the loop everyone writes: a torchvision dataset with
+  per-sample transforms through a ``DataLoader``, ``.item()`` every step. Both draw the same
+  shuffle order, so on CPU they give the same numbers.
+
+A run has diverged when its running training loss is NaN or infinite, or above
 :data:`EXPLODED_FACTOR` x ln(classes).
 
 Metric conventions: ``train_loss``/``train_acc`` are running means over the epoch's batches (in
@@ -17,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
@@ -105,17 +113,25 @@ class Stopwatch:
         return time.perf_counter() - self._t0
 
 
-def make_optimizer(recipe: Recipe, params) -> torch.optim.Optimizer:
+def make_optimizer(recipe: Recipe, params, foreach: bool | None = None) -> torch.optim.Optimizer:
+    """The recipe's optimizer. ``foreach=True`` updates all parameters with a few multi-tensor
+    kernels instead of a Python loop per parameter: the same arithmetic, bitwise-identical
+    results (tests/test_speed.py checks this), less overhead. ``None`` keeps torch's default."""
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
+        return torch.optim.Adam(
+            params, lr=recipe.lr, weight_decay=recipe.weight_decay, foreach=foreach
+        )
     if recipe.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
+        return torch.optim.AdamW(
+            params, lr=recipe.lr, weight_decay=recipe.weight_decay, foreach=foreach
+        )
     return torch.optim.SGD(
         params,
         lr=recipe.lr,
         momentum=recipe.momentum,
         nesterov=recipe.nesterov,
         weight_decay=recipe.weight_decay,
+        foreach=foreach,
     )
 
 
@@ -176,6 +192,16 @@ def evaluate(
     return float(loss_sum) / len(y), int(correct) / len(y)
 
 
+def blow_up_reason(loss: float, classes: int) -> str | None:
+    """Why a running training loss means the run diverged, or None when it has not."""
+    if not math.isfinite(loss):
+        return f"loss became {loss}"
+    limit = EXPLODED_FACTOR * math.log(classes)
+    if loss > limit:
+        return f"loss exploded to {loss:.3g} (> {limit:.0f} = {EXPLODED_FACTOR:g} x ln {classes})"
+    return None
+
+
 def best_epoch(history: Sequence[EpochRecord]) -> EpochRecord | None:
     """The epoch with the best validation accuracy (ties: lower validation loss, then the
     earlier epoch). None without a validation set: the test set never chooses."""
@@ -200,41 +226,127 @@ def time_to_targets(history: Sequence[EpochRecord], targets: Sequence[float]) ->
     return result
 
 
+class DeviceTally:
+    """Loss and correct-count sums kept on the device: no host sync per step."""
+
+    def __init__(self, device: torch.device):
+        self.loss = torch.zeros((), device=device, dtype=accumulator_dtype(device))
+        self.correct = torch.zeros((), device=device, dtype=torch.int64)
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        self.loss.add_(loss.detach(), alpha=len(y))  # summed in float64: exact for any batch
+        self.correct.add_((logits.detach().argmax(1) == y).sum())
+
+    def loss_sum(self) -> float:
+        return float(self.loss)
+
+    def correct_sum(self) -> int:
+        return int(self.correct)
+
+
+class HostTally:
+    """Loss and correct-count sums read back with ``.item()`` every step (the usual loop)."""
+
+    def __init__(self, device: torch.device):
+        self.loss = 0.0
+        self.correct = 0
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        self.loss += loss.item() * len(y)
+        self.correct += (logits.argmax(1) == y).sum().item()
+
+    def loss_sum(self) -> float:
+        return self.loss
+
+    def correct_sum(self) -> int:
+        return self.correct
+
+
+class BatchSource(Protocol):
+    """Where :func:`fit` gets its batches and how it evaluates."""
+
+    device: torch.device
+    n_train: int
+    fill: torch.Tensor | float
+    tally: type[DeviceTally] | type[HostTally]
+
+    def epoch(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
+
+    def evaluate(self, model: nn.Module, split: str, dtype: str) -> tuple[float, float]: ...
+
+
+class TensorBatches:
+    """The fast path: batches gathered by index from tensors resident on the device."""
+
+    tally = DeviceTally
+
+    def __init__(
+        self,
+        data: DeviceData,
+        batch_size: int | None,
+        shuffle: torch.Generator,
+        eval_batch_size: int = 1000,
+    ):
+        self.data = data
+        self.device = data.train_x.device
+        self.n_train = len(data.train_y)
+        self.batch_size = batch_size or self.n_train
+        self.shuffle = shuffle
+        self.eval_batch_size = eval_batch_size
+        self.fill = data.fill
+
+    def epoch(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = epoch_order(self.n_train, self.shuffle).to(self.device, non_blocking=True)
+        x, y = self.data.train_x, self.data.train_y
+        for index in order.split(self.batch_size):
+            yield x[index], y[index]
+
+    def evaluate(self, model: nn.Module, split: str, dtype: str) -> tuple[float, float]:
+        x, y = getattr(self.data, f"{split}_x"), getattr(self.data, f"{split}_y")
+        return evaluate(model, x, y, self.eval_batch_size, dtype)
+
+
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    label_smoothing: float = 0.0,
+    dtype: str = "float32",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimization step on a batch; returns the loss and logits (not read back)."""
+    with autocast(x.device, dtype):
+        logits = model(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss, logits
+
+
 def fit(
     model: nn.Module,
-    data: DeviceData,
+    source: BatchSource,
     recipe: Recipe,
     *,
-    shuffle: torch.Generator,
     augment_gen: torch.Generator,
     dtype: str = "float32",
     channels_last: bool = False,
     reporter: Reporter | None = None,
+    foreach: bool | None = True,
 ) -> Outcome:
-    """Train ``model`` (already on the device) for ``recipe.epochs`` epochs."""
-    device = data.train_x.device
-    n = len(data.train_y)
-    batch = recipe.batch_size or n
-    steps_per_epoch = math.ceil(n / batch)
+    """Train ``model`` (already on the device) for ``recipe.epochs`` epochs over ``source``."""
+    device = source.device
+    n = source.n_train
+    steps_per_epoch = math.ceil(n / (recipe.batch_size or n))
     total_steps = steps_per_epoch * recipe.epochs
-    optimizer = make_optimizer(recipe, model.parameters())
+    optimizer = make_optimizer(recipe, model.parameters(), foreach=foreach)
     scheduler, per_step = make_scheduler(recipe, optimizer, steps_per_epoch)
-    transform = augment.augmenter(recipe, augment_gen, data.fill)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    transform = augment.augmenter(recipe, augment_gen, source.fill)
     watch = Stopwatch(device)
     history: list[EpochRecord] = []
     cum_train = cum_eval = 0.0
     steps_done = 0
-
-    def blown_up(loss: float, classes: int) -> str | None:
-        if not math.isfinite(loss):
-            return f"loss became {loss}"
-        limit = EXPLODED_FACTOR * math.log(classes)
-        if loss > limit:
-            return (
-                f"loss exploded to {loss:.3g} (> {limit:.0f} = {EXPLODED_FACTOR:g} x ln {classes})"
-            )
-        return None
 
     def diverged(what: str, where: str) -> Outcome:
         message = f"{what} {where} (lr={recipe.lr:g}, {recipe.optimizer})"
@@ -243,32 +355,23 @@ def fit(
     for epoch in range(1, recipe.epochs + 1):
         model.train()
         lr = optimizer.param_groups[0]["lr"]
-        order = epoch_order(n, shuffle).to(device, non_blocking=True)
-        loss_sum = torch.zeros((), device=device, dtype=accumulator_dtype(device))
-        correct = torch.zeros((), device=device, dtype=torch.int64)
+        tally = source.tally(device)
+        seen = 0
         watch.start()
-        for step, start in enumerate(range(0, n, batch), start=1):
-            index = order[start : start + batch]
-            x, y = data.train_x[index], data.train_y[index]
+        for step, (x, y) in enumerate(source.epoch(), start=1):
             if transform is not None:
                 x = transform(x)
             if channels_last:
-                x = x.contiguous(memory_format=memory_format)
-            with autocast(device, dtype):
-                logits = model(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=recipe.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+                x = x.contiguous(memory_format=torch.channels_last)
+            loss, logits = train_step(model, optimizer, x, y, recipe.label_smoothing, dtype)
             if per_step:
                 scheduler.step()
-            loss_sum += loss.detach() * len(y)
-            correct += (logits.detach().argmax(1) == y).sum()
+            tally.add(loss, logits, y)
+            seen += len(y)
             steps_done += 1
             if step % CHECK_EVERY == 0:
-                seen = min(start + batch, n)
-                running = float(loss_sum) / seen
-                problem = blown_up(running, logits.shape[-1])
+                running = tally.loss_sum() / seen
+                problem = blow_up_reason(running, logits.shape[-1])
                 if problem:
                     cum_train += watch.stop()
                     return diverged(problem, f"in epoch {epoch} by step {step}")
@@ -276,23 +379,21 @@ def fit(
                     reporter.steps(steps_done, total_steps, running)
         train_s = watch.stop()
         cum_train += train_s
-        train_loss = float(loss_sum) / n
-        problem = blown_up(train_loss, logits.shape[-1])
+        train_loss = tally.loss_sum() / n
+        problem = blow_up_reason(train_loss, logits.shape[-1])
         if problem:
             return diverged(problem, f"in epoch {epoch}")
         if scheduler is not None and not per_step:
             scheduler.step()
         t_eval = time.perf_counter()
-        val_loss, val_acc = evaluate(model, data.val_x, data.val_y, recipe.eval_batch_size, dtype)
-        test_loss, test_acc = evaluate(
-            model, data.test_x, data.test_y, recipe.eval_batch_size, dtype
-        )
+        val_loss, val_acc = source.evaluate(model, "val", dtype)
+        test_loss, test_acc = source.evaluate(model, "test", dtype)
         eval_s = time.perf_counter() - t_eval
         cum_eval += eval_s
         record = EpochRecord(
             epoch=epoch,
             train_loss=train_loss,
-            train_acc=int(correct) / n,
+            train_acc=tally.correct_sum() / n,
             val_loss=None if math.isnan(val_loss) else val_loss,
             val_acc=None if math.isnan(val_acc) else val_acc,
             test_loss=test_loss,

@@ -1,0 +1,223 @@
+"""Seed-parallel training: S seeds of one architecture trained at once with ``torch.func``.
+
+The S models' parameters are stacked (``stack_module_state``) and one step maps the forward
+pass over the seeds (``vmap`` of ``functional_call``): each seed keeps its own initialization,
+its own shuffle order (its own batches, gathered in one indexing op) and its own augmentation
+stream. The summed loss backpropagates each seed's gradient to its own slice of the stacked
+parameters, and Adam/SGD update element by element, so each seed follows its sequential run up
+to float rounding (batched matrix products round differently from single ones).
+
+Dropout masks come from one shared stream under ``vmap(randomness="different")``: each seed
+gets different masks, but not the ones its sequential run would draw. ``--seed-parallel auto``
+therefore uses this path only for models without dropout or convolutions on CPU, where it was
+measured faster (see ``bench speed``); ``--seed-parallel on`` forces it.
+
+Time is shared: each run records the group's wall time divided by S (and the group size).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, stack_module_state
+
+from bench import augment
+from bench.config import Recipe
+from bench.train import (
+    CHECK_EVERY,
+    DeviceData,
+    EpochRecord,
+    Outcome,
+    Reporter,
+    Stopwatch,
+    accumulator_dtype,
+    autocast,
+    blow_up_reason,
+    epoch_order,
+    make_optimizer,
+    make_scheduler,
+)
+
+
+def supports(model: nn.Module) -> bool:
+    """Whether ``--seed-parallel auto`` picks this model: no dropout, no convolutions (on CPU,
+    stacked convolutions measured slower than sequential ones)."""
+    return not any(isinstance(m, nn.Dropout | nn.Conv2d) for m in model.modules())
+
+
+class StackedModel:
+    """S models of one architecture as stacked parameters and one vmapped forward."""
+
+    def __init__(self, models: Sequence[nn.Module]):
+        self.template = models[0]
+        self.params, self.buffers = stack_module_state(list(models))
+        self.size = len(models)
+
+    def _one(self, params, buffers, x):
+        return functional_call(self.template, (params, buffers), (x,))
+
+    def forward(self, x: torch.Tensor, shared_input: bool = False) -> torch.Tensor:
+        """Logits ``[S, B, classes]`` for inputs ``[S, B, ...]`` (or one ``[B, ...]`` batch
+        shown to every seed when ``shared_input``)."""
+        mapped = torch.vmap(
+            self._one, in_dims=(0, 0, None if shared_input else 0), randomness="different"
+        )
+        return mapped(self.params, self.buffers, x)
+
+    def train(self, mode: bool = True) -> None:
+        self.template.train(mode)
+
+    def state_dict(self, index: int) -> dict[str, torch.Tensor]:
+        """Seed ``index``'s weights, as its own model's ``state_dict``."""
+        state = {name: value[index].detach() for name, value in self.params.items()}
+        state.update({name: value[index] for name, value in self.buffers.items()})
+        return state
+
+
+@torch.no_grad()
+def evaluate(
+    stacked: StackedModel, x: torch.Tensor, y: torch.Tensor, batch_size: int, dtype: str
+) -> tuple[list[float], list[float]]:
+    """Per-seed mean cross-entropy and accuracy on one shared evaluation set."""
+    if len(y) == 0:
+        return [math.nan] * stacked.size, [math.nan] * stacked.size
+    stacked.train(False)
+    loss_sum = torch.zeros(stacked.size, device=x.device, dtype=accumulator_dtype(x.device))
+    correct = torch.zeros(stacked.size, device=x.device, dtype=torch.int64)
+    with autocast(x.device, dtype):
+        for start in range(0, len(y), batch_size):
+            logits = stacked.forward(x[start : start + batch_size], shared_input=True).float()
+            target = y[start : start + batch_size]
+            losses = F.cross_entropy(
+                logits.flatten(0, 1), target.repeat(stacked.size), reduction="none"
+            )
+            loss_sum += losses.view(stacked.size, -1).sum(1)
+            correct += (logits.argmax(-1) == target).sum(1)
+    stacked.train(True)
+    return (loss_sum / len(y)).tolist(), (correct.double() / len(y)).tolist()
+
+
+def fit(
+    stacked: StackedModel,
+    data: DeviceData,
+    recipe: Recipe,
+    *,
+    shuffles: Sequence[torch.Generator],
+    augment_gens: Sequence[torch.Generator],
+    dtype: str = "float32",
+    reporter: Reporter | None = None,
+) -> list[Outcome]:
+    """Train the stacked seeds together; one :class:`Outcome` per seed, in order."""
+    size = stacked.size
+    device = data.train_x.device
+    n = len(data.train_y)
+    batch = recipe.batch_size or n
+    steps_per_epoch = math.ceil(n / batch)
+    total_steps = steps_per_epoch * recipe.epochs
+    optimizer = make_optimizer(recipe, stacked.params.values(), foreach=True)
+    scheduler, per_step = make_scheduler(recipe, optimizer, steps_per_epoch)
+    transforms = [augment.augmenter(recipe, gen, data.fill) for gen in augment_gens]
+    watch = Stopwatch(device)
+    histories: list[list[EpochRecord]] = [[] for _ in range(size)]
+    finished: list[Outcome | None] = [None] * size
+    cum_train = cum_eval = 0.0
+    steps_done = 0
+
+    def stop(seed: int, problem: str, where: str) -> None:
+        if finished[seed] is None:
+            message = f"{problem} {where} (lr={recipe.lr:g}, {recipe.optimizer})"
+            finished[seed] = Outcome(
+                "diverged", message, list(histories[seed]), cum_train / size, cum_eval / size
+            )
+
+    def check(loss_sums: list[float], seen: int, classes: int, where: str) -> None:
+        for seed, total in enumerate(loss_sums):
+            problem = blow_up_reason(total / seen, classes)
+            if problem:
+                stop(seed, problem, where)
+
+    for epoch in range(1, recipe.epochs + 1):
+        stacked.train(True)
+        lr = optimizer.param_groups[0]["lr"]
+        orders = torch.stack([epoch_order(n, gen) for gen in shuffles]).to(device)
+        loss_sum = torch.zeros(size, device=device, dtype=accumulator_dtype(device))
+        correct = torch.zeros(size, device=device, dtype=torch.int64)
+        seen = 0
+        watch.start()
+        for step, index in enumerate(orders.split(batch, dim=1), start=1):
+            x, y = data.train_x[index], data.train_y[index]  # [S, B, ...], [S, B]
+            if any(transforms):
+                x = torch.stack([t(xs) if t else xs for t, xs in zip(transforms, x, strict=True)])
+            with autocast(device, dtype):
+                logits = stacked.forward(x).float()
+                losses = (
+                    F.cross_entropy(
+                        logits.flatten(0, 1),
+                        y.flatten(),
+                        label_smoothing=recipe.label_smoothing,
+                        reduction="none",
+                    )
+                    .view(size, -1)
+                    .mean(1)
+                )
+            optimizer.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            optimizer.step()
+            if per_step:
+                scheduler.step()
+            loss_sum.add_(losses.detach(), alpha=index.shape[1])
+            correct.add_((logits.detach().argmax(-1) == y).sum(1))
+            seen += index.shape[1]
+            steps_done += 1
+            if step % CHECK_EVERY == 0:
+                sums = loss_sum.tolist()
+                check(sums, seen, logits.shape[-1], f"in epoch {epoch} by step {step}")
+                if all(finished):
+                    return list(finished)
+                if reporter is not None:
+                    reporter.steps(steps_done, total_steps, sum(sums) / seen / size)
+        train_s = watch.stop()
+        cum_train += train_s
+        sums = loss_sum.tolist()
+        check(sums, n, logits.shape[-1], f"in epoch {epoch}")
+        if all(finished):
+            return list(finished)
+        if scheduler is not None and not per_step:
+            scheduler.step()
+        t_eval = time.perf_counter()
+        val = evaluate(stacked, data.val_x, data.val_y, recipe.eval_batch_size, dtype)
+        test = evaluate(stacked, data.test_x, data.test_y, recipe.eval_batch_size, dtype)
+        eval_s = time.perf_counter() - t_eval
+        cum_eval += eval_s
+        accs = (correct.double() / n).tolist()
+        for seed in range(size):
+            if finished[seed] is not None:
+                continue
+            record = EpochRecord(
+                epoch=epoch,
+                train_loss=sums[seed] / n,
+                train_acc=accs[seed],
+                val_loss=None if math.isnan(val[0][seed]) else val[0][seed],
+                val_acc=None if math.isnan(val[1][seed]) else val[1][seed],
+                test_loss=test[0][seed],
+                test_acc=test[1][seed],
+                lr=lr,
+                train_s=train_s / size,
+                eval_s=eval_s / size,
+                cum_train_s=cum_train / size,
+                images_per_s=n * size / train_s if train_s > 0 else math.inf,
+            )
+            histories[seed].append(record)
+        if reporter is not None:
+            reporter.steps(steps_done, total_steps, sum(sums) / n / size)
+            live = next(r for r, f in zip(histories, finished, strict=True) if f is None)
+            reporter.epoch(live[-1], recipe.epochs)
+    return [
+        done or Outcome("ok", "", histories[seed], cum_train / size, cum_eval / size)
+        for seed, done in enumerate(finished)
+    ]

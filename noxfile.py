@@ -21,7 +21,7 @@ def install(session: nox.Session, *extras: str) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the test suite (benchmarks run once each, untimed)."""
-    install(session, "test")
+    install(session, "test", "ray")
     session.run("pytest", *session.posargs)
 
 

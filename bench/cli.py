@@ -160,6 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import torch
 
     from bench import sweep
+    from bench.executors import make_executor
     from bench.progress import SweepProgress
     from bench.results import ResultsStore
 
@@ -168,6 +169,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise UsageError(f"--threads must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
+    executor = make_executor(
+        args.executor,
+        timeout_s=args.timeout,
+        ray_address=args.ray_address,
+        cpus_per_task=args.cpus_per_task,
+    )
+    executor.validate(configs)  # before anything is written
     store = ResultsStore(args.results)
     summary = sweep.run(
         configs,
@@ -176,6 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         targets=args.targets,
         label=args.label,
+        executor=executor,
         progress=SweepProgress(
             len(configs)
             if args.force
@@ -377,7 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--deterministic", action=argparse.BooleanOptionalAction, default=True,
         help="deterministic algorithms, cuDNN benchmark off (default: on; recorded)",
     )  # fmt: skip
-    execution.add_argument("--threads", type=int, help="torch CPU threads (recorded)")
+    execution.add_argument(
+        "--threads", type=int,
+        help="torch CPU threads of every run, whichever the executor (default: this machine's "
+        "torch default; recorded: the count changes the numbers)",
+    )  # fmt: skip
     execution.add_argument(
         "--loader", choices=config.LOADERS, default="fast",
         help="fast: the dataset resident on the device, batches gathered by index (default); "
@@ -404,6 +417,32 @@ def build_parser() -> argparse.ArgumentParser:
     execution.add_argument("--force", action="store_true", help="re-run completed runs")
     execution.add_argument("--label", help="a label stored with each run (for bench compare)")
     execution.add_argument("--quiet", action="store_true", help="no progress output")
+    from bench.executors import EXECUTORS
+
+    scale = run.add_argument_group(
+        "executor (where runs execute; this process records every result in --results)"
+    )
+    scale.add_argument(
+        "--executor", choices=EXECUTORS, default="local",
+        help="local: in this process (default); process: each task in a child process, so a "
+        "crash or a hang is recorded and the sweep goes on; ray: spread over a Ray cluster "
+        "(pip install 'archbench[ray]')",
+    )  # fmt: skip
+    scale.add_argument(
+        "--ray-address", metavar="ADDRESS",
+        help="with --executor ray: 'auto' joins the cluster `ray start` runs here, HOST:PORT "
+        "that one (default: start a local Ray instance for this sweep)",
+    )  # fmt: skip
+    scale.add_argument(
+        "--cpus-per-task", type=int, metavar="N",
+        help="with --executor ray: CPUs Ray reserves per CPU run (default: --threads, so "
+        "nodes are not oversubscribed); CUDA runs get one GPU and one CPU",
+    )  # fmt: skip
+    scale.add_argument(
+        "--timeout", type=float, metavar="SECONDS",
+        help="with --executor process or ray: a task still running this long after it "
+        "started is killed and recorded as error",
+    )  # fmt: skip
     run.set_defaults(func=cmd_run)
 
     speed = commands.add_parser(

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from bench import idx
 from bench.errors import DataError
@@ -153,6 +154,26 @@ def require_verified(layout: IdxLayout, root: Path) -> dict[str, Path]:
                 f"repair with: {repair_command(layout, root)}"
             )
     return {result.path.name: result.path for result in checks}
+
+
+@contextlib.contextmanager
+def preparation_lock(layout: IdxLayout, root: Path) -> Iterator[None]:
+    """Held while one process checks and prepares ``layout`` under ``root``, so that loaders
+    starting together (Ray tasks on a fresh node) wait for the one preparing instead of
+    finding some of the files. Where no lock file can be created (a read-only root), nothing
+    can be prepared either, and the caller goes on unlocked."""
+    lock_path = Path(root) / f".{layout.folder}.prepare.lock"
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(lock_path)
+        lock.acquire()
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # --- sources -------------------------------------------------------------------------------

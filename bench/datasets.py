@@ -77,9 +77,11 @@ FASHION_CLASSES = (
 
 def _load_idx(layout: data_sources.IdxLayout, classes: tuple[str, ...]):
     def load(root: Path, offline: bool) -> Images:
-        checks = data_sources.check(layout, root)
-        if all(result.actual is None for result in checks):
-            data_sources.prepare(layout, root, offline=offline)  # first use: fetch and verify
+        if not all(result.ok for result in data_sources.check(layout, root)):
+            with data_sources.preparation_lock(layout, root):
+                checks = data_sources.check(layout, root)
+                if all(result.actual is None for result in checks):  # first use: fetch, verify
+                    data_sources.prepare(layout, root, offline=offline)
         paths = data_sources.require_verified(layout, root)
 
         def images(name: str) -> torch.Tensor:

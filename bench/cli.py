@@ -120,6 +120,8 @@ RECIPE_OVERRIDES = (
 
 def sweep_configs(args: argparse.Namespace) -> list:
     """The validated configs of ``bench run``'s arguments (nothing is written yet)."""
+    import torch
+
     from bench import config, environment, sweep
 
     patterns = args.arch or []
@@ -149,6 +151,7 @@ def sweep_configs(args: argparse.Namespace) -> list:
         limit_train=args.limit_train,
         limit_test=args.limit_test,
         deterministic=args.deterministic,
+        threads=args.threads or torch.get_num_threads(),
         loader=args.loader,
         seed_parallel=args.seed_parallel,
         channels_last=args.channels_last,
@@ -157,7 +160,6 @@ def sweep_configs(args: argparse.Namespace) -> list:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import torch
 
     from bench import sweep
     from bench.executors import make_executor
@@ -165,10 +167,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bench.results import ResultsStore
 
     configs = sweep_configs(args)
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError(f"--threads must be >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
     executor = make_executor(
         args.executor,
         timeout_s=args.timeout,

@@ -2,7 +2,8 @@
 
 A :class:`Recipe` is a named training setup; :data:`RECIPES` holds the registered ones. A
 :class:`RunConfig` is everything that decides a run's numbers: architecture (and its keyword
-arguments), dataset and slicing, the full recipe, seed, device, dtype and execution options. Its
+arguments), dataset and slicing, the full recipe, seed, device, dtype and execution options
+(the CPU thread count included: on CPU, 1 and 2 intra-op threads round differently). Its
 :attr:`RunConfig.run_id` is a stable hash of all of that, so the same config is the same run.
 """
 
@@ -177,6 +178,7 @@ class RunConfig:
     limit_train: int | None = None
     limit_test: int | None = None
     deterministic: bool = True
+    threads: int | None = None  # torch intra-op CPU threads (None: leave torch's setting)
     loader: str = "fast"
     seed_parallel: bool = False
     channels_last: bool = False
@@ -220,6 +222,8 @@ class RunConfig:
             raise UsageError(f"unknown dtype {self.dtype!r}; valid: {', '.join(DTYPES)}")
         if self.loader not in LOADERS:
             raise UsageError(f"unknown loader {self.loader!r}; valid: {', '.join(LOADERS)}")
+        if self.threads is not None and self.threads < 1:
+            raise UsageError(f"--threads must be >= 1, got {self.threads}")
         for name in ("val_size", "limit_train", "limit_test"):
             value = getattr(self, name)
             if value is not None and value < (0 if name == "val_size" else 1):

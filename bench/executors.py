@@ -13,10 +13,10 @@ results store, so resume and crash safety are the same whichever executor ran th
   the optional extra ``archbench[ray]`` and is imported only when asked for).
 
 Threads are part of a run's numbers: on CPU, the same run with 1 and with 2 intra-op threads
-gives different float results. Every executor runs each task with one explicit thread count,
-``threads`` (default: the driver's ``torch.get_num_threads()``, which ``bench run --threads``
-sets), so process and Ray runs equal local ones bit for bit; the count is recorded with each
-run.
+gives different float results. So the thread count is part of each run's config
+(:attr:`bench.config.RunConfig.threads`, which ``bench run`` fills from ``--threads`` or the
+driver's torch default) and each run applies it wherever it executes: process and Ray runs
+(Ray starts workers with ``OMP_NUM_THREADS=1``) equal local ones bit for bit.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from bench.config import RunConfig
 from bench.errors import UsageError
 from bench.progress import RunProgress, SweepProgress
@@ -39,7 +37,7 @@ from bench.runner import RunResult, execute_task, now, one_line
 from bench.train import Reporter
 
 OnResult = Callable[[RunResult, RunProgress | None], None]
-TaskFn = Callable[[Sequence[RunConfig], Path | None, Sequence[float], int], list[RunResult]]
+TaskFn = Callable[[Sequence[RunConfig], Path | None, Sequence[float]], list[RunResult]]
 
 EXECUTORS = ("local", "process", "ray")
 
@@ -48,12 +46,9 @@ def run_task(
     task: Sequence[RunConfig],
     data_root: Path | None,
     targets: Sequence[float],
-    threads: int | None,
     reporter: Reporter | None = None,
 ) -> list[RunResult]:
-    """Run one task with ``threads`` torch intra-op threads (None: leave them as they are)."""
-    if threads is not None:
-        torch.set_num_threads(threads)
+    """Run one task (the default body of every executor's task)."""
     return execute_task(task, data_root, reporter=reporter, targets=targets)
 
 
@@ -61,7 +56,6 @@ def failed_results(
     task: Sequence[RunConfig],
     message: str,
     *,
-    threads: int | None,
     started_at: str,
     trace: str | None = None,
     status: str = "error",
@@ -73,18 +67,13 @@ def failed_results(
             config=config,
             status=status,
             message=message,
-            environment={"threads": threads},
+            environment={"threads": config.threads},
             traceback=trace,
             started_at=started_at,
             finished_at=now(),
         )
         for config in task
     ]
-
-
-def check_threads(threads: int | None) -> None:
-    if threads is not None and threads < 1:
-        raise UsageError(f"--threads must be >= 1, got {threads}")
 
 
 def check_timeout(timeout_s: float | None) -> None:
@@ -126,24 +115,19 @@ class Executor:
 class LocalExecutor(Executor):
     """Runs every task in this process, in order, with live progress."""
 
-    threads: int | None = None
-
     name = "local"
-
-    def __post_init__(self) -> None:
-        check_threads(self.threads)
 
     def run(self, tasks, *, data_root, targets, progress, on_result) -> None:
         for task in tasks:
             run_progress = progress.start(task)
-            results = run_task(task, data_root, targets, self.threads, reporter=run_progress)
+            results = run_task(task, data_root, targets, reporter=run_progress)
             self.deliver(results, on_result, run_progress)
 
 
-def _child_main(connection, task_fn: TaskFn, task, data_root, targets, threads) -> None:
+def _child_main(connection, task_fn: TaskFn, task, data_root, targets) -> None:
     """The body of a ``process`` executor child: run the task, send the results back."""
     try:
-        payload = ("results", task_fn(task, data_root, targets, threads))
+        payload = ("results", task_fn(task, data_root, targets))
     except Exception as exc:  # the task raised outside a run's own error handling
         payload = ("raised", (one_line(exc), traceback.format_exc()))
     connection.send(payload)
@@ -172,36 +156,31 @@ class ProcessExecutor(Executor):
     """
 
     timeout_s: float | None = None
-    threads: int | None = None
     task_fn: TaskFn = run_task
 
     name = "process"
 
     def __post_init__(self) -> None:
         check_timeout(self.timeout_s)
-        check_threads(self.threads)
 
     def run(self, tasks, *, data_root, targets, progress, on_result) -> None:
-        threads = self.threads or torch.get_num_threads()
         context = multiprocessing.get_context("spawn")
         for task in tasks:
-            self.deliver(self.run_one(context, task, data_root, targets, threads), on_result)
+            self.deliver(self.run_one(context, task, data_root, targets), on_result)
 
-    def run_one(self, context, task, data_root, targets, threads: int) -> list[RunResult]:
+    def run_one(self, context, task, data_root, targets) -> list[RunResult]:
         started_at = now()
         receiver, sender = context.Pipe(duplex=False)
         child = context.Process(
             target=_child_main,
-            args=(sender, self.task_fn, list(task), data_root, list(targets), threads),
+            args=(sender, self.task_fn, list(task), data_root, list(targets)),
             name=f"archbench-{task[0].run_id}",
         )
         child.start()
         sender.close()  # the child now holds the only sending end: EOF if it dies
 
         def failed(message: str, trace: str | None = None) -> list[RunResult]:
-            return failed_results(
-                task, message, threads=threads, started_at=started_at, trace=trace
-            )
+            return failed_results(task, message, started_at=started_at, trace=trace)
 
         try:
             if not receiver.poll(self.timeout_s):
@@ -226,7 +205,6 @@ class ProcessExecutor(Executor):
 def make_executor(
     name: str,
     *,
-    threads: int | None = None,
     timeout_s: float | None = None,
     ray_address: str | None = None,
     cpus_per_task: int | None = None,
@@ -242,11 +220,11 @@ def make_executor(
     if name == "local":
         if timeout_s is not None:
             raise UsageError("--timeout needs --executor process or ray (local runs cannot stop)")
-        return LocalExecutor(threads=threads)
+        return LocalExecutor()
     if name == "process":
-        return ProcessExecutor(timeout_s=timeout_s, threads=threads)
+        return ProcessExecutor(timeout_s=timeout_s)
     from bench import ray_executor
 
     return ray_executor.RayExecutor(
-        address=ray_address, cpus_per_task=cpus_per_task, timeout_s=timeout_s, threads=threads
+        address=ray_address, cpus_per_task=cpus_per_task, timeout_s=timeout_s
     )

@@ -8,7 +8,7 @@ that raises, whose worker dies, that is killed for memory or that runs past ``ti
 its runs recorded with status and message, and the sweep goes on; Ray does not retry them
 (``max_retries=0``): running the same command again retries failed runs.
 
-Same numbers: each task sets the driver's thread count (``threads``; Ray itself starts
+Same numbers: each run applies its own thread count (part of its config; Ray itself starts
 workers with ``OMP_NUM_THREADS=1``), so CPU runs equal local runs bit for bit on the same CPU
 type. ``cpus_per_task`` defaults to that thread count, so a node is never oversubscribed.
 
@@ -42,7 +42,6 @@ from bench.errors import UsageError
 from bench.executors import (
     Executor,
     TaskFn,
-    check_threads,
     check_timeout,
     failed_results,
     run_task,
@@ -63,10 +62,10 @@ def import_ray():
     return ray
 
 
-def streamed(task_fn: TaskFn, task, data_root, targets, threads) -> Iterator[Any]:
+def streamed(task_fn: TaskFn, task, data_root, targets) -> Iterator[Any]:
     """The Ray task: say it has started (the driver times it from here), then run."""
     yield STARTED
-    yield task_fn(task, data_root, targets, threads)
+    yield task_fn(task, data_root, targets)
 
 
 def cannot_reach(address: str, timeout_s: float = 10.0) -> str | None:
@@ -109,7 +108,6 @@ class RayExecutor(Executor):
     address: str | None = None
     cpus_per_task: int | None = None
     timeout_s: float | None = None
-    threads: int | None = None
     task_fn: TaskFn = run_task
     _started_ray: bool = field(default=False, init=False, repr=False)
 
@@ -117,18 +115,13 @@ class RayExecutor(Executor):
 
     def __post_init__(self) -> None:
         check_timeout(self.timeout_s)
-        check_threads(self.threads)
         if self.cpus_per_task is not None and self.cpus_per_task < 1:
             raise UsageError(f"--cpus-per-task must be >= 1, got {self.cpus_per_task}")
         self.ray = import_ray()
 
-    @property
-    def task_threads(self) -> int:
-        return self.threads or torch.get_num_threads()
-
-    @property
-    def task_cpus(self) -> int:
-        return self.cpus_per_task or self.task_threads
+    def task_cpus(self, task: Sequence[RunConfig]) -> int:
+        """CPUs Ray reserves for a CPU task: ``cpus_per_task``, else its runs' thread count."""
+        return self.cpus_per_task or max(config.threads or 1 for config in task)
 
     def connect(self) -> None:
         ray = self.ray
@@ -175,11 +168,12 @@ class RayExecutor(Executor):
             (node["Resources"].get("CPU", 0) for node in self.ray.nodes() if node["Alive"]),
             default=0,
         )
-        if self.task_cpus > largest:
+        wanted = max(self.task_cpus([c]) for c in configs if not is_cuda(c))
+        if wanted > largest:
             self.disconnect()
             flag = "--cpus-per-task" if self.cpus_per_task else "--threads (or --cpus-per-task)"
             raise UsageError(
-                f"each CPU task asks for {self.task_cpus} CPUs but the largest node of the Ray "
+                f"each CPU task asks for {wanted} CPUs but the largest node of the Ray "
                 f"cluster has {largest:g}: pass {flag} {max(1, int(largest))} or less"
             )
 
@@ -188,10 +182,9 @@ class RayExecutor(Executor):
         name = task[0].label if len(task) == 1 else f"{task[0].label} (x{len(task)} seeds)"
         if is_cuda(task[0]):
             return {"num_gpus": 1, "num_cpus": 1, "max_retries": 0, "name": name}
-        return {"num_cpus": self.task_cpus, "max_retries": 0, "name": name}
+        return {"num_cpus": self.task_cpus(task), "max_retries": 0, "name": name}
 
     def run(self, tasks, *, data_root, targets, progress, on_result) -> None:
-        threads = self.task_threads
         pending: dict[Any, Pending] = {}
         if not tasks:
             self.disconnect()
@@ -205,17 +198,16 @@ class RayExecutor(Executor):
             for task in tasks:
                 if is_cuda(task[0]) and not has_gpus:  # it could never be scheduled
                     skipped = failed_results(
-                        task, "no GPU in the Ray cluster", threads=threads, started_at=now(),
-                        status="skipped",
+                        task, "no GPU in the Ray cluster", started_at=now(), status="skipped",
                     )  # fmt: skip
                     self.deliver(skipped, on_result)
                     continue
                 ref = remote.options(**self.options(task)).remote(
-                    self.task_fn, list(task), data_root, list(targets), threads
+                    self.task_fn, list(task), data_root, list(targets)
                 )
                 pending[ref] = Pending(list(task), now())
             while pending:
-                for results in self.collect(pending, threads):
+                for results in self.collect(pending):
                     self.deliver(results, on_result)  # results arrive whole: no live progress
         finally:
             for ref in pending:  # interrupted: nothing of this sweep keeps running
@@ -223,7 +215,7 @@ class RayExecutor(Executor):
                     self.ray.cancel(ref, force=True)
             self.disconnect()
 
-    def collect(self, pending: dict[Any, Pending], threads: int) -> Iterator[list[RunResult]]:
+    def collect(self, pending: dict[Any, Pending]) -> Iterator[list[RunResult]]:
         """Wait for the next task to start or end; yield the results of those that ended
         (their own, or error results) and remove them from ``pending``."""
         ray = self.ray
@@ -235,13 +227,13 @@ class RayExecutor(Executor):
             except StopIteration:  # cannot happen: streamed() yields its results or raises
                 del pending[ref]
                 yield failed_results(
-                    entry.task, "Ray task ended without returning results", threads=threads,
+                    entry.task, "Ray task ended without returning results",
                     started_at=entry.submitted_at,
                 )  # fmt: skip
                 continue
             except ray.exceptions.RayError as exc:
                 del pending[ref]
-                yield self.from_ray_error(entry, threads, exc)
+                yield self.from_ray_error(entry, exc)
                 continue
             if item == STARTED:
                 entry.started = time.monotonic()
@@ -254,7 +246,7 @@ class RayExecutor(Executor):
                 del pending[ref]
                 yield failed_results(
                     entry.task, f"timed out after {self.timeout_s:g} s (--timeout)",
-                    threads=threads, started_at=entry.submitted_at,
+                    started_at=entry.submitted_at,
                 )  # fmt: skip
 
     def poll_s(self, pending: dict[Any, Pending]) -> float | None:
@@ -271,7 +263,7 @@ class RayExecutor(Executor):
             and time.monotonic() - entry.started > self.timeout_s
         )
 
-    def from_ray_error(self, entry: Pending, threads: int, exc: Exception) -> list[RunResult]:
+    def from_ray_error(self, entry: Pending, exc: Exception) -> list[RunResult]:
         """Results of a task that Ray reports as failed: it raised, its worker died, or Ray
         killed it for memory (``oom``)."""
         errors = self.ray.exceptions
@@ -283,8 +275,7 @@ class RayExecutor(Executor):
             message = f"Ray worker died: {one_line(exc)}"
             status = "oom" if isinstance(exc, errors.OutOfMemoryError) else "error"
         return failed_results(
-            entry.task, message, threads=threads, started_at=entry.submitted_at, trace=trace,
-            status=status,
+            entry.task, message, started_at=entry.submitted_at, trace=trace, status=status,
         )  # fmt: skip
 
     def describe_cluster(self) -> str:
@@ -293,6 +284,6 @@ class RayExecutor(Executor):
         where = "a local Ray instance" if self._started_ray else f"Ray ({self.address or 'auto'})"
         return (
             f"{where}: {nodes} node(s), {resources.get('CPU', 0):g} CPUs, "
-            f"{resources.get('GPU', 0):g} GPUs; each CPU run gets {self.task_cpus} CPU(s) and "
-            f"{self.task_threads} thread(s)"
+            f"{resources.get('GPU', 0):g} GPUs"
+            + (f"; each CPU run reserves {self.cpus_per_task}" if self.cpus_per_task else "")
         )

@@ -65,6 +65,12 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:500]
 
 
+def use_threads(config: RunConfig) -> None:
+    """Apply the run's CPU thread count (part of its config: it changes float rounding)."""
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+
+
 def prepare_data(config: RunConfig, data_root: Path | None, device: torch.device):
     """Load, split, normalize and move the run's data; returns (DeviceData, sizes)."""
     info = datasets.get_dataset_info(config.dataset)
@@ -169,6 +175,7 @@ def execute(
     t_start = time.perf_counter()
     model = None
     try:
+        use_threads(config)
         seeding.configure_determinism(config.deterministic)
         result.facts = model_facts(config.arch, config.kwargs)
         shuffle = seeding.generator(config.seed, "shuffle")
@@ -250,6 +257,7 @@ def execute_group(
         return results
     t_start = time.perf_counter()
     try:
+        use_threads(first)
         seeding.configure_determinism(first.deterministic)
         facts = model_facts(first.arch, first.kwargs)
         data, sizes = prepare_data(first, data_root, device)

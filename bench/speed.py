@@ -127,7 +127,7 @@ def speed_tables(
     for arch in archs:
         config = RunConfig(
             arch=arch, dataset=dataset, recipe=recipe, seed=seed, device=device,
-            limit_train=limit_train,
+            limit_train=limit_train, threads=torch.get_num_threads(),
         )  # fmt: skip
         config.validate()
         progress(f"{arch}: reference loop vs fast path, {rounds} round(s)")

@@ -72,14 +72,14 @@ def keep_threads():
     torch.set_num_threads(threads)
 
 
-def exits_for_seed_1(task, data_root, targets, threads):
+def exits_for_seed_1(task, data_root, targets):
     """A task body whose process dies without a word for seed 1 (as a segfault would)."""
     if any(config.seed == 1 for config in task):
         os._exit(1)
-    return run_task(task, data_root, targets, threads)
+    return run_task(task, data_root, targets)
 
 
-def hangs(task, data_root, targets, threads):
+def hangs(task, data_root, targets):
     time.sleep(600)
 
 
@@ -175,7 +175,7 @@ def test_ray_results_equal_local_results_bitwise(ray_local, tmp_path, keep_threa
 def test_a_failing_ray_task_is_recorded_and_the_others_complete(ray_local, tmp_path):
     from bench.ray_executor import RayExecutor
 
-    def fails_by_seed(task, data_root, targets, threads):  # pickled by value into the workers
+    def fails_by_seed(task, data_root, targets):  # pickled by value into the workers
         seed = task[0].seed
         if seed == 1:
             raise RuntimeError("injected failure inside the Ray task")
@@ -183,10 +183,10 @@ def test_a_failing_ray_task_is_recorded_and_the_others_complete(ray_local, tmp_p
             os._exit(3)
         if seed == 3:
             time.sleep(600)
-        return run_task(task, data_root, targets, threads)
+        return run_task(task, data_root, targets)
 
-    configs = [quick_config(seed=seed, epochs=1) for seed in range(4)]
-    executor = RayExecutor(cpus_per_task=1, threads=1, timeout_s=8, task_fn=fails_by_seed)
+    configs = [quick_config(seed=seed, epochs=1, threads=1) for seed in range(4)]
+    executor = RayExecutor(cpus_per_task=1, timeout_s=8, task_fn=fails_by_seed)
     summary = sweep.run(configs, ResultsStore(tmp_path), executor=executor)
     assert summary.counts == {"ok": 1, "error": 3}
     runs = load(tmp_path).runs.set_index("seed")

@@ -44,6 +44,35 @@ def arch_table(patterns: Sequence[str], exclude: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def suite_table() -> pd.DataFrame:
+    from bench import suites
+
+    rows = []
+    for name in suites.list_suites():
+        suite = suites.get_suite(name)
+        points = len(suite.grid) or 1
+        retrain = 1 if suite.lr_range else 0
+        rows.append(
+            {
+                "name": name,
+                "archs": ", ".join(suite.archs),
+                "dataset": suite.dataset,
+                "recipe": suite.recipe,
+                "grid": suite.grid_text(),
+                "lr_range_test": suite.lr_range.describe() if suite.lr_range else "",
+                "runs_per_seed": len(suite.archs) * points + retrain,
+                "description": suite.description,
+                "source": suite.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def cmd_suites(args: argparse.Namespace) -> int:
+    print(render(suite_table(), args.format))
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     print(render(arch_table(args.pattern, args.exclude), args.format))
     return 0
@@ -112,19 +141,53 @@ def targets_arg(text: str) -> list[float]:
     return values
 
 
+DEFAULT_RECIPE, DEFAULT_DATASET = "adam-bs64-e5", "mnist"
+
 RECIPE_OVERRIDES = (
     "optimizer", "lr", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
     "schedule", "label_smoothing", "augment", "normalize",
 )  # fmt: skip
 
 
+def suite_configs(args: argparse.Namespace) -> list:
+    """The validated configs of ``bench run --suite NAME``: the suite's archs, recipe (grid)
+    and dataset, with the command line's recipe overrides, seeds, devices and data options."""
+    from bench import config, environment, suites, sweep
+
+    suite = suites.get_suite(args.suite)
+    for flag, value in (("--arch", args.arch), ("--exclude", args.exclude),
+                        ("--arch-arg", args.arch_arg), ("--recipe", args.recipe),
+                        ("--dataset", args.dataset)):  # fmt: skip
+        if value:
+            raise UsageError(
+                f"--suite {suite.name} sets the architectures, recipe and dataset: drop "
+                f"{flag} (recipe overrides such as --epochs and --lr still apply)"
+            )
+    return sweep.plan_suite(
+        suite,
+        config.parse_seeds(args.seeds),
+        environment.resolve_devices(args.device),
+        overrides={name: getattr(args, name) for name in RECIPE_OVERRIDES},
+        dtype=args.dtype,
+        val_size=args.val_size,
+        limit_train=args.limit_train,
+        limit_test=args.limit_test,
+        deterministic=args.deterministic,
+    )
+
+
 def sweep_configs(args: argparse.Namespace) -> list:
     """The validated configs of ``bench run``'s arguments (nothing is written yet)."""
     from bench import config, environment, sweep
 
+    if args.suite:
+        return suite_configs(args)
     patterns = args.arch or []
     if not patterns:
-        raise UsageError("name the architectures: --arch PATTERN [PATTERN ...]")
+        raise UsageError(
+            "name the architectures (--arch PATTERN [PATTERN ...]) or a suite (--suite NAME; "
+            "`bench suites` lists them)"
+        )
     archs = architectures.list_archs(include=patterns, exclude=args.exclude)
     if not archs:
         for pattern in patterns:
@@ -133,13 +196,13 @@ def sweep_configs(args: argparse.Namespace) -> list:
         raise UsageError(
             f"no architecture matches {' '.join(patterns)}; see `bench list` for the names"
         )
-    recipe = config.get_recipe(args.recipe).with_overrides(
+    recipe = config.get_recipe(args.recipe or DEFAULT_RECIPE).with_overrides(
         **{name: getattr(args, name) for name in RECIPE_OVERRIDES}
     )
     arch_kwargs = dict(config.parse_arch_arg(text) for text in args.arch_arg)
     return sweep.plan(
         archs,
-        args.dataset,
+        args.dataset or DEFAULT_DATASET,
         recipe,
         config.parse_seeds(args.seeds),
         environment.resolve_devices(args.device),
@@ -178,14 +241,49 @@ def cmd_run(args: argparse.Namespace) -> int:
             else len(set(c.run_id for c in configs) - store.completed_ids()),
             enabled=not args.quiet,
         ),
+        suite=args.suite,
     )
     print(f"{summary.planned} runs in {store.path}: {summary.describe()}")
-    if summary.results:
+    results = list(summary.results)
+    if args.suite:
+        results += run_suite_steps(args, configs, store)
+    if results:
         runs = store.tables().runs
-        runs = runs[runs.run_id.isin({result.run_id for result in summary.results})]
+        runs = runs[runs.run_id.isin({result.run_id for result in results})]
         print(render(results_frame(runs)[SWEEP_SUMMARY], "table"))
-    failed = summary.counts["error"] + summary.counts["oom"]
+    failed = sum(result.status in ("error", "oom") for result in results)
     return 1 if failed else 0
+
+
+def run_suite_steps(args: argparse.Namespace, configs: list, store) -> list:
+    """A suite's steps after its runs (the LR range test and its retrain); their results."""
+    from bench import suites, sweep
+    from bench.progress import SweepProgress
+
+    suite = suites.get_suite(args.suite)
+    if suite.lr_range is None:
+        return []
+    outcome = sweep.run_lr_range_step(
+        suite,
+        configs,
+        store,
+        data_root=args.data_root,
+        force=args.force,
+        targets=args.targets,
+        label=args.label,
+        progress=SweepProgress(
+            sum(c.arch == suite.lr_range.arch for c in configs), enabled=not args.quiet
+        ),
+    )
+    reused = " (stored test reused)" if outcome.reused else ""
+    if outcome.retrain is None:
+        print(f"LR range test {outcome.test_id}{reused}: every LR diverged; no retrain")
+        return []
+    print(
+        f"LR range test {outcome.test_id}{reused}: chosen lr {outcome.chosen_lr:g} "
+        f"(lowest validation loss); retrain: {outcome.retrain.describe()}"
+    )
+    return outcome.retrain.results
 
 
 HEADLINE = [
@@ -251,6 +349,15 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--format", choices=FORMATS, default="table")
     listing.set_defaults(func=cmd_list)
 
+    suites_cmd = commands.add_parser(
+        "suites",
+        help="list the registered suites (bench run --suite NAME runs one)",
+        description="List the registered suites: each reproduces one source comparison as "
+        "architectures x recipe (x a grid of recipe overrides) x dataset.",
+    )
+    suites_cmd.add_argument("--format", choices=FORMATS, default="table")
+    suites_cmd.set_defaults(func=cmd_suites)
+
     data_root = argparse.ArgumentParser(add_help=False)
     data_root.add_argument(
         "--data-root",
@@ -304,13 +411,18 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     run.add_argument("--arch", nargs="+", metavar="PATTERN", help="names or shell wildcards")
+    run.add_argument(
+        "--suite", metavar="NAME",
+        help="run a registered suite instead of --arch (`bench suites` lists them); recipe "
+        "overrides, --seeds, --device and the data options apply to it",
+    )  # fmt: skip
     run.add_argument("--exclude", nargs="+", default=[], metavar="PATTERN")
     run.add_argument(
         "--arch-arg", action="append", default=[], metavar="KEY=VALUE",
         help="architecture argument, JSON value (e.g. --arch mlp --arch-arg hidden=[64,32])",
     )  # fmt: skip
-    run.add_argument("--dataset", default="mnist", help="default: mnist")
-    run.add_argument("--recipe", default="adam-bs64-e5", help="default: adam-bs64-e5")
+    run.add_argument("--dataset", help=f"default: {DEFAULT_DATASET}")
+    run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
     run.add_argument("--seeds", default="0", help="a seed, a list 0,1,2 or a range 0-4")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
     run.add_argument("--dtype", default="float32", choices=config.DTYPES)

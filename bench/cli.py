@@ -327,6 +327,55 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bench.report import write_report
+
+    command = " ".join(["bench", *sys.argv[1:]]) if sys.argv[1:2] == ["report"] else None
+    out = write_report(
+        args.results,
+        args.out,
+        args.suite,
+        data_root=args.data_root,
+        command=command,
+        say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),
+    )
+    figures = sorted((out.parent / f"{out.stem}_figures").glob("*.png"))
+    print(f"wrote {out} ({len(figures)} figures in {out.parent / f'{out.stem}_figures'})")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from bench import compare
+
+    given = [bool(args.dirs), args.labels is not None, args.commits is not None]
+    if sum(given) != 1 or (args.dirs and len(args.dirs) != 2):
+        raise UsageError(
+            "compare two sets of runs: RESULTS_A RESULTS_B (two results directories), or "
+            "--labels L1 L2 or --commits C1 C2 (within --results DIR)"
+        )
+    if args.dirs:
+        side_a, side_b = (compare.runs_of_directory(Path(d)) for d in args.dirs)
+        names = args.dirs
+    else:
+        column, (value_a, value_b) = (
+            ("label", args.labels) if args.labels is not None else ("git_commit", args.commits)
+        )
+        runs = compare.runs_of_directory(args.results)
+        side_a = compare.runs_with(runs, column, value_a, args.results)
+        side_b = compare.runs_with(runs, column, value_b, args.results)
+        names = [value_a, value_b]
+    frame = compare.compare(side_a, side_b)
+    if frame.empty:
+        raise ArchbenchError("no successful runs on either side; nothing to compare")
+    if args.format in ("csv", "json"):
+        print(render(frame, args.format))
+    else:
+        print(f"A: {names[0]}  B: {names[1]}")
+        print(render(compare.formatted(frame), args.format))
+        print(compare.RULE)
+    return 1 if args.fail_on_regression and compare.has_regression(frame) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench",
@@ -474,6 +523,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     results.add_argument("--history", action="store_true", help="per-epoch rows")
     results.set_defaults(func=cmd_results)
+
+    report = commands.add_parser(
+        "report",
+        parents=[results_dir, data_root],
+        help="write the markdown report with its figures",
+        description="Write a markdown report of the recorded runs: the recap table (mean ± std "
+        "over seeds, n, 95 %% CI), pairwise comparisons with a significance test, figures "
+        "(learning curves, accuracy vs parameters and vs training time with the Pareto "
+        "front, confusion matrices, sample predictions), accuracy on the test set rotated by "
+        "±15°, the LR range test, device comparison, torchinfo summaries and the "
+        "environment. Checkpoints are evaluated on the test set once and the numbers stored.",
+    )
+    report.add_argument("--suite", metavar="NAME", help="only the runs of this suite")
+    report.add_argument(
+        "--out", type=Path, metavar="PATH",
+        help="markdown file (default: DIR/report.md); figures go to a folder beside it "
+        "(report_figures/ for report.md)",
+    )  # fmt: skip
+    report.add_argument("--quiet", action="store_true", help="no progress output")
+    report.set_defaults(func=cmd_report)
+
+    compare_cmd = commands.add_parser(
+        "compare",
+        parents=[results_dir],
+        help="per-model accuracy and time changes between two sets of runs",
+        description="Compare two sets of runs model by model (matched on their config minus "
+        "seed and device): mean test accuracy A and B, the difference with its 95 %% CI, "
+        "training time A and B and their ratio, flagging changes beyond noise. The sets are "
+        "two results directories, or two labels or two commits within --results DIR.",
+        epilog="Flags: accuracy when the 95 %% CI of the difference excludes 0 (n >= 2 per "
+        "side); time when B/A is outside [0.9, 1.1] and the change exceeds 2 std of the "
+        "per-run times.",
+    )
+    compare_cmd.add_argument(
+        "dirs", nargs="*", metavar="RESULTS_A RESULTS_B", help="two results directories"
+    )
+    compare_cmd.add_argument("--labels", nargs=2, metavar=("L1", "L2"), help="two run labels")
+    compare_cmd.add_argument(
+        "--commits", nargs=2, metavar=("C1", "C2"), help="two git commits (prefixes)"
+    )
+    compare_cmd.add_argument("--format", choices=FORMATS, default="table")
+    compare_cmd.add_argument(
+        "--fail-on-regression", action="store_true",
+        help="exit 1 when a model's accuracy dropped or its training slowed beyond noise",
+    )  # fmt: skip
+    compare_cmd.set_defaults(func=cmd_compare)
     return parser
 
 

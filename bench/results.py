@@ -162,6 +162,7 @@ EVALUATION_COLUMNS = {
     "loss": "REAL",
     "acc": "REAL",
     "confusion_json": "TEXT",  # rows: true class, columns: predicted class
+    "predictions_json": "TEXT",  # the predicted class of each image, in test-set order
     "computed_at": "TEXT",
 }
 
@@ -229,6 +230,7 @@ class ResultsStore:
             with self.connect() as conn:
                 for statement in SCHEMA:
                     conn.execute(statement)
+                _add_missing_columns(conn)
                 conn.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
                 )
@@ -339,12 +341,14 @@ class ResultsStore:
             )
 
     def record_evaluation(
-        self, run_id: str, name: str, n: int, loss: float, acc: float, confusion: list
-    ) -> None:
+        self, run_id: str, name: str, *, n: int, loss: float, acc: float, confusion: list,
+        predictions: list,
+    ) -> None:  # fmt: skip
         """Store (or replace) one evaluation of a run's checkpoint."""
         row = {
             "run_id": run_id, "name": name, "n": n, "loss": loss, "acc": acc,
-            "confusion_json": json.dumps(confusion), "computed_at": now(),
+            "confusion_json": json.dumps(confusion), "predictions_json": json.dumps(predictions),
+            "computed_at": now(),
         }  # fmt: skip
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
@@ -369,6 +373,26 @@ def _insert(conn: sqlite3.Connection, table: str, row: dict, verb: str = "INSERT
     columns = ", ".join(row)
     marks = ", ".join("?" * len(row))
     conn.execute(f"{verb} INTO {table} ({columns}) VALUES ({marks})", tuple(row.values()))
+
+
+TABLE_COLUMNS = {
+    "runs": RUN_COLUMNS,
+    "history": HISTORY_COLUMNS,
+    "models": MODEL_COLUMNS,
+    "suite_runs": SUITE_RUN_COLUMNS,
+    "lr_range": LR_RANGE_COLUMNS,
+    "evaluations": EVALUATION_COLUMNS,
+}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a store written by an older archbench up to date: add the columns it lacks
+    (as plain nullable columns; SQLite cannot add key columns later)."""
+    for table, columns in TABLE_COLUMNS.items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind.split()[0]}")
 
 
 def _add_to_suite(conn: sqlite3.Connection, suite: str, run_ids: list[str], step: str) -> None:

@@ -529,7 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[results_dir, data_root],
         help="write the markdown report with its figures",
         description="Write a markdown report of the recorded runs: the recap table (mean ± std "
-        "over seeds, n, 95 %% CI), pairwise comparisons with a significance test, figures "
+        "over seeds, n, 95 % CI), pairwise comparisons with a significance test, figures "
         "(learning curves, accuracy vs parameters and vs training time with the Pareto "
         "front, confusion matrices, sample predictions), accuracy on the test set rotated by "
         "±15°, the LR range test, device comparison, torchinfo summaries and the "
@@ -549,10 +549,10 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[results_dir],
         help="per-model accuracy and time changes between two sets of runs",
         description="Compare two sets of runs model by model (matched on their config minus "
-        "seed and device): mean test accuracy A and B, the difference with its 95 %% CI, "
+        "seed and device): mean test accuracy A and B, the difference with its 95 % CI, "
         "training time A and B and their ratio, flagging changes beyond noise. The sets are "
         "two results directories, or two labels or two commits within --results DIR.",
-        epilog="Flags: accuracy when the 95 %% CI of the difference excludes 0 (n >= 2 per "
+        epilog="Flags: accuracy when the 95 % CI of the difference excludes 0 (n >= 2 per "
         "side); time when B/A is outside [0.9, 1.1] and the change exceeds 2 std of the "
         "per-run times.",
     )

@@ -97,3 +97,16 @@ def test_run_suite_refuses_conflicting_flags_with_one_line(tmp_path, capsys, arg
     err = capsys.readouterr().err
     assert expected in err and len(err.strip().splitlines()) == 1
     assert not results.exists()
+
+
+def test_noxfile_has_a_session_for_every_suite():
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parent.parent / "noxfile.py").read_text())
+    (value,) = [
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SUITES"
+    ]
+    assert sorted(ast.literal_eval(value)) == list_suites()

@@ -231,10 +231,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = sweep.run(
         configs,
         store,
-        data_root=args.data_root,
-        force=args.force,
-        targets=args.targets,
-        label=args.label,
+        **run_options(args),
         progress=SweepProgress(
             len(configs)
             if args.force
@@ -255,6 +252,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def run_options(args: argparse.Namespace) -> dict:
+    """The options of ``bench run`` that every sweep of one command shares (a suite's
+    retrain runs with the same ones as its main sweep)."""
+    return {
+        "data_root": args.data_root,
+        "force": args.force,
+        "targets": args.targets,
+        "label": args.label,
+    }
+
+
 def run_suite_steps(args: argparse.Namespace, configs: list, store) -> list:
     """A suite's steps after its runs (the LR range test and its retrain); their results."""
     from bench import suites, sweep
@@ -267,10 +275,7 @@ def run_suite_steps(args: argparse.Namespace, configs: list, store) -> list:
         suite,
         configs,
         store,
-        data_root=args.data_root,
-        force=args.force,
-        targets=args.targets,
-        label=args.label,
+        **run_options(args),
         progress=SweepProgress(
             sum(c.arch == suite.lr_range.arch for c in configs), enabled=not args.quiet
         ),

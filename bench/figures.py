@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FormatStrFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from bench.stats import pareto_front
 
@@ -28,6 +28,19 @@ def _colors(n: int) -> list:
 def _save(fig: Figure, path: Path) -> Path:
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     return path
+
+
+def log_y(ax) -> None:
+    """A log y axis with plain numbers; minor ticks are labelled only within one decade."""
+
+    def minor(value: float, _position) -> str:
+        low, high = ax.get_ylim()
+        return f"{value:.3g}" if high < 10 * low else ""
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:.3g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(minor))
+    ax.tick_params(axis="y", which="minor", labelsize=7)
 
 
 CURVES = (
@@ -88,10 +101,7 @@ def learning_curves(history: pd.DataFrame, path: Path, models: Sequence[str] = (
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlim(0.5, max(history.epoch.max(), 1) + 0.5)
         if column.endswith("loss"):
-            ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-            ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
-            ax.tick_params(axis="y", which="minor", labelsize=7)
+            log_y(ax)
         else:
             ax.set_ylabel("%")
     for ax in axes[1]:
@@ -253,8 +263,9 @@ def lr_range(points: pd.DataFrame, chosen: float | None, title: str, path: Path)
             label=f"chosen lr {chosen:g} (val loss {best:.4f})",
         )
     ax.set_xscale("log")
+    log_y(ax)  # a training loss that blows up would flatten the rest
     ax.set_xlabel("learning rate (log scale)")
-    ax.set_ylabel("loss after the budget")
+    ax.set_ylabel("loss after the budget (log scale)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)

@@ -432,10 +432,10 @@ def _title(ctx: _Context, suite: str | None) -> str:
             f" (suites: {', '.join(in_suites)})" if in_suites else ""
         )
         heading = "# archbench report"
+    others = len(runs) - len(ctx.runs)
+    listed = f" ({others} more that did not finish ok are listed below)" if others else ""
     return (
-        f"{heading}\n\n"
-        f"{len(ctx.runs)} successful runs of {len(ctx.recap)} models "
-        f"({len(runs) - len(ctx.runs)} other runs listed below); {what}."
+        f"{heading}\n\n{len(ctx.runs)} successful runs of {len(ctx.recap)} models{listed}; {what}."
     )
 
 
@@ -621,35 +621,35 @@ def _lr_range_section(ctx: _Context) -> str:
             }
         )
         parts.append(table(shown))
-        parts.append(_retrain_text(ctx, first, base, chosen_lr))
+        parts.append(_retrain_text(ctx, first, chosen_lr))
     return "\n\n".join(p for p in parts if p)
 
 
-def _retrain_text(ctx: _Context, first, base: dict, chosen_lr: float | None) -> str:
-    """How the retrain at the chosen LR compares with the recipe's LR."""
+def _retrain_text(ctx: _Context, first, chosen_lr: float | None) -> str:
+    """How the retrain at the chosen LR compares with the same config at the recipe's LR."""
     if chosen_lr is None:
         return ""
-    retrain_ids = set(ctx.tables.suite_runs.run_id[ctx.tables.suite_runs.step == "lr-retrain"])
-    mine = ctx.runs[ctx.runs.arch == first.arch]
-    retrain = mine[mine.run_id.isin(retrain_ids) & np.isclose(mine.lr, chosen_lr)]
-    original = mine[np.isclose(mine.lr, base["recipe"]["lr"]) & ~mine.run_id.isin(retrain_ids)]
+    config = RunConfig.from_json(first.config_json)
+    retrained = dataclasses.replace(config, recipe=config.recipe.with_overrides(lr=chosen_lr))
+    retrain = ctx.runs[ctx.runs.variant == variants.variant_key(retrained.to_json())]
+    original = ctx.runs[ctx.runs.variant == variants.variant_key(config.to_json())]
     if retrain.empty:
         return f"The retrain at lr {chosen_lr:g} has no successful run here yet."
-    if original.empty or np.isclose(chosen_lr, base["recipe"]["lr"]):
+    if chosen_lr == config.recipe.lr or original.empty:
         return f"Retrain at lr {chosen_lr:g}: `{retrain.model.iloc[0]}` in the recap."
     d = stats.difference(
         dict(zip(retrain.seed, retrain.test_acc, strict=True)),
         dict(zip(original.seed, original.test_acc, strict=True)),
     )
     claim = (
-        "no claim can be made with n=1"
+        "n=1: no claim can be made"
         if not d.claim_possible
         else f"95 % CI [{d.ci_low * 100:+.2f}, {d.ci_high * 100:+.2f}] pp, {d.test}, "
         f"p = {_p(d.p_value)}"
     )
     return (
         f"Retrain at the chosen lr {chosen_lr:g} (`{retrain.model.iloc[0]}`): test accuracy "
-        f"{d.mean_a:.2%} vs {d.mean_b:.2%} at the recipe's lr {base['recipe']['lr']:g} "
+        f"{d.mean_a:.2%} vs {d.mean_b:.2%} at the recipe's lr {config.recipe.lr:g} "
         f"(`{original.model.iloc[0]}`): {d.diff * 100:+.2f} pp ({claim})."
     )
 

@@ -214,3 +214,26 @@ def test_notebook_suite_runs_the_lr_range_test_retrains_and_reports_it(mnist_roo
     models = [row[0] for row in markdown_rows(section(text, "Recap"))[1:]]
     assert models[0] == "mlp256_128" and len(models) == 3
     assert "n=1: no claim can be made" in section(text, "Pairwise comparison")
+
+
+def test_device_comparison_checks_agreement_and_bitwise_identity(tmp_path):
+    store = ResultsStore(tmp_path)
+    epochs = [{"epoch": 1, "train_loss": 0.5, "train_acc": 0.8, "val_loss": 0.4, "val_acc": 0.9,
+               "test_loss": 0.4, "test_acc": 0.9}]  # fmt: skip
+    for device, accs in (("cpu", [0.9800, 0.9810]), ("cuda", [0.9805, 0.9790])):
+        for seed, acc in enumerate(accs):
+            config = dataclasses.replace(quick_config("cnn", seed=seed), device=device)
+            history = [{**epochs[0], "test_acc": acc if seed else 0.9}]
+            store.record(
+                runner.RunResult(
+                    config, "ok", history=history,
+                    metrics={"test_acc": acc, "time_train_s": 10.0 if device == "cpu" else 2.0},
+                    environment={"device_name": device.upper()},
+                )
+            )  # fmt: skip
+    tables = load(tmp_path)
+    (row,) = report.device_comparison(tables.runs, tables.history).itertuples()
+    assert (row.device_a, row.device_b) == ("cpu (CPU)", "cuda (CUDA)")
+    assert row.delta_pp == pytest.approx(-0.075) and row.agree  # within 0.1 pp
+    assert row.speedup == pytest.approx(5.0)
+    assert row.identical_seeds == "1/2"  # seed 0's epochs are equal, seed 1's are not

@@ -4,6 +4,7 @@ saved as PNG. Each function takes plain DataFrames/arrays and a path, and writes
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,11 +32,15 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def log_y(ax) -> None:
-    """A log y axis with plain numbers; minor ticks are labelled only within one decade."""
+    """A log y axis with plain numbers; minor ticks are labelled when the axis spans less
+    than a decade, and at 2, 3 and 5 (x a power of ten) when it spans less than two."""
 
     def minor(value: float, _position) -> str:
         low, high = ax.get_ylim()
-        return f"{value:.3g}" if high < 10 * low else ""
+        leading = round(value / 10 ** math.floor(math.log10(value) + 1e-9))
+        if high < 10 * low or (high < 100 * low and leading in (2, 3, 5)):
+            return f"{value:.3g}"
+        return ""
 
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:.3g}"))
@@ -60,11 +65,14 @@ def learning_curves(history: pd.DataFrame, path: Path, models: Sequence[str] = (
     fig = Figure(figsize=(11, 7.5))
     axes = fig.subplots(2, 2, sharex=True)
     for ax, (column, title) in zip(axes.flat, CURVES, strict=True):
-        for model, color in zip(models, _colors(len(models)), strict=True):
+        single = history.epoch.nunique() == 1
+        for i, (model, color) in enumerate(zip(models, _colors(len(models)), strict=True)):
             rows = history[history.model == model].dropna(subset=[column])
             if rows.empty:
                 continue
             per_epoch = rows.groupby("epoch")[column].agg(["mean", "min", "max", "count"])
+            if single:  # one epoch: spread the models sideways so their bars do not overlap
+                per_epoch.index = per_epoch.index + 0.3 * (i - (len(models) - 1) / 2) / len(models)
             seeds = rows.seed.nunique()
             ax.plot(
                 per_epoch.index,
@@ -74,7 +82,7 @@ def learning_curves(history: pd.DataFrame, path: Path, models: Sequence[str] = (
                 markersize=3,
                 label=f"{model} (n={seeds})",
             )
-            if seeds > 1 and len(per_epoch) > 1:
+            if seeds > 1 and not single:
                 ax.fill_between(
                     per_epoch.index,
                     per_epoch["min"],
@@ -115,7 +123,7 @@ def learning_curves(history: pd.DataFrame, path: Path, models: Sequence[str] = (
         fontsize=8,
         bbox_to_anchor=(0.5, -0.02 - 0.025 * (len(models) // 4)),
     )
-    fig.suptitle("Learning curves: mean over seeds, band = min to max over seeds")
+    fig.suptitle("Learning curves: mean over seeds; band (a bar for one epoch) = min to max")
     return _save(fig, path)
 
 
@@ -199,7 +207,7 @@ def prediction_grid(
 ) -> Path:
     """Test images with predicted/true labels under each; wrong predictions in red."""
     rows = max(1, -(-len(images) // columns))
-    fig = Figure(figsize=(columns * 1.15, rows * 1.45 + 0.4))
+    fig = Figure(figsize=(columns * 1.35, rows * 1.5 + 0.4))
     axes = np.atleast_1d(fig.subplots(rows, columns)).reshape(rows, columns)
     for ax in axes.flat:
         ax.axis("off")

@@ -115,7 +115,7 @@ def pairwise(runs: pd.DataFrame, metric: str = "test_acc") -> pd.DataFrame:
     """Differences of mean ``metric`` between models (variants) on the same test set: every
     pair when there are at most :data:`ALL_PAIRS_LIMIT` models, else each model against the
     best. In each row ``a`` has the higher mean. Columns: a, b, n_a, n_b, mean_a, mean_b,
-    diff, ci_low, ci_high, test, p, p_holm, verdict."""
+    diff, ci_low, ci_high, test, p_value, p_holm, verdict."""
     runs = variants.with_variants(ok_runs(runs))
     runs["test_set"] = [
         json.dumps([f["dataset"], f.get("limit_test")])

@@ -376,7 +376,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(render(frame, args.format))
     else:
         print(f"A: {names[0]}  B: {names[1]}")
-        print(render(compare.formatted(frame), args.format))
+        style = "simple" if args.format == "table" else "pipe"
+        print(
+            compare.formatted(frame).to_markdown(index=False, tablefmt=style, disable_numparse=True)
+        )  # cells as written
         print(compare.RULE)
     return 1 if args.fail_on_regression and compare.has_regression(frame) else 0
 

@@ -160,8 +160,8 @@ def formatted(frame: pd.DataFrame) -> pd.DataFrame:
             "acc B": [num(v * 100 if v is not None else None, ".2f", " %") for v in frame.acc_b],
             "Δ acc (pp)": [num(v, "+.2f") for v in frame.delta_pp],
             "95 % CI (pp)": [
-                "" if pd.isna(lo) else f"[{lo:+.2f}, {hi:+.2f}]"
-                for lo, hi in zip(frame.ci_low_pp, frame.ci_high_pp, strict=True)
+                f"[{lo:+.2f}, {hi:+.2f}]" if not pd.isna(lo) else "n < 2" if test else ""
+                for lo, hi, test in zip(frame.ci_low_pp, frame.ci_high_pp, frame.test, strict=True)
             ],
             "time A": [num(v, ".1f", " s") for v in frame.time_a_s],
             "time B": [num(v, ".1f", " s") for v in frame.time_b_s],

@@ -33,14 +33,13 @@ def _save(fig: Figure, path: Path) -> Path:
 
 def log_y(ax) -> None:
     """A log y axis with plain numbers; minor ticks are labelled when the axis spans less
-    than a decade, and at 2, 3 and 5 (x a power of ten) when it spans less than two."""
+    than a decade, at 2, 3 and 5 (x a power of ten) within two, at 2 and 5 within three."""
 
     def minor(value: float, _position) -> str:
         low, high = ax.get_ylim()
         leading = round(value / 10 ** math.floor(math.log10(value) + 1e-9))
-        if high < 10 * low or (high < 100 * low and leading in (2, 3, 5)):
-            return f"{value:.3g}"
-        return ""
+        shown = (2, 3, 5) if high < 100 * low else (2, 5) if high < 1000 * low else ()
+        return f"{value:.3g}" if high < 10 * low or leading in shown else ""
 
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:.3g}"))

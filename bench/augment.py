@@ -45,6 +45,20 @@ def random_affine(
     return _resample(x, grid, fill)
 
 
+def rotate(x: torch.Tensor, degrees: float, fill: Fill = 0.0) -> torch.Tensor:
+    """Every image of ``x`` rotated by ``degrees`` about its centre, counter-clockwise as
+    displayed (row 0 at the top), bilinear; pixels from outside take ``fill``. Deterministic:
+    the same angle for the whole batch (0 returns ``x`` unchanged)."""
+    if degrees == 0:
+        return x
+    angle = math.radians(degrees)
+    cos, sin = math.cos(angle), math.sin(angle)
+    # the grid maps each output pixel to where it samples the input; (x, y) with y downwards
+    theta = torch.tensor([[cos, -sin, 0.0], [sin, cos, 0.0]], device=x.device, dtype=x.dtype)
+    grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
+    return _resample(x, grid, fill)
+
+
 def _gaussian_kernel(sigma: float, device, dtype) -> torch.Tensor:
     radius = max(1, math.ceil(3 * sigma))
     offsets = torch.arange(-radius, radius + 1, device=device, dtype=dtype)

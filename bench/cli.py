@@ -44,6 +44,35 @@ def arch_table(patterns: Sequence[str], exclude: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def suite_table() -> pd.DataFrame:
+    from bench import suites
+
+    rows = []
+    for name in suites.list_suites():
+        suite = suites.get_suite(name)
+        points = len(suite.grid) or 1
+        retrain = 1 if suite.lr_range else 0
+        rows.append(
+            {
+                "name": name,
+                "archs": ", ".join(suite.archs),
+                "dataset": suite.dataset,
+                "recipe": suite.recipe,
+                "grid": suite.grid_text(),
+                "lr_range_test": suite.lr_range.describe() if suite.lr_range else "",
+                "runs_per_seed": len(suite.archs) * points + retrain,
+                "description": suite.description,
+                "source": suite.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def cmd_suites(args: argparse.Namespace) -> int:
+    print(render(suite_table(), args.format))
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     print(render(arch_table(args.pattern, args.exclude), args.format))
     return 0
@@ -112,21 +141,67 @@ def targets_arg(text: str) -> list[float]:
     return values
 
 
+DEFAULT_RECIPE, DEFAULT_DATASET = "adam-bs64-e5", "mnist"
+
 RECIPE_OVERRIDES = (
     "optimizer", "lr", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
     "schedule", "label_smoothing", "augment", "normalize",
 )  # fmt: skip
 
 
-def sweep_configs(args: argparse.Namespace) -> list:
-    """The validated configs of ``bench run``'s arguments (nothing is written yet)."""
+def suite_configs(args: argparse.Namespace) -> list:
+    """The validated configs of ``bench run --suite NAME``: the suite's archs, recipe (grid)
+    and dataset, with the command line's recipe overrides, seeds, devices and data options."""
+    from bench import config, environment, suites, sweep
+
+    suite = suites.get_suite(args.suite)
+    for flag, value in (("--arch", args.arch), ("--exclude", args.exclude),
+                        ("--arch-arg", args.arch_arg), ("--recipe", args.recipe),
+                        ("--dataset", args.dataset)):  # fmt: skip
+        if value:
+            raise UsageError(
+                f"--suite {suite.name} sets the architectures, recipe and dataset: drop "
+                f"{flag} (recipe overrides such as --epochs and --lr still apply)"
+            )
+    return sweep.plan_suite(
+        suite,
+        config.parse_seeds(args.seeds),
+        environment.resolve_devices(args.device),
+        overrides={name: getattr(args, name) for name in RECIPE_OVERRIDES},
+        **plan_options(args),
+    )
+
+
+def plan_options(args: argparse.Namespace) -> dict:
+    """The data and execution options of ``bench run`` that go into every run's config."""
     import torch
 
+    return {
+        "dtype": args.dtype,
+        "val_size": args.val_size,
+        "limit_train": args.limit_train,
+        "limit_test": args.limit_test,
+        "deterministic": args.deterministic,
+        "threads": args.threads or torch.get_num_threads(),
+        "loader": args.loader,
+        "seed_parallel": args.seed_parallel,
+        "channels_last": args.channels_last,
+        "compile": args.compile,
+    }
+
+
+def sweep_configs(args: argparse.Namespace) -> list:
+    """The validated configs of ``bench run``'s arguments (nothing is written yet)."""
     from bench import config, environment, sweep
 
+    if args.suite:
+        return suite_configs(args)
     patterns = args.arch or []
     if not patterns:
-        raise UsageError("name the architectures: --arch PATTERN [PATTERN ...]")
+        raise UsageError(
+            "name the architectures (--arch PATTERN [PATTERN ...]) or a suite (--suite NAME; "
+            "`bench suites` lists them)"
+        )
     archs = architectures.list_archs(include=patterns, exclude=args.exclude)
     if not archs:
         for pattern in patterns:
@@ -135,27 +210,18 @@ def sweep_configs(args: argparse.Namespace) -> list:
         raise UsageError(
             f"no architecture matches {' '.join(patterns)}; see `bench list` for the names"
         )
-    recipe = config.get_recipe(args.recipe).with_overrides(
+    recipe = config.get_recipe(args.recipe or DEFAULT_RECIPE).with_overrides(
         **{name: getattr(args, name) for name in RECIPE_OVERRIDES}
     )
     arch_kwargs = dict(config.parse_arch_arg(text) for text in args.arch_arg)
     return sweep.plan(
         archs,
-        args.dataset,
+        args.dataset or DEFAULT_DATASET,
         recipe,
         config.parse_seeds(args.seeds),
         environment.resolve_devices(args.device),
         arch_kwargs=arch_kwargs,
-        dtype=args.dtype,
-        val_size=args.val_size,
-        limit_train=args.limit_train,
-        limit_test=args.limit_test,
-        deterministic=args.deterministic,
-        threads=args.threads or torch.get_num_threads(),
-        loader=args.loader,
-        seed_parallel=args.seed_parallel,
-        channels_last=args.channels_last,
-        compile=args.compile,
+        **plan_options(args),
     )
 
 
@@ -178,25 +244,65 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = sweep.run(
         configs,
         store,
-        data_root=args.data_root,
-        force=args.force,
-        targets=args.targets,
-        label=args.label,
-        executor=executor,
+        **run_options(args, executor),
         progress=SweepProgress(
             len(configs)
             if args.force
             else len(set(c.run_id for c in configs) - store.completed_ids()),
             enabled=not args.quiet,
         ),
+        suite=args.suite,
     )
     print(f"{summary.planned} runs in {store.path}: {summary.describe()}")
-    if summary.results:
+    results = list(summary.results)
+    if args.suite:
+        results += run_suite_steps(args, configs, store, executor)
+    if results:
         runs = store.tables().runs
-        runs = runs[runs.run_id.isin({result.run_id for result in summary.results})]
+        runs = runs[runs.run_id.isin({result.run_id for result in results})]
         print(render(results_frame(runs)[SWEEP_SUMMARY], "table"))
-    failed = summary.counts["error"] + summary.counts["oom"]
+    failed = sum(result.status in ("error", "oom") for result in results)
     return 1 if failed else 0
+
+
+def run_options(args: argparse.Namespace, executor) -> dict:
+    """The options of ``bench run`` that every sweep of one command shares (a suite's
+    retrain runs with the same ones as its main sweep, on the same executor)."""
+    return {
+        "data_root": args.data_root,
+        "force": args.force,
+        "targets": args.targets,
+        "label": args.label,
+        "executor": executor,
+    }
+
+
+def run_suite_steps(args: argparse.Namespace, configs: list, store, executor) -> list:
+    """A suite's steps after its runs (the LR range test and its retrain); their results."""
+    from bench import suites, sweep
+    from bench.progress import SweepProgress
+
+    suite = suites.get_suite(args.suite)
+    if suite.lr_range is None:
+        return []
+    outcome = sweep.run_lr_range_step(
+        suite,
+        configs,
+        store,
+        **run_options(args, executor),
+        progress=SweepProgress(
+            sum(c.arch == suite.lr_range.arch for c in configs), enabled=not args.quiet
+        ),
+    )
+    reused = " (stored test reused)" if outcome.reused else ""
+    if outcome.retrain is None:
+        print(f"LR range test {outcome.test_id}{reused}: every LR diverged; no retrain")
+        return []
+    print(
+        f"LR range test {outcome.test_id}{reused}: chosen lr {outcome.chosen_lr:g} "
+        f"(lowest validation loss); retrain: {outcome.retrain.describe()}"
+    )
+    return outcome.retrain.results
 
 
 HEADLINE = [
@@ -274,6 +380,58 @@ def cmd_speed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bench.report import write_report
+
+    command = " ".join(["bench", *sys.argv[1:]]) if sys.argv[1:2] == ["report"] else None
+    out = write_report(
+        args.results,
+        args.out,
+        args.suite,
+        data_root=args.data_root,
+        command=command,
+        say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),
+    )
+    figures = sorted((out.parent / f"{out.stem}_figures").glob("*.png"))
+    print(f"wrote {out} ({len(figures)} figures in {out.parent / f'{out.stem}_figures'})")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from bench import compare
+
+    given = [bool(args.dirs), args.labels is not None, args.commits is not None]
+    if sum(given) != 1 or (args.dirs and len(args.dirs) != 2):
+        raise UsageError(
+            "compare two sets of runs: RESULTS_A RESULTS_B (two results directories), or "
+            "--labels L1 L2 or --commits C1 C2 (within --results DIR)"
+        )
+    if args.dirs:
+        side_a, side_b = (compare.runs_of_directory(Path(d)) for d in args.dirs)
+        names = args.dirs
+    else:
+        column, (value_a, value_b) = (
+            ("label", args.labels) if args.labels is not None else ("git_commit", args.commits)
+        )
+        runs = compare.runs_of_directory(args.results)
+        side_a = compare.runs_with(runs, column, value_a, args.results)
+        side_b = compare.runs_with(runs, column, value_b, args.results)
+        names = [value_a, value_b]
+    frame = compare.compare(side_a, side_b)
+    if frame.empty:
+        raise ArchbenchError("no successful runs on either side; nothing to compare")
+    if args.format in ("csv", "json"):
+        print(render(frame, args.format))
+    else:
+        print(f"A: {names[0]}  B: {names[1]}")
+        style = "simple" if args.format == "table" else "pipe"
+        print(
+            compare.formatted(frame).to_markdown(index=False, tablefmt=style, disable_numparse=True)
+        )  # cells as written
+        print(compare.RULE)
+    return 1 if args.fail_on_regression and compare.has_regression(frame) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench",
@@ -295,6 +453,15 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--exclude", action="append", default=[], metavar="PATTERN")
     listing.add_argument("--format", choices=FORMATS, default="table")
     listing.set_defaults(func=cmd_list)
+
+    suites_cmd = commands.add_parser(
+        "suites",
+        help="list the registered suites (bench run --suite NAME runs one)",
+        description="List the registered suites: each reproduces one source comparison as "
+        "architectures x recipe (x a grid of recipe overrides) x dataset.",
+    )
+    suites_cmd.add_argument("--format", choices=FORMATS, default="table")
+    suites_cmd.set_defaults(func=cmd_suites)
 
     data_root = argparse.ArgumentParser(add_help=False)
     data_root.add_argument(
@@ -349,13 +516,18 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     run.add_argument("--arch", nargs="+", metavar="PATTERN", help="names or shell wildcards")
+    run.add_argument(
+        "--suite", metavar="NAME",
+        help="run a registered suite instead of --arch (`bench suites` lists them); recipe "
+        "overrides, --seeds, --device and the data options apply to it",
+    )  # fmt: skip
     run.add_argument("--exclude", nargs="+", default=[], metavar="PATTERN")
     run.add_argument(
         "--arch-arg", action="append", default=[], metavar="KEY=VALUE",
         help="architecture argument, JSON value (e.g. --arch mlp --arch-arg hidden=[64,32])",
     )  # fmt: skip
-    run.add_argument("--dataset", default="mnist", help="default: mnist")
-    run.add_argument("--recipe", default="adam-bs64-e5", help="default: adam-bs64-e5")
+    run.add_argument("--dataset", help=f"default: {DEFAULT_DATASET}")
+    run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
     run.add_argument("--seeds", default="0", help="a seed, a list 0,1,2 or a range 0-4")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
     run.add_argument("--dtype", default="float32", choices=config.DTYPES)
@@ -484,6 +656,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     results.add_argument("--history", action="store_true", help="per-epoch rows")
     results.set_defaults(func=cmd_results)
+
+    report = commands.add_parser(
+        "report",
+        parents=[results_dir, data_root],
+        help="write the markdown report with its figures",
+        description="Write a markdown report of the recorded runs: the recap table (mean ± std "
+        "over seeds, n, 95 % CI), pairwise comparisons with a significance test, figures "
+        "(learning curves, accuracy vs parameters and vs training time with the Pareto "
+        "front, confusion matrices, sample predictions), accuracy on the test set rotated by "
+        "±15°, the LR range test, device comparison, torchinfo summaries and the "
+        "environment. Checkpoints are evaluated on the test set once and the numbers stored.",
+    )
+    report.add_argument("--suite", metavar="NAME", help="only the runs of this suite")
+    report.add_argument(
+        "--out", type=Path, metavar="PATH",
+        help="markdown file (default: DIR/report.md); figures go to a folder beside it "
+        "(report_figures/ for report.md)",
+    )  # fmt: skip
+    report.add_argument("--quiet", action="store_true", help="no progress output")
+    report.set_defaults(func=cmd_report)
+
+    compare_cmd = commands.add_parser(
+        "compare",
+        parents=[results_dir],
+        help="per-model accuracy and time changes between two sets of runs",
+        description="Compare two sets of runs model by model (matched on their config minus "
+        "seed and device): mean test accuracy A and B, the difference with its 95 % CI, "
+        "training time A and B and their ratio, flagging changes beyond noise. The sets are "
+        "two results directories, or two labels or two commits within --results DIR.",
+        epilog="Flags: accuracy when the 95 % CI of the difference excludes 0 (n >= 2 per "
+        "side); time when B/A is outside [0.9, 1.1] and the change exceeds 2 std of the "
+        "per-run times.",
+    )
+    compare_cmd.add_argument(
+        "dirs", nargs="*", metavar="RESULTS_A RESULTS_B", help="two results directories"
+    )
+    compare_cmd.add_argument("--labels", nargs=2, metavar=("L1", "L2"), help="two run labels")
+    compare_cmd.add_argument(
+        "--commits", nargs=2, metavar=("C1", "C2"), help="two git commits (prefixes)"
+    )
+    compare_cmd.add_argument("--format", choices=FORMATS, default="table")
+    compare_cmd.add_argument(
+        "--fail-on-regression", action="store_true",
+        help="exit 1 when a model's accuracy dropped or its training slowed beyond noise",
+    )  # fmt: skip
+    compare_cmd.set_defaults(func=cmd_compare)
     return parser
 
 

@@ -2,7 +2,11 @@
 
 ``DIR/archbench.sqlite`` holds three tables: ``runs`` (one row per run: its config, status,
 headline numbers and environment), ``history`` (one row per run and epoch) and ``models``
-(torchinfo facts and summary text, once per architecture and input shape). The database runs in
+(torchinfo facts and summary text, once per architecture and input shape). Beside them:
+``suite_runs`` (which runs belong to which suite, and as which step: one run can belong to
+several suites, since suites share configs), ``lr_range`` (one row per learning rate of each LR
+range test) and ``evaluations`` (numbers computed later from a run's checkpoint, such as the
+accuracy on the rotated test set; deleted when the run is replaced). The database runs in
 WAL mode; each run is written in one ``BEGIN IMMEDIATE`` transaction when it ends, so a process
 killed at any moment leaves either the whole run or nothing, and several processes can write
 to one directory at once without losing rows. Final weights go to ``DIR/checkpoints/RUN_ID.pt``
@@ -14,17 +18,19 @@ to one directory at once without losing rows. Final weights go to ``DIR/checkpoi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from bench import idx
 from bench.errors import ArchbenchError
-from bench.runner import DONE_STATUSES, RunResult
+from bench.lr_range import RangeResult
+from bench.runner import DONE_STATUSES, RunResult, now
 
 DB_NAME = "archbench.sqlite"
 SCHEMA_VERSION = 1
@@ -122,6 +128,45 @@ MODEL_COLUMNS = {
 }
 
 
+SUITE_RUN_COLUMNS = {
+    "suite": "TEXT NOT NULL",
+    "run_id": "TEXT NOT NULL",
+    "step": "TEXT NOT NULL",  # "main" (the suite's own configs) or "lr-retrain"
+}
+
+LR_RANGE_COLUMNS = {
+    "test_id": "TEXT NOT NULL",
+    "suite": "TEXT",
+    "arch": "TEXT NOT NULL",
+    "dataset": "TEXT",
+    "seed": "INTEGER",
+    "device": "TEXT",
+    "config_json": "TEXT NOT NULL",  # the base config; each point replaces its recipe's lr
+    "train_images": "INTEGER",
+    "lr": "REAL NOT NULL",
+    "status": "TEXT",
+    "message": "TEXT",
+    "train_loss": "REAL",
+    "val_loss": "REAL",
+    "val_acc": "REAL",
+    "train_s": "REAL",
+    "chosen": "INTEGER NOT NULL",
+    "rule": "TEXT",
+    "started_at": "TEXT",
+}
+
+EVALUATION_COLUMNS = {
+    "run_id": "TEXT NOT NULL",
+    "name": "TEXT NOT NULL",  # e.g. "test", "test_rot+15"
+    "n": "INTEGER",
+    "loss": "REAL",
+    "acc": "REAL",
+    "confusion_json": "TEXT",  # rows: true class, columns: predicted class
+    "predictions_json": "TEXT",  # the predicted class of each image, in test-set order
+    "computed_at": "TEXT",
+}
+
+
 def _create_table(name: str, columns: dict[str, str], extra: str = "") -> str:
     body = ",\n  ".join(f"{col} {kind}" for col, kind in columns.items())
     return f"CREATE TABLE IF NOT EXISTS {name} (\n  {body}{extra}\n)"
@@ -131,6 +176,10 @@ SCHEMA = [
     _create_table("runs", RUN_COLUMNS),
     _create_table("history", HISTORY_COLUMNS, ",\n  PRIMARY KEY (run_id, epoch)"),
     _create_table("models", MODEL_COLUMNS),
+    # no foreign keys: replacing a run must keep its suite memberships
+    _create_table("suite_runs", SUITE_RUN_COLUMNS, ",\n  PRIMARY KEY (suite, run_id, step)"),
+    _create_table("lr_range", LR_RANGE_COLUMNS, ",\n  PRIMARY KEY (test_id, lr)"),
+    _create_table("evaluations", EVALUATION_COLUMNS, ",\n  PRIMARY KEY (run_id, name)"),
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
     "CREATE INDEX IF NOT EXISTS runs_by_arch ON runs (arch, dataset, recipe)",
 ]
@@ -138,11 +187,31 @@ SCHEMA = [
 
 @dataclass(frozen=True)
 class Tables:
-    """The three tables of a results directory as DataFrames (``runs`` one row per run)."""
+    """The tables of a results directory as DataFrames (``runs`` one row per run)."""
 
     runs: pd.DataFrame
     history: pd.DataFrame
     models: pd.DataFrame
+    suite_runs: pd.DataFrame = field(default_factory=lambda: _empty(SUITE_RUN_COLUMNS))
+    lr_range: pd.DataFrame = field(default_factory=lambda: _empty(LR_RANGE_COLUMNS))
+    evaluations: pd.DataFrame = field(default_factory=lambda: _empty(EVALUATION_COLUMNS))
+
+    def for_suite(self, suite: str) -> Tables:
+        """Only the runs (and their history, and the LR range tests) of ``suite``."""
+        ids = set(self.suite_runs.run_id[self.suite_runs.suite == suite])
+        runs = self.runs[self.runs.run_id.isin(ids)]
+        return dataclasses.replace(
+            self,
+            runs=runs,
+            history=self.history[self.history.run_id.isin(ids)],
+            suite_runs=self.suite_runs[self.suite_runs.suite == suite],
+            lr_range=self.lr_range[self.lr_range.suite == suite],
+            evaluations=self.evaluations[self.evaluations.run_id.isin(ids)],
+        )
+
+
+def _empty(columns: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=list(columns))
 
 
 class ResultsStore:
@@ -161,6 +230,7 @@ class ResultsStore:
             with self.connect() as conn:
                 for statement in SCHEMA:
                     conn.execute(statement)
+                _add_missing_columns(conn)
                 conn.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
                 )
@@ -187,12 +257,21 @@ class ResultsStore:
     def checkpoint_path(self, run_id: str) -> Path:
         return self.directory / "checkpoints" / f"{run_id}.pt"
 
-    def record(self, result: RunResult, *, force: bool = False, label: str | None = None) -> bool:
-        """Write one run (its row, history and model facts) in one transaction.
+    def record(
+        self,
+        result: RunResult,
+        *,
+        force: bool = False,
+        label: str | None = None,
+        suite: str | None = None,
+        step: str = "main",
+    ) -> bool:
+        """Write one run (its row, history and model facts, and its membership of ``suite``
+        as ``step``) in one transaction.
 
         An existing row for the same run id is replaced unless it is already complete and
-        ``force`` is off (another process finished it first): then nothing is written and
-        False is returned.
+        ``force`` is off (another process finished it first): then only the suite membership
+        is added and False is returned.
         """
         checkpoint = None
         if result.checkpoint is not None:
@@ -205,10 +284,13 @@ class ResultsStore:
                 existing = conn.execute(
                     "SELECT status FROM runs WHERE run_id = ?", (result.run_id,)
                 ).fetchone()
+                if suite is not None:
+                    _add_to_suite(conn, suite, [result.run_id], step)
                 if existing and existing[0] in DONE_STATUSES and not force:
-                    conn.execute("ROLLBACK")
+                    conn.execute("COMMIT")
                     return False
                 conn.execute("DELETE FROM history WHERE run_id = ?", (result.run_id,))
+                conn.execute("DELETE FROM evaluations WHERE run_id = ?", (result.run_id,))
                 conn.execute("DELETE FROM runs WHERE run_id = ?", (result.run_id,))
                 _insert(conn, "runs", row)
                 for record in result.history:
@@ -221,18 +303,103 @@ class ResultsStore:
                 raise
         return True
 
+    def add_to_suite(self, suite: str, run_ids: Iterable[str], step: str = "main") -> None:
+        """Record that runs already in the store belong to ``suite`` (as ``step``)."""
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            _add_to_suite(conn, suite, list(run_ids), step)
+            conn.execute("COMMIT")
+
+    def record_lr_range(self, result: RangeResult, suite: str | None) -> str:
+        """Write every point of an LR range test in one transaction (replacing an earlier
+        test with the same id); returns the test id."""
+        config, test = result.config, result.test_id
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM lr_range WHERE test_id = ?", (test,))
+                for point in result.points:
+                    row = {
+                        "test_id": test, "suite": suite, "arch": config.arch,
+                        "dataset": config.dataset, "seed": config.seed, "device": config.device,
+                        "config_json": config.to_json(), "train_images": result.train_images,
+                        **dataclasses.asdict(point), "chosen": int(point.chosen),
+                        "rule": result.rule, "started_at": result.started_at,
+                    }  # fmt: skip
+                    _insert(conn, "lr_range", row)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return test
+
+    def lr_range_points(self, test_id: str) -> pd.DataFrame:
+        """The stored points of one LR range test (empty when it has not run)."""
+        with self.connect() as conn:
+            return pd.read_sql_query(
+                "SELECT * FROM lr_range WHERE test_id = ? ORDER BY lr", conn, params=(test_id,)
+            )
+
+    def record_evaluation(
+        self, run_id: str, name: str, *, n: int, loss: float, acc: float, confusion: list,
+        predictions: list,
+    ) -> None:  # fmt: skip
+        """Store (or replace) one evaluation of a run's checkpoint."""
+        row = {
+            "run_id": run_id, "name": name, "n": n, "loss": loss, "acc": acc,
+            "confusion_json": json.dumps(confusion), "predictions_json": json.dumps(predictions),
+            "computed_at": now(),
+        }  # fmt: skip
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            _insert(conn, "evaluations", row, verb="INSERT OR REPLACE")
+            conn.execute("COMMIT")
+
     def tables(self) -> Tables:
         with self.connect() as conn:
             runs = pd.read_sql_query("SELECT * FROM runs ORDER BY started_at, run_id", conn)
             history = pd.read_sql_query("SELECT * FROM history ORDER BY run_id, epoch", conn)
             models = pd.read_sql_query("SELECT * FROM models ORDER BY model_key", conn)
-        return Tables(expand_runs(runs), history, models)
+            present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            extra = {
+                name: pd.read_sql_query(f"SELECT * FROM {name}", conn)
+                for name in ("suite_runs", "lr_range", "evaluations")
+                if name in present  # a store written before these tables existed has none
+            }
+        return Tables(expand_runs(runs), history, models, **extra)
 
 
 def _insert(conn: sqlite3.Connection, table: str, row: dict, verb: str = "INSERT") -> None:
     columns = ", ".join(row)
     marks = ", ".join("?" * len(row))
     conn.execute(f"{verb} INTO {table} ({columns}) VALUES ({marks})", tuple(row.values()))
+
+
+TABLE_COLUMNS = {
+    "runs": RUN_COLUMNS,
+    "history": HISTORY_COLUMNS,
+    "models": MODEL_COLUMNS,
+    "suite_runs": SUITE_RUN_COLUMNS,
+    "lr_range": LR_RANGE_COLUMNS,
+    "evaluations": EVALUATION_COLUMNS,
+}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a store written by an older archbench up to date: add the columns it lacks
+    (as plain nullable columns; SQLite cannot add key columns later)."""
+    for table, columns in TABLE_COLUMNS.items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind.split()[0]}")
+
+
+def _add_to_suite(conn: sqlite3.Connection, suite: str, run_ids: list[str], step: str) -> None:
+    conn.executemany(
+        "INSERT OR IGNORE INTO suite_runs (suite, run_id, step) VALUES (?, ?, ?)",
+        [(suite, run_id, step) for run_id in run_ids],
+    )
 
 
 def run_row(result: RunResult, checkpoint: Path | None, label: str | None) -> dict:

@@ -16,6 +16,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 BLOCKS = {
     "archs": ["list", "--format", "markdown"],
+    "suites": ["suites", "--format", "markdown"],
 }
 
 

@@ -1,0 +1,149 @@
+"""Statistics over seeds: mean, sample std, a t confidence interval, and two-sample tests.
+
+- :func:`summarize`: n, mean, sample standard deviation (ddof=1) and the 95 % confidence
+  interval of the mean, ``mean ± t(0.975, n-1) * std / sqrt(n)``.
+- :func:`difference`: the difference of two means (a - b) with its 95 % CI and a test.
+  When both sides hold the same seeds the values are paired by seed (same data split and
+  shuffle order) and the test is the paired t-test on the per-seed differences; otherwise
+  Welch's t-test (unequal variances, Welch-Satterthwaite degrees of freedom). With fewer than
+  two values on a side (fewer than two pairs) no claim can be made: no interval, no test.
+- :func:`holm`: Holm-Bonferroni adjusted p-values for a family of tests.
+- :func:`pareto_front`: which models no other model beats on both cost and accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+CONFIDENCE = 0.95
+ALPHA = 1 - CONFIDENCE
+PAIRED = "paired t-test"
+WELCH = "Welch's t-test"
+NO_CLAIM = "n < 2 on a side: no claim can be made"
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float
+    std: float  # sample standard deviation (ddof=1); nan when n < 2
+    ci_low: float  # 95 % CI of the mean; nan when n < 2
+    ci_high: float
+
+    @property
+    def half_width(self) -> float:
+        return (self.ci_high - self.ci_low) / 2
+
+
+def t_interval(mean: float, se: float, df: float) -> tuple[float, float]:
+    """``mean ± t(0.975, df) * se``; nan bounds when ``df`` is not positive."""
+    if not df > 0 or math.isnan(se):
+        return math.nan, math.nan
+    half = float(sps.t.ppf(1 - ALPHA / 2, df)) * se
+    return mean - half, mean + half
+
+
+def summarize(values: Sequence[float]) -> Summary:
+    """n, mean, sample std and the 95 % t interval of the mean (NaN values are dropped)."""
+    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    n = len(x)
+    if n == 0:
+        return Summary(0, math.nan, math.nan, math.nan, math.nan)
+    mean = float(x.mean())
+    if n == 1:
+        return Summary(1, mean, math.nan, math.nan, math.nan)
+    std = float(x.std(ddof=1))
+    low, high = t_interval(mean, std / math.sqrt(n), n - 1)
+    return Summary(n, mean, std, low, high)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``mean_a - mean_b`` with its 95 % CI and the test that was used."""
+
+    n_a: int
+    n_b: int
+    mean_a: float
+    mean_b: float
+    diff: float
+    ci_low: float
+    ci_high: float
+    test: str  # PAIRED, WELCH, or NO_CLAIM
+    statistic: float
+    df: float
+    p_value: float
+
+    @property
+    def claim_possible(self) -> bool:
+        return self.test != NO_CLAIM
+
+    @property
+    def ci_excludes_zero(self) -> bool:
+        return self.claim_possible and (self.ci_low > 0 or self.ci_high < 0)
+
+
+def difference(a: Mapping[int, float], b: Mapping[int, float]) -> Difference:
+    """Compare the values of ``a`` and ``b`` (each keyed by seed): see the module docstring."""
+    a = {k: float(v) for k, v in a.items() if v is not None and not math.isnan(v)}
+    b = {k: float(v) for k, v in b.items() if v is not None and not math.isnan(v)}
+    xa, xb = np.array(list(a.values())), np.array(list(b.values()))
+    mean_a = float(xa.mean()) if len(xa) else math.nan
+    mean_b = float(xb.mean()) if len(xb) else math.nan
+    diff = mean_a - mean_b
+    nan = math.nan
+    se = df = statistic = p = nan
+    if len(xa) < 2 or len(xb) < 2:
+        test = NO_CLAIM
+    elif set(a) == set(b):
+        seeds = sorted(a)
+        d = np.array([a[s] - b[s] for s in seeds])
+        test, se, df = PAIRED, float(d.std(ddof=1)) / math.sqrt(len(d)), len(d) - 1
+        if se > 0:
+            result = sps.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds])
+            statistic, p = float(result.statistic), float(result.pvalue)
+    else:
+        va, vb = xa.var(ddof=1) / len(xa), xb.var(ddof=1) / len(xb)
+        test, se = WELCH, math.sqrt(va + vb)
+        if se > 0:
+            df = (va + vb) ** 2 / (va**2 / (len(xa) - 1) + vb**2 / (len(xb) - 1))
+            result = sps.ttest_ind(xa, xb, equal_var=False)
+            statistic, p = float(result.statistic), float(result.pvalue)
+    if test == NO_CLAIM:
+        low = high = nan
+    elif se == 0:  # no spread at all: t is undefined and the interval is the point itself
+        low = high = diff
+        statistic = math.copysign(math.inf, diff) if diff else nan
+        p = 1.0 if diff == 0 else 0.0
+    else:
+        low, high = t_interval(diff, se, df)
+    return Difference(len(xa), len(xb), mean_a, mean_b, diff, low, high, test, statistic, df, p)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (NaN stays NaN and is not counted in the family)."""
+    indexed = [(p, i) for i, p in enumerate(p_values) if not math.isnan(p)]
+    m = len(indexed)
+    adjusted = [math.nan] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(indexed)):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def pareto_front(costs: Sequence[float], scores: Sequence[float]) -> list[bool]:
+    """Which points are on the Pareto front of low cost and high score: no other point has a
+    cost as low and a score as high with one of them strictly better."""
+    points = list(zip(costs, scores, strict=True))
+    return [
+        not any(
+            (c2 <= c and s2 >= s) and (c2 < c or s2 > s) for j, (c2, s2) in enumerate(points)
+            if j != i
+        )
+        for i, (c, s) in enumerate(points)
+    ]  # fmt: skip

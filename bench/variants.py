@@ -1,0 +1,107 @@
+"""Variants: runs grouped by their config minus the seed, for statistics over seeds.
+
+A run's config (``config_json`` in the runs table) is flattened into one dict of fields: the
+run's own (arch, dataset, slices, device, ...) plus its recipe's (``recipe`` for the name, then
+optimizer, lr, batch_size, epochs, ...). Two runs are the same *variant* when these fields are
+equal apart from the ignored ones (the seed; for device or commit comparisons also the device).
+Statistics are only ever taken over the seeds of one variant: runs that differ in anything
+else (say 1 and 5 epochs) are kept apart and labelled by what differs, e.g. ``cnn (epochs=1)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from bench.config import Recipe, RunConfig
+
+SEED_ONLY = ("seed",)
+
+
+def config_fields(config_json: str) -> dict[str, Any]:
+    """A run's config as one flat dict (the recipe's fields beside the run's own)."""
+    values = json.loads(config_json)
+    recipe = values.pop("recipe")
+    values["recipe"] = recipe.pop("name")
+    for key, value in recipe.items():
+        values[key if key not in values else f"recipe_{key}"] = value
+    return values
+
+
+def variant_key(config_json: str, ignore: Sequence[str] = SEED_ONLY) -> str:
+    fields = {k: v for k, v in config_fields(config_json).items() if k not in ignore}
+    return json.dumps(fields, sort_keys=True)
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if value is None:
+        return "default"
+    return str(value)
+
+
+def arch_name(fields: dict[str, Any]) -> str:
+    """The architecture with its arguments when it has any: ``mlp{"hidden":[64]}``."""
+    kwargs = fields.get("arch_kwargs", "{}")
+    return fields["arch"] + ("" if kwargs == "{}" else kwargs)
+
+
+def labels(keys: Sequence[str]) -> dict[str, str]:
+    """A short, unique label per variant key: the architecture, plus the fields in which it
+    differs from the other variants of the same architecture, e.g. ``cnn (epochs=1)``."""
+    fields = {key: json.loads(key) for key in dict.fromkeys(keys)}
+    by_arch: dict[str, list[str]] = {}
+    for key, values in fields.items():
+        by_arch.setdefault(arch_name(values), []).append(key)
+    result = {}
+    for name, group in by_arch.items():
+        differing = [
+            field
+            for field in fields[group[0]]
+            if len({json.dumps(fields[key].get(field)) for key in group}) > 1
+        ]
+        for key in group:
+            parts = [f"{field}={_value_text(fields[key].get(field))}" for field in differing]
+            result[key] = f"{name} ({', '.join(parts)})" if parts else name
+    return result
+
+
+def with_variants(runs: pd.DataFrame, ignore: Sequence[str] = SEED_ONLY) -> pd.DataFrame:
+    """``runs`` with a ``variant`` key and a ``model`` label column, in run order."""
+    runs = runs.copy()
+    runs["variant"] = [variant_key(text, ignore) for text in runs.config_json]
+    names = labels(list(runs.variant))
+    runs["model"] = runs.variant.map(names)
+    return runs
+
+
+MAIN_FIELDS = ("dataset", "recipe", "optimizer", "lr", "batch_size", "epochs", "device")
+
+
+def _defaults() -> dict[str, Any]:
+    values = {}
+    for cls in (RunConfig, Recipe):
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                values.setdefault(f.name, f.default)
+    return values
+
+
+def setup_text(key: str) -> str:
+    """A variant's setup in one line: the main fields, then every other field that is not
+    at its default (for the report's list of variants)."""
+    fields = json.loads(key)
+    defaults = _defaults()
+    shown = {k: fields[k] for k in MAIN_FIELDS if k in fields}
+    shown.update(
+        (k, v)
+        for k, v in fields.items()
+        if k not in shown and k not in ("arch", "arch_kwargs") and k in defaults
+        and v != defaults[k]
+    )  # fmt: skip
+    return ", ".join(f"{k}={_value_text(v)}" for k, v in shown.items())

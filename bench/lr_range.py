@@ -28,7 +28,7 @@ import torch
 from bench import seeding, train
 from bench.config import RunConfig
 from bench.errors import UsageError
-from bench.runner import build_model, now, prepare_data
+from bench.runner import build_model, now, prepare_data, use_threads
 
 RULE = (
     "lowest validation loss after one pass over the first {images:,} training images, from "
@@ -104,6 +104,7 @@ def run_range_test(
     docstring for the rule), telling ``on_point`` about each LR as it completes. Raises
     UsageError when the config has no validation set."""
     device = torch.device(config.device)
+    use_threads(config)
     seeding.configure_determinism(config.deterministic)
     data, sizes = prepare_data(config, data_root, device)
     if sizes["val"] == 0:
@@ -121,11 +122,14 @@ def run_range_test(
         recipe = config.recipe.with_overrides(lr=lr, epochs=1, schedule="none")
         model = build_model(config, device)
         seeding.seed_global(config.seed, "dropout")
+        source = train.TensorBatches(
+            budget, recipe.batch_size, seeding.generator(config.seed, "shuffle"),
+            recipe.eval_batch_size,
+        )  # fmt: skip
         outcome = train.fit(
             model,
-            budget,
+            source,
             recipe,
-            shuffle=seeding.generator(config.seed, "shuffle"),
             augment_gen=seeding.generator(config.seed, "augment", device),
             dtype=config.dtype,
             channels_last=config.channels_last,

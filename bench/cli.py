@@ -186,6 +186,7 @@ def plan_options(args: argparse.Namespace) -> dict:
         "loader": args.loader,
         "seed_parallel": args.seed_parallel,
         "channels_last": args.channels_last,
+        "fused_optimizer": args.fused_optimizer,
         "compile": args.compile,
     }
 
@@ -573,8 +574,14 @@ def build_parser() -> argparse.ArgumentParser:
         "i.e. several seeds of an MLP or linear model on CPU; default: auto)",
     )  # fmt: skip
     execution.add_argument(
-        "--channels-last", action=argparse.BooleanOptionalAction, default=False,
-        help="channels-last memory format for convolutions (recorded; may change rounding)",
+        "--channels-last", action=argparse.BooleanOptionalAction, default=None,
+        help="channels-last (NHWC) layout for convolutions (default: auto, on for CNNs on CPU "
+        "with the fast loader; recorded; changes rounding, not precision)",
+    )  # fmt: skip
+    execution.add_argument(
+        "--fused-optimizer", action=argparse.BooleanOptionalAction, default=None,
+        help="fused Adam/AdamW/SGD kernels (default: auto, on with the fast loader on CPU and "
+        "CUDA; recorded; changes rounding, not precision)",
     )  # fmt: skip
     execution.add_argument(
         "--compile", action="store_true",

@@ -182,6 +182,7 @@ class RunConfig:
     loader: str = "fast"
     seed_parallel: bool = False
     channels_last: bool = False
+    fused_optimizer: bool = False
     compile: bool = False
 
     def identity(self) -> dict[str, Any]:

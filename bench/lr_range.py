@@ -133,6 +133,7 @@ def run_range_test(
             augment_gen=seeding.generator(config.seed, "augment", device),
             dtype=config.dtype,
             channels_last=config.channels_last,
+            fused=config.fused_optimizer,
         )
         last = outcome.history[-1] if outcome.history else None
         result.points.append(

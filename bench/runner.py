@@ -14,7 +14,7 @@ import io
 import json
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,9 @@ def one_line(exc: BaseException) -> str:
 
 
 def use_threads(config: RunConfig) -> None:
-    """Apply the run's CPU thread count (part of its config: it changes float rounding)."""
+    """Apply the run's CPU thread count (part of its config: it changes float rounding) and
+    archbench's allocator setting (see :func:`bench.environment.tune_allocator`)."""
+    environment.tune_allocator()
     if config.threads is not None:
         torch.set_num_threads(config.threads)
 
@@ -156,6 +158,61 @@ def summarize(
     return metrics
 
 
+def guarded(
+    task: Sequence[RunConfig], train_fn: Callable[[list[RunResult], float], None]
+) -> list[RunResult]:
+    """Results for ``task``'s runs, filled in by ``train_fn(results, t_start)``: ``skipped``
+    when the device is not available here, ``oom``/``error`` (with message and traceback) when
+    training raises, and in every case the environment, total time and timestamps."""
+    results = [RunResult(config=config, status="error", started_at=now()) for config in task]
+    device = torch.device(task[0].device)
+    available, reason = environment.device_available(task[0].device)
+    if not available:
+        for result in results:
+            result.status, result.message = "skipped", reason
+            result.environment = environment.capture(torch.device("cpu"))
+            result.finished_at = now()
+        return results
+    t_start = time.perf_counter()
+    try:
+        use_threads(task[0])
+        seeding.configure_determinism(task[0].deterministic)
+        train_fn(results, t_start)
+    except Exception as exc:  # a failing run is a result, not a crash
+        for result in results:
+            result.status = "oom" if is_oom(exc) else "error"
+            result.message = one_line(exc)
+            result.traceback = traceback.format_exc()
+    finally:
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    captured = environment.capture(device)
+    for result in results:
+        result.metrics["time_total_s"] = (time.perf_counter() - t_start) / len(task)
+        result.environment = dict(captured)
+        result.finished_at = now()
+    return results
+
+
+def record_outcome(
+    result: RunResult,
+    outcome: train.Outcome,
+    sizes: dict[str, int],
+    targets: Sequence[float],
+    **measures: Any,
+) -> None:
+    result.status, result.message = outcome.status, outcome.message
+    result.history = [record.as_dict() for record in outcome.history]
+    result.metrics = {**summarize(outcome, sizes, targets), **measures}
+
+
+def data_ready_s(device: torch.device, t_start: float) -> float:
+    """Seconds since ``t_start``, once the device has finished the data's transfer."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - t_start
+
+
 def execute(
     config: RunConfig,
     data_root: Path | None = None,
@@ -164,19 +221,10 @@ def execute(
     targets: Sequence[float] = DEFAULT_TARGETS,
 ) -> RunResult:
     """Train one run and return everything to record; never raises for a failing run."""
-    result = RunResult(config=config, status="error", started_at=now())
     device = torch.device(config.device)
-    available, reason = environment.device_available(config.device)
-    if not available:
-        result.status, result.message = "skipped", reason
-        result.environment = environment.capture(torch.device("cpu"))
-        result.finished_at = now()
-        return result
-    t_start = time.perf_counter()
-    model = None
-    try:
-        use_threads(config)
-        seeding.configure_determinism(config.deterministic)
+
+    def train_one(results: list[RunResult], t_start: float) -> None:
+        (result,) = results
         result.facts = model_facts(config.arch, config.kwargs)
         shuffle = seeding.generator(config.seed, "shuffle")
         source, sizes = batch_source(config, data_root, device, shuffle)
@@ -184,9 +232,7 @@ def execute(
         trained = torch.compile(model) if config.compile else model
         augment_gen = seeding.generator(config.seed, "augment", device)
         seeding.seed_global(config.seed, "dropout")
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        time_data_s = time.perf_counter() - t_start
+        time_data_s = data_ready_s(device, t_start)
         peak = environment.PeakMemory(device)
         peak.reset()
         outcome = train.fit(
@@ -197,27 +243,17 @@ def execute(
             dtype=config.dtype,
             channels_last=config.channels_last,
             reporter=reporter,
+            foreach=True if config.loader == "fast" else None,
+            fused=config.fused_optimizer,
         )
-        result.status, result.message = outcome.status, outcome.message
-        result.history = [record.as_dict() for record in outcome.history]
-        result.metrics = summarize(outcome, sizes, targets)
-        result.metrics.update(
-            time_data_s=time_data_s, peak_mem_bytes=peak.peak_bytes(), peak_mem_kind=peak.kind
-        )
+        record_outcome(
+            result, outcome, sizes, targets, time_data_s=time_data_s,
+            peak_mem_bytes=peak.peak_bytes(), peak_mem_kind=peak.kind,
+        )  # fmt: skip
         if outcome.status == "ok":
             result.checkpoint = serialize(model, config)
-    except Exception as exc:  # a failing run is a result, not a crash
-        result.status = "oom" if is_oom(exc) else "error"
-        result.message = one_line(exc)
-        result.traceback = traceback.format_exc()
-    finally:
-        del model
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-    result.metrics["time_total_s"] = time.perf_counter() - t_start
-    result.environment = environment.capture(device)
-    result.finished_at = now()
-    return result
+
+    return guarded([config], train_one)[0]
 
 
 def group_tasks(configs: Sequence[RunConfig]) -> list[list[RunConfig]]:
@@ -246,26 +282,14 @@ def execute_group(
 ) -> list[RunResult]:
     """Train the seeds of one seed-parallel task together (see :mod:`bench.seedpar`)."""
     first = task[0]
-    results = [RunResult(config=config, status="error", started_at=now()) for config in task]
     device = torch.device(first.device)
-    available, reason = environment.device_available(first.device)
-    if not available:
-        for result in results:
-            result.status, result.message = "skipped", reason
-            result.environment = environment.capture(torch.device("cpu"))
-            result.finished_at = now()
-        return results
-    t_start = time.perf_counter()
-    try:
-        use_threads(first)
-        seeding.configure_determinism(first.deterministic)
+
+    def train_together(results: list[RunResult], t_start: float) -> None:
         facts = model_facts(first.arch, first.kwargs)
         data, sizes = prepare_data(first, data_root, device)
-        stacked = seedpar.StackedModel([build_model(config, device) for config in task])
+        stacked = seedpar.stack([build_model(config, device) for config in task])
         seeding.seed_global(first.seed, "dropout")  # one shared stream (see bench.seedpar)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        time_data_s = (time.perf_counter() - t_start) / len(task)
+        time_data_s = data_ready_s(device, t_start) / len(task)
         peak = environment.PeakMemory(device)
         peak.reset()
         outcomes = seedpar.fit(
@@ -276,36 +300,21 @@ def execute_group(
             augment_gens=[seeding.generator(c.seed, "augment", device) for c in task],
             dtype=first.dtype,
             reporter=reporter,
+            fused=first.fused_optimizer,
         )
         model = architectures.create(first.arch, **first.kwargs)
         for index, (result, outcome) in enumerate(zip(results, outcomes, strict=True)):
             result.facts = facts
-            result.status, result.message = outcome.status, outcome.message
-            result.history = [record.as_dict() for record in outcome.history]
-            result.metrics = summarize(outcome, sizes, targets)
-            result.metrics.update(
-                time_data_s=time_data_s,
-                peak_mem_bytes=peak.peak_bytes(),
-                peak_mem_kind=peak.kind,
+            record_outcome(
+                result, outcome, sizes, targets, time_data_s=time_data_s,
+                peak_mem_bytes=peak.peak_bytes(), peak_mem_kind=peak.kind,
                 parallel_seeds=len(task),
-            )
+            )  # fmt: skip
             if outcome.status == "ok":
                 model.load_state_dict(stacked.state_dict(index))
                 result.checkpoint = serialize(model, result.config)
-    except Exception as exc:  # a failing group is a result for each of its runs
-        for result in results:
-            result.status = "oom" if is_oom(exc) else "error"
-            result.message = one_line(exc)
-            result.traceback = traceback.format_exc()
-    finally:
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-    environment_now = environment.capture(device)
-    for result in results:
-        result.metrics["time_total_s"] = (time.perf_counter() - t_start) / len(task)
-        result.environment = environment_now
-        result.finished_at = now()
-    return results
+
+    return guarded(task, train_together)
 
 
 def execute_task(

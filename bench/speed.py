@@ -15,7 +15,6 @@ Timings are only compared within one invocation, measured side by side: machines
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import time
 from collections.abc import Sequence
@@ -24,8 +23,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-import architectures
-from bench import seedpar
+from bench import sweep
 from bench.config import Recipe, RunConfig
 from bench.errors import ArchbenchError
 from bench.modelinfo import model_facts
@@ -54,38 +52,43 @@ def _per_epoch(result: RunResult) -> float:
     return result.metrics["time_train_s"] / result.metrics["epochs_completed"]
 
 
+def fast_path_settings(config: RunConfig) -> str:
+    names = ("channels_last", "fused_optimizer", "seed_parallel")
+    return ", ".join(name for name in names if getattr(config, name)) or "-"
+
+
 def compare_loaders(
-    config: RunConfig, rounds: int, data_root: Path | None, peak_gflops: float
+    fast: RunConfig, reference: RunConfig, rounds: int, data_root: Path | None, peak: float
 ) -> dict:
     """One table row: the reference loop and the fast path, alternating, ``rounds`` times."""
     times: dict[str, list[float]] = {"reference": [], "fast": []}
     accuracy: dict[str, float] = {}
     for _ in range(rounds):
-        for loader in ("reference", "fast"):
-            result = execute(dataclasses.replace(config, loader=loader), data_root)
-            times[loader].append(_per_epoch(result))
-            accuracy[loader] = result.metrics["test_acc"]
-    reference, fast = (statistics.median(times[k]) for k in ("reference", "fast"))
+        for name, config in (("reference", reference), ("fast", fast)):
+            result = execute(config, data_root)
+            times[name].append(_per_epoch(result))
+            accuracy[name] = result.metrics["test_acc"]
+    ref_s, fast_s = (statistics.median(times[k]) for k in ("reference", "fast"))
     images_per_epoch = result.metrics["n_train"]
-    gflops = 6 * model_facts(config.arch, config.kwargs).mult_adds * images_per_epoch / fast / 1e9
+    gflops = 6 * model_facts(fast.arch, fast.kwargs).mult_adds * images_per_epoch / fast_s / 1e9
     return {
-        "architecture": config.arch,
-        "reference s/epoch": reference,
-        "archbench s/epoch": fast,
-        "ratio": reference / fast,
+        "architecture": fast.arch,
+        "reference s/epoch": ref_s,
+        "archbench s/epoch": fast_s,
+        "ratio": ref_s / fast_s,
         "reference test acc": accuracy["reference"],
         "archbench test acc": accuracy["fast"],
+        "archbench settings": fast_path_settings(fast),
         "archbench GFLOP/s": gflops,
-        "% of matmul": 100 * gflops / peak_gflops,
+        "% of matmul": 100 * gflops / peak,
     }
 
 
 def compare_seed_parallel(
-    config: RunConfig, seeds: int, rounds: int, data_root: Path | None
-) -> dict:
+    sequential: Sequence[RunConfig], together: Sequence[RunConfig], rounds: int,
+    data_root: Path | None,
+) -> dict:  # fmt: skip
     """S seeds sequential vs. trained together: seconds per epoch for all S, and accuracies."""
-    sequential = [dataclasses.replace(config, seed=s, seed_parallel=False) for s in range(seeds)]
-    together = [dataclasses.replace(c, seed_parallel=True) for c in sequential]
     times: dict[str, list[float]] = {"sequential": [], "parallel": []}
     accs: dict[str, list[float]] = {}
     for _ in range(rounds):
@@ -98,8 +101,8 @@ def compare_seed_parallel(
     seq, par = (statistics.median(times[k]) for k in ("sequential", "parallel"))
     diff = max(abs(a - b) for a, b in zip(accs["sequential"], accs["parallel"], strict=True))
     return {
-        "architecture": config.arch,
-        "seeds": seeds,
+        "architecture": sequential[0].arch,
+        "seeds": len(sequential),
         "sequential s/epoch": seq,
         "seed-parallel s/epoch": par,
         "time ratio": par / seq,
@@ -120,19 +123,29 @@ def speed_tables(
     limit_train: int | None = None,
     progress=print,
 ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
-    """The loader comparison, the seed-parallel comparison, and the matmul rate used."""
+    """The loader comparison, the seed-parallel comparison, and the matmul rate used.
+
+    The fast path's configs are planned exactly as ``bench run`` plans them
+    (:func:`bench.sweep.plan`, auto settings); the reference is ``--loader reference``.
+    """
     peak = matmul_gflops()
     progress(f"fp32 matmul rate: {peak:.1f} GFLOP/s ({torch.get_num_threads()} threads)")
+    common = {"limit_train": limit_train, "threads": torch.get_num_threads()}
     rows, parallel_rows = [], []
+
+    def planned(arch: str, seeds: Sequence[int], **options) -> list[RunConfig]:
+        return sweep.plan([arch], dataset, recipe, seeds, [device], **common, **options)
+
     for arch in archs:
-        config = RunConfig(
-            arch=arch, dataset=dataset, recipe=recipe, seed=seed, device=device,
-            limit_train=limit_train, threads=torch.get_num_threads(),
-        )  # fmt: skip
-        config.validate()
-        progress(f"{arch}: reference loop vs fast path, {rounds} round(s)")
-        rows.append(compare_loaders(config, rounds, data_root, peak))
-        if parallel_seeds >= 2 and seedpar.supports(architectures.create(arch)):
+        (fast,) = planned(arch, [seed])
+        (reference,) = planned(arch, [seed], loader="reference")
+        progress(f"{arch}: reference loop vs fast path ({fast_path_settings(fast)}), "
+                 f"{rounds} round(s)")  # fmt: skip
+        rows.append(compare_loaders(fast, reference, rounds, data_root, peak))
+        seeds = range(parallel_seeds)
+        if parallel_seeds >= 2 and planned(arch, seeds)[0].seed_parallel:
             progress(f"{arch}: {parallel_seeds} seeds sequential vs seed-parallel")
-            parallel_rows.append(compare_seed_parallel(config, parallel_seeds, rounds, data_root))
+            sequential = planned(arch, seeds, seed_parallel="off")
+            together = planned(arch, seeds, seed_parallel="on")
+            parallel_rows.append(compare_seed_parallel(sequential, together, rounds, data_root))
     return pd.DataFrame(rows), pd.DataFrame(parallel_rows), peak

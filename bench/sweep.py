@@ -20,12 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 import architectures
-from bench import datasets, lr_range, seedpar
+from bench import datasets, fastpath, lr_range
 from bench.config import Recipe, RunConfig
-from bench.errors import UsageError
 from bench.executors import LocalExecutor
 from bench.modelinfo import canonical_kwargs
 from bench.progress import RunProgress, SweepProgress
@@ -42,19 +39,20 @@ def plan(
     devices: Sequence[str],
     *,
     arch_kwargs: dict[str, Any] | None = None,
-    seed_parallel: str = "off",
+    seed_parallel: str = "auto",
+    channels_last: bool | None = None,
+    fused_optimizer: bool | None = None,
     **options: Any,
 ) -> list[RunConfig]:
     """Every config of the sweep, validated: an invalid name or value raises UsageError here,
     before anything is trained or written.
 
-    ``seed_parallel`` is ``on``, ``off`` or ``auto`` (see :func:`use_seed_parallel`); it is
-    resolved here, per architecture and device, so each config records what it ran with.
+    The fast path's settings (``seed_parallel``: ``auto``/``on``/``off``; ``channels_last``
+    and ``fused_optimizer``: None for auto, or forced) are resolved here per architecture and
+    device by :func:`bench.fastpath.resolve`, so each config records what it ran with.
     """
     info = datasets.get_dataset_info(dataset)
     recipe.validate()
-    if seed_parallel not in SEED_PARALLEL:
-        raise UsageError(f"--seed-parallel must be one of {', '.join(SEED_PARALLEL)}")
     configs = []
     for arch in archs:
         arch_info = architectures.get_info(arch)
@@ -63,7 +61,16 @@ def plan(
         model = architectures.create(arch, **json.loads(kwargs))  # refuses unknown arguments
         for seed in seeds:
             for device in devices:
-                parallel = use_seed_parallel(seed_parallel, model, device, len(seeds), options)
+                execution = fastpath.resolve(
+                    model,
+                    device,
+                    len(seeds),
+                    loader=options.get("loader", "fast"),
+                    compile=options.get("compile", False),
+                    seed_parallel=seed_parallel,
+                    channels_last=channels_last,
+                    fused_optimizer=fused_optimizer,
+                )
                 config = RunConfig(
                     arch=arch,
                     dataset=dataset,
@@ -71,42 +78,12 @@ def plan(
                     seed=seed,
                     device=device,
                     arch_kwargs=kwargs,
-                    seed_parallel=parallel,
+                    **execution,
                     **options,
                 )
                 config.validate()
                 configs.append(config)
     return configs
-
-
-SEED_PARALLEL = ("auto", "on", "off")
-
-
-def use_seed_parallel(
-    mode: str, model: torch.nn.Module, device: str, seeds: int, options: dict[str, Any]
-) -> bool:
-    """Whether to train a sweep's seeds together (:mod:`bench.seedpar`).
-
-    ``auto`` picks it where it was measured faster: several seeds of a model without
-    convolutions or dropout, on the CPU, with the fast loader. ``on`` asks for it whatever the
-    model (dropout masks then differ from the sequential runs'); it cannot combine with the
-    reference loader or ``torch.compile``.
-    """
-    loader = options.get("loader", "fast")
-    if mode == "on" and (loader != "fast" or options.get("compile")):
-        raise UsageError(
-            "--seed-parallel on needs the fast loader without --compile; "
-            "use --seed-parallel off with --loader reference or --compile"
-        )
-    if mode == "auto":
-        return (
-            seeds >= 2
-            and torch.device(device).type == "cpu"
-            and loader == "fast"
-            and not options.get("compile")
-            and seedpar.supports(model)
-        )
-    return mode == "on"
 
 
 def plan_suite(

@@ -113,25 +113,28 @@ class Stopwatch:
         return time.perf_counter() - self._t0
 
 
-def make_optimizer(recipe: Recipe, params, foreach: bool | None = None) -> torch.optim.Optimizer:
-    """The recipe's optimizer. ``foreach=True`` updates all parameters with a few multi-tensor
-    kernels instead of a Python loop per parameter: the same arithmetic, bitwise-identical
-    results (tests/test_speed.py checks this), less overhead. ``None`` keeps torch's default."""
+def make_optimizer(
+    recipe: Recipe, params, foreach: bool | None = None, fused: bool = False
+) -> torch.optim.Optimizer:
+    """The recipe's optimizer.
+
+    ``foreach=True`` uses torch's multi-tensor implementation: the same arithmetic as the
+    per-parameter loop, bitwise (tests/test_speed.py checks this). ``fused=True`` uses one
+    fused kernel per parameter: the same fp32 update with different rounding, and much less
+    overhead for small models. ``None``/``False`` keep torch's default implementation.
+    """
+    impl = {"fused": True} if fused else {"foreach": foreach}
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(
-            params, lr=recipe.lr, weight_decay=recipe.weight_decay, foreach=foreach
-        )
+        return torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay, **impl)
     if recipe.optimizer == "adamw":
-        return torch.optim.AdamW(
-            params, lr=recipe.lr, weight_decay=recipe.weight_decay, foreach=foreach
-        )
+        return torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay, **impl)
     return torch.optim.SGD(
         params,
         lr=recipe.lr,
         momentum=recipe.momentum,
         nesterov=recipe.nesterov,
         weight_decay=recipe.weight_decay,
-        foreach=foreach,
+        **impl,
     )
 
 
@@ -334,13 +337,14 @@ def fit(
     channels_last: bool = False,
     reporter: Reporter | None = None,
     foreach: bool | None = True,
+    fused: bool = False,
 ) -> Outcome:
     """Train ``model`` (already on the device) for ``recipe.epochs`` epochs over ``source``."""
     device = source.device
     n = source.n_train
     steps_per_epoch = math.ceil(n / (recipe.batch_size or n))
     total_steps = steps_per_epoch * recipe.epochs
-    optimizer = make_optimizer(recipe, model.parameters(), foreach=foreach)
+    optimizer = make_optimizer(recipe, model.parameters(), foreach=foreach, fused=fused)
     scheduler, per_step = make_scheduler(recipe, optimizer, steps_per_epoch)
     transform = augment.augmenter(recipe, augment_gen, source.fill)
     watch = Stopwatch(device)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import architectures
-from bench import runner, seedpar, speed, sweep
+from bench import runner, speed, sweep
 from bench.cli import main
 from bench.config import get_recipe
 from bench.errors import UsageError
@@ -106,8 +106,8 @@ def test_auto_seed_parallel_only_where_it_was_measured_faster():
     assert resolved("mlp32", seeds=(0,)) == {False}
     assert resolved("mlp32", device="cuda") == {False}
     assert resolved("mlp32", loader="reference") == {False}
-    assert seedpar.supports(architectures.create("mlp256_128"))
-    assert not seedpar.supports(architectures.create("strongcnn"))
+    assert resolved("mlp256_128") == {True}
+    assert resolved("strongcnn") == {False}  # dropout: masks would differ from sequential
     with pytest.raises(UsageError, match="--seed-parallel on needs the fast loader"):
         sweep.plan(["mlp32"], "synthetic", recipe, [0, 1], ["cpu"], seed_parallel="on",
                    loader="reference")  # fmt: skip
@@ -161,3 +161,28 @@ def test_cuda_fast_path_matches_cpu_within_tolerance():
     assert gpu.status == "ok" and gpu.environment["device"] == "cuda"
     assert gpu.metrics["test_acc"] == pytest.approx(cpu.metrics["test_acc"], abs=0.02)
     assert gpu.metrics["peak_mem_kind"] == "cuda_allocated"
+
+
+def test_fast_path_settings_are_resolved_per_model_and_recorded():
+    recipe = get_recipe("adam-bs64-e5")
+
+    def settings(arch, **options):
+        (config,) = sweep.plan([arch], "synthetic", recipe, [0], ["cpu"], **options)
+        return config.channels_last, config.fused_optimizer
+
+    assert settings("tinycnn") == (True, True)  # convolutions: NHWC on CPU
+    assert settings("mlp32") == (False, True)
+    assert settings("tinycnn", loader="reference") == (False, False)  # the usual loop
+    assert settings("tinycnn", channels_last=False, fused_optimizer=False) == (False, False)
+    (auto,) = sweep.plan(["cnn"], "synthetic", recipe, [0], ["cpu"])
+    (plain,) = sweep.plan(["cnn"], "synthetic", recipe, [0], ["cpu"], channels_last=False)
+    assert auto.run_id != plain.run_id
+
+
+def test_fast_path_settings_hold_the_numbers():
+    # NHWC convolutions and the fused optimizer round differently, nothing more
+    plain = runner.execute(quick_config("cnn", epochs=1))
+    fast = runner.execute(quick_config("cnn", epochs=1, channels_last=True, fused_optimizer=True))
+    assert fast.status == "ok"
+    assert fast.history[0]["train_loss"] == pytest.approx(plain.history[0]["train_loss"], rel=1e-4)
+    assert fast.metrics["test_acc"] == pytest.approx(plain.metrics["test_acc"], abs=0.01)

@@ -1,6 +1,8 @@
 """Train-step and inference-batch latency of every registered architecture on every available
-device (pytest-benchmark). The normal test run executes each once (``--benchmark-disable``);
-``nox -s benchmark`` times them and saves JSON under results/benchmarks/."""
+device (pytest-benchmark), with the settings the fast path picks for it (channels-last,
+fused optimizer: :mod:`bench.fastpath`). The normal test run executes each once
+(``--benchmark-disable``); ``nox -s benchmark`` times them and saves JSON under
+results/benchmarks/."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import pytest
 import torch
 
 import architectures
+from bench import fastpath
 from bench.config import get_recipe
 from bench.modelinfo import model_facts
 from bench.train import make_optimizer, train_step
@@ -22,31 +25,37 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def batch(arch: str, size: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+def setup(arch: str, device: str, size: int):
+    """The model on ``device`` in the fast path's layout, a batch, and the settings used."""
+    torch.manual_seed(0)
+    model = architectures.create(arch)
+    settings = fastpath.resolve(model, device, seeds=1)
+    memory = torch.channels_last if settings["channels_last"] else torch.contiguous_format
+    model = model.to(device, memory_format=memory)
     info = architectures.get_info(arch)
     gen = torch.Generator().manual_seed(0)
-    x = torch.rand(size, *info.input_shape, generator=gen).to(device)
+    x = torch.rand(size, *info.input_shape, generator=gen).to(device, memory_format=memory)
     y = torch.randint(0, info.num_classes, (size,), generator=gen).to(device)
-    return x, y
+    return model, x, y, settings
 
 
-def describe(benchmark, arch: str, device: str, mode: str, batch_size: int) -> None:
+def describe(benchmark, arch: str, device: str, mode: str, size: int, settings: dict) -> None:
     facts = model_facts(arch)
     benchmark.group = mode
     benchmark.extra_info.update(
-        arch=arch, mode=mode, device=device, batch_size=batch_size,
-        params=facts.total_params, mult_adds=facts.mult_adds,
+        arch=arch, mode=mode, device=device, batch_size=size,
+        params=facts.total_params, mult_adds=facts.mult_adds, **settings,
     )  # fmt: skip
 
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("arch", architectures.list_archs())
 def test_train_step(benchmark, arch, device):
-    torch.manual_seed(0)
-    model = architectures.create(arch).to(device)
-    optimizer = make_optimizer(get_recipe("adam-bs64-e5"), model.parameters(), foreach=True)
-    x, y = batch(arch, BATCH, device)
-    describe(benchmark, arch, device, "train-step", BATCH)
+    model, x, y, settings = setup(arch, device, BATCH)
+    optimizer = make_optimizer(
+        get_recipe("adam-bs64-e5"), model.parameters(), True, settings["fused_optimizer"]
+    )
+    describe(benchmark, arch, device, "train-step", BATCH, settings)
 
     def step():
         loss, _ = train_step(model, optimizer, x, y)
@@ -60,10 +69,9 @@ def test_train_step(benchmark, arch, device):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("arch", architectures.list_archs())
 def test_inference_batch(benchmark, arch, device):
-    torch.manual_seed(0)
-    model = architectures.create(arch).to(device).eval()
-    x, _ = batch(arch, EVAL_BATCH, device)
-    describe(benchmark, arch, device, "inference-batch", EVAL_BATCH)
+    model, x, _, settings = setup(arch, device, EVAL_BATCH)
+    model.eval()
+    describe(benchmark, arch, device, "inference-batch", EVAL_BATCH, settings)
 
     @torch.no_grad()
     def infer():

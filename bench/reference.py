@@ -3,9 +3,12 @@
 ``bench run --loader reference`` feeds :func:`bench.train.fit` from a torchvision dataset with
 per-sample transforms (``ToTensor``, then ``Normalize`` when the recipe normalizes) through a
 ``DataLoader(shuffle=True)``, moving each batch to the device and calling ``.item()`` every
-step. It is how users check that archbench's numbers are the ones their own scripts give: with
-the same seed it draws the same shuffle order, initial weights and dropout masks as the fast
-path, so on CPU both give the same losses and accuracies (``bench speed`` shows both).
+step, with the default (contiguous) layout and the default optimizer implementation. It is how
+users check that archbench's numbers are the ones their own scripts give: with the same seed it
+draws the same shuffle order, initial weights and dropout masks as the fast path, so on CPU it
+gives the same losses and accuracies, bit for bit, as ``--loader fast --no-channels-last
+--no-fused-optimizer`` (and, with those settings on, equal ones within seed noise: ``bench
+speed`` shows both).
 
 MNIST and Fashion-MNIST come from ``torchvision.datasets`` reading archbench's verified files;
 datasets that torchvision does not ship (digits, synthetic) get an equivalent per-sample dataset.

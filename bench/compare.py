@@ -61,9 +61,10 @@ def compare(runs_a: pd.DataFrame, runs_b: pd.DataFrame) -> pd.DataFrame:
     each side, the accuracy difference (B - A) with its 95 % CI and test, the time ratio
     B / A, and the flag (see the module docstring). Only ``ok`` runs count; a model found on
     one side only is listed with the flag ``only in A``/``only in B``."""
-    ignore = ("seed", "device")
     both = pd.concat([runs_a.assign(side="A"), runs_b.assign(side="B")], ignore_index=True)
-    both = variants.with_variants(both[both.status == "ok"], ignore=ignore)
+    both = variants.with_variants(
+        both[both.status == "ok"], also_ignore=("device",), per=("device", "side")
+    )
     a, b = _sides(both[both.side == "A"]), _sides(both[both.side == "B"])
     pairs = [(key, key) for key in a if key in b]
     for variant in dict.fromkeys(k[0] for k in [*a, *b]):

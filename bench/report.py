@@ -162,7 +162,7 @@ def device_comparison(runs: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame
     """For each config run on several devices: mean test accuracy and training time per
     device against the CPU (or the first device by name), whether the accuracies agree within
     :data:`DEVICE_TOLERANCE_PP`, and how many seeds have bitwise-identical epoch numbers."""
-    runs = variants.with_variants(ok_runs(runs), ignore=("seed", "device"))
+    runs = variants.with_variants(ok_runs(runs), also_ignore=("device",))
     rows = []
     for _, group in runs.groupby("variant", sort=False):
         devices = sorted(set(group.device), key=lambda d: (d != "cpu", d))  # cpu first

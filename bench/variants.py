@@ -6,6 +6,12 @@ optimizer, lr, batch_size, epochs, ...). Two runs are the same *variant* when th
 equal apart from the ignored ones (the seed; for device or commit comparisons also the device).
 Statistics are only ever taken over the seeds of one variant: runs that differ in anything
 else (say 1 and 5 epochs) are kept apart and labelled by what differs, e.g. ``cnn (epochs=1)``.
+
+Execution settings that change only the rounding of the same fp32 arithmetic (thread count,
+seed-parallel training, memory layout, fused optimizer, loader, deterministic algorithms:
+:data:`ROUNDING_ONLY`) do not make a new variant: a seed trained with and without them is the
+same experiment. When one seed of a variant was recorded more than once that way, the run that
+finished last stands for it, so no seed counts twice.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ import pandas as pd
 
 from bench.config import Recipe, RunConfig
 
-SEED_ONLY = ("seed",)
+ROUNDING_ONLY = (
+    "threads", "seed_parallel", "channels_last", "fused_optimizer", "loader", "deterministic",
+)  # fmt: skip
+SEED_ONLY = ("seed", *ROUNDING_ONLY)
 
 
 def config_fields(config_json: str) -> dict[str, Any]:
@@ -71,10 +80,19 @@ def labels(keys: Sequence[str]) -> dict[str, str]:
     return result
 
 
-def with_variants(runs: pd.DataFrame, ignore: Sequence[str] = SEED_ONLY) -> pd.DataFrame:
-    """``runs`` with a ``variant`` key and a ``model`` label column, in run order."""
+def with_variants(
+    runs: pd.DataFrame, also_ignore: Sequence[str] = (), per: Sequence[str] = ("device",)
+) -> pd.DataFrame:
+    """``runs`` with a ``variant`` key and a ``model`` label column, in run order, one run per
+    variant, seed and ``per`` column (the one that finished last). The variant ignores the seed,
+    :data:`ROUNDING_ONLY` and ``also_ignore`` (e.g. the device, to compare devices)."""
     runs = runs.copy()
+    ignore = (*SEED_ONLY, *also_ignore)
     runs["variant"] = [variant_key(text, ignore) for text in runs.config_json]
+    if "finished_at" in runs and "seed" in runs:
+        keys = ["variant", "seed", *[column for column in per if column in runs]]
+        latest = runs.sort_values("finished_at", kind="stable").drop_duplicates(keys, keep="last")
+        runs = runs.loc[sorted(latest.index)]
     names = labels(list(runs.variant))
     runs["model"] = runs.variant.map(names)
     return runs

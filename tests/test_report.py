@@ -7,6 +7,7 @@ import re
 import shutil
 
 import matplotlib.image
+import pandas as pd
 import pytest
 import torch
 from scipy import stats as sps
@@ -191,6 +192,23 @@ def test_variants_differing_in_anything_but_the_seed_are_kept_apart():
         "mlp32",
     ]
     assert RunConfig.from_json(configs[2].to_json()) == configs[2]
+
+
+def test_rounding_only_settings_do_not_split_a_model_and_no_seed_counts_twice():
+    base = quick_config("mlp32")
+    again = dataclasses.replace(base, seed_parallel=True, threads=1, fused_optimizer=True)
+    other_seed = dataclasses.replace(base, seed=1, channels_last=True)
+    runs = pd.DataFrame(
+        {
+            "config_json": [c.to_json() for c in (base, again, other_seed)],
+            "seed": [0, 0, 1],
+            "device": ["cpu"] * 3,
+            "finished_at": ["2026-01-01T00:00:02", "2026-01-01T00:00:03", "2026-01-01T00:00:01"],
+        }
+    )
+    grouped = variants.with_variants(runs)
+    assert grouped.model.tolist() == ["mlp32", "mlp32"]  # one model, seeds 0 and 1
+    assert grouped.index.tolist() == [1, 2]  # seed 0: the run that finished last stands
 
 
 def test_notebook_suite_runs_the_lr_range_test_retrains_and_reports_it(mnist_root, tmp_path):

@@ -277,8 +277,14 @@ def _title(ctx: _Context, suite: str | None) -> str:
             f" (suites: {', '.join(in_suites)})" if in_suites else ""
         )
         heading = "# archbench report"
-    others = len(runs) - len(ctx.runs)
-    listed = f" ({others} more that did not finish ok are listed below)" if others else ""
+    failed = int((runs.status != "ok").sum())
+    superseded = int((runs.status == "ok").sum()) - len(ctx.runs)
+    notes = []
+    if superseded:
+        notes.append(f"{superseded} earlier run(s) of the same seed superseded: see Variants")
+    if failed:
+        notes.append(f"{failed} that did not finish ok are listed below")
+    listed = f" ({'; '.join(notes)})" if notes else ""
     return (
         f"{heading}\n\n{len(ctx.runs)} successful runs of {len(ctx.recap)} models{listed}; {what}."
     )
@@ -297,7 +303,7 @@ Training time is the training loop's wall time, evaluation excluded. Time to {TA
 the training time until validation accuracy first reached {TARGET} %, over the seeds that
 reached it. Rotated ±15° is the accuracy on the test set turned by +15° and −15° (the mean of
 the two; see Robustness). Models (variants) are kept apart whenever their configs differ in
-anything but the seed: see Variants.
+anything but the seed and settings that only change rounding: see Variants.
 
 On the Pareto front of accuracy vs parameters: {", ".join(front_params) or NOTHING}; of accuracy
 vs training time: {", ".join(front_time) or NOTHING}."""
@@ -540,7 +546,12 @@ def _variants_section(ctx: _Context) -> str:
             "Setup": [variants.setup_text(key) for key in ctx.recap.variant],
         }
     )
-    return f"## Variants\n\n{markdown(frame, left=tuple(frame.columns))}"
+    note = (
+        "\n\nSettings that only change rounding (threads, seed-parallel training, memory "
+        "layout, fused optimizer, loader, deterministic algorithms) do not make a new model; "
+        "when one seed was recorded more than once that way, the run that finished last counts."
+    )
+    return f"## Variants\n\n{markdown(frame, left=tuple(frame.columns))}{note}"
 
 
 def _summaries_section(ctx: _Context) -> str:

@@ -90,9 +90,11 @@ def with_variants(
     ignore = (*SEED_ONLY, *also_ignore)
     runs["variant"] = [variant_key(text, ignore) for text in runs.config_json]
     if "finished_at" in runs and "seed" in runs:
+        first_seen = {variant: i for i, variant in enumerate(dict.fromkeys(runs.variant))}
         keys = ["variant", "seed", *[column for column in per if column in runs]]
         latest = runs.sort_values("finished_at", kind="stable").drop_duplicates(keys, keep="last")
-        runs = runs.loc[sorted(latest.index)]
+        order = sorted(latest.index, key=lambda i: (first_seen[runs.variant[i]], i))
+        runs = runs.loc[order]  # models keep the order in which they first ran
     names = labels(list(runs.variant))
     runs["model"] = runs.variant.map(names)
     return runs

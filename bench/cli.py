@@ -247,12 +247,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         configs,
         store,
         **run_options(args, executor),
-        progress=SweepProgress(
-            len(configs)
-            if args.force
-            else len(set(c.run_id for c in configs) - store.completed_ids()),
-            enabled=not args.quiet,
-        ),
+        progress=SweepProgress(enabled=not args.quiet),
         suite=args.suite,
     )
     print(f"{summary.planned} runs in {store.path}: {summary.describe()}")
@@ -292,9 +287,7 @@ def run_suite_steps(args: argparse.Namespace, configs: list, store, executor) ->
         configs,
         store,
         **run_options(args, executor),
-        progress=SweepProgress(
-            sum(c.arch == suite.lr_range.arch for c in configs), enabled=not args.quiet
-        ),
+        progress=SweepProgress(enabled=not args.quiet),
     )
     reused = " (stored test reused)" if outcome.reused else ""
     if outcome.retrain is None:

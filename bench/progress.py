@@ -35,9 +35,10 @@ def describe_result(result: RunResult) -> str:
 class RunProgress:
     """Receives one run's steps and epochs from the training loop."""
 
-    def __init__(self, sweep: SweepProgress, prefix: str):
+    def __init__(self, sweep: SweepProgress, prefix: str, runs: int = 1):
         self.sweep = sweep
         self.prefix = prefix
+        self.runs = runs  # more than one: seeds trained together
         self.bar: tqdm | None = None
         self.val_acc: float | None = None
 
@@ -68,22 +69,26 @@ class RunProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 class SweepProgress:
-    """The display for a whole sweep of ``total`` runs."""
+    """The display for a sweep; :meth:`begin` says how many runs it will show."""
 
-    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool = True):
+    def __init__(self, stream: TextIO | None = None, enabled: bool = True):
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.tty = enabled and self.stream.isatty()
-        self.total = total
+        self.total = 0
         self.index = 0
-        self.bar = (
-            tqdm(total=total, desc="runs", position=0, file=self.stream, unit="run")
-            if self.tty
-            else None
-        )
+        self.bar: tqdm | None = None
+
+    def begin(self, total: int) -> None:
+        """Start counting ``total`` runs (a later sweep on the same display starts again)."""
+        self.close()
+        self.total, self.index = total, 0
+        if self.tty:
+            self.bar = tqdm(total=total, desc="runs", position=0, file=self.stream, unit="run")
 
     def line(self, text: str) -> None:
         if not self.enabled:
@@ -99,7 +104,7 @@ class SweepProgress:
         self.index += len(task)
         span = f"{first}" if len(task) == 1 else f"{first}-{self.index}"
         label = task[0].label if len(task) == 1 else f"{task[0].label} (x{len(task)} seeds)"
-        return RunProgress(self, f"[{span}/{self.total}] {label}")
+        return RunProgress(self, f"[{span}/{self.total}] {label}", runs=len(task))
 
     def finish(self, run: RunProgress | None, result: RunResult, note: str = "") -> None:
         """One run's result; ``run`` is None when no live progress was shown for it."""
@@ -108,7 +113,7 @@ class SweepProgress:
             prefix = f"[{self.index}/{self.total}] {result.config.label}"
         else:
             run.close()
-            prefix = run.prefix if "seeds)" not in run.prefix else f"    {result.config.label}"
+            prefix = run.prefix if run.runs == 1 else f"    {result.config.label}"
         self.line(f"{prefix}: {describe_result(result)}{note}")
         if self.bar is not None:
             self.bar.update(1)
@@ -116,3 +121,4 @@ class SweepProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None

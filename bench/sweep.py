@@ -140,7 +140,8 @@ def run(
     summary = SweepSummary(planned=len(unique), already_done=len(unique) - len(todo))
     if suite is not None and summary.already_done:
         store.add_to_suite(suite, [c.run_id for c in unique if c.run_id in done], step)
-    progress = progress or SweepProgress(len(todo))
+    progress = progress or SweepProgress()
+    progress.begin(len(todo))
     if summary.already_done:
         progress.line(
             f"{summary.already_done} of {len(unique)} runs already in {store.directory}; "

@@ -54,7 +54,7 @@ def test_suite_step_stores_the_test_retrains_at_the_chosen_lr_and_reuses_it(tmp_
     suite = Suite("tiny", "test", "test", ("mlp32",), "adam-bs64-e5", "synthetic", lr_range=step)
     configs = [quick_config("mlp32", seed=s, epochs=1) for s in (0, 1)]
     store = ResultsStore(tmp_path)
-    quiet = SweepProgress(0, enabled=False)
+    quiet = SweepProgress(enabled=False)
     outcome = sweep.run_lr_range_step(suite, configs, store, progress=quiet)
     tables = load(tmp_path)
     points = tables.lr_range

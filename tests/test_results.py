@@ -103,7 +103,7 @@ def test_two_writer_processes_lose_no_rows(tmp_path):
 def test_sweep_skips_completed_runs_and_force_reruns(tmp_path):
     store = ResultsStore(tmp_path)
     configs = [quick_config(seed=s, epochs=1) for s in (0, 1)]
-    quiet = SweepProgress(0, enabled=False)
+    quiet = SweepProgress(enabled=False)
     first = sweep.run(configs, store, progress=quiet)
     assert first.counts["ok"] == 2 and first.already_done == 0
     again = sweep.run(configs, store, progress=quiet)
@@ -116,7 +116,7 @@ def test_sweep_skips_completed_runs_and_force_reruns(tmp_path):
 def test_a_diverged_run_does_not_stop_the_sweep(tmp_path):
     store = ResultsStore(tmp_path)
     configs = [quick_config(lr=1e3), quick_config(seed=1)]
-    summary = sweep.run(configs, store, progress=SweepProgress(0, enabled=False))
+    summary = sweep.run(configs, store, progress=SweepProgress(enabled=False))
     statuses = dict(zip(load(tmp_path).runs.seed, load(tmp_path).runs.status, strict=True))
     assert statuses == {0: "diverged", 1: "ok"}
     assert summary.counts == {"diverged": 1, "ok": 1}

@@ -61,7 +61,7 @@ def test_lr_range_grid_is_logarithmic():
 
 def test_a_run_shared_by_two_suites_belongs_to_both(tmp_path):
     store = ResultsStore(tmp_path)
-    quiet = SweepProgress(0, enabled=False)
+    quiet = SweepProgress(enabled=False)
     config = quick_config(epochs=1)
     first = sweep.run([config], store, progress=quiet, suite="mlp-vs-cnn")
     again = sweep.run([config], store, progress=quiet, suite="lenet")

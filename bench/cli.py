@@ -255,7 +255,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.suite:
         results += run_suite_steps(args, configs, store, executor)
     if results:
-        runs = store.tables().runs
+        runs = store.runs()
         runs = runs[runs.run_id.isin({result.run_id for result in results})]
         print(render(results_frame(runs)[SWEEP_SUMMARY], "table"))
     failed = sum(result.status in ("error", "oom") for result in results)

@@ -126,7 +126,7 @@ def ensure_evaluations(
 ) -> pd.DataFrame:
     """The stored evaluations of ``runs`` (those with a checkpoint), computing and storing
     the missing ones first. Columns: run_id, name, n, loss, acc, confusion, predictions."""
-    stored = store.tables().evaluations
+    stored = store.evaluations()
     have = set(zip(stored.run_id, stored.name, strict=True))
     for row in runs.itertuples():
         if not isinstance(row.checkpoint, str) or all((row.run_id, n) in have for n in EVALUATIONS):
@@ -152,7 +152,7 @@ def ensure_evaluations(
                 confusion=ev.confusion.tolist(),
                 predictions=ev.predictions.tolist(),
             )
-    evaluations = store.tables().evaluations
+    evaluations = store.evaluations()
     evaluations = evaluations[evaluations.run_id.isin(set(runs.run_id))].copy()
     evaluations["confusion"] = evaluations.confusion_json.map(lambda t: np.array(json.loads(t)))
     evaluations["predictions"] = evaluations.predictions_json.map(

@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,7 @@ RUN_COLUMNS = {
     "time_train_s": "REAL",
     "time_eval_s": "REAL",
     "time_total_s": "REAL",
+    "parallel_seeds": "INTEGER",  # seeds trained together; times are the group's / this
     "images_per_s": "REAL",
     "peak_mem_bytes": "INTEGER",
     "peak_mem_kind": "TEXT",
@@ -228,6 +230,8 @@ class ResultsStore:
         if create:
             (self.directory / "checkpoints").mkdir(parents=True, exist_ok=True)
             with self.connect() as conn:
+                _use_wal(conn)
+            with self.transaction() as conn:  # one process at a time upgrades a store
                 for statement in SCHEMA:
                     conn.execute(statement)
                 _add_missing_columns(conn)
@@ -240,12 +244,24 @@ class ResultsStore:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             yield conn
         finally:
             conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside ``BEGIN IMMEDIATE`` (one writer at a time; others wait up to
+        the busy timeout): committed when the block ends, rolled back when it raises."""
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def completed_ids(self) -> set[str]:
         """Run ids whose outcome is final (``ok`` or ``diverged``): a re-run would repeat them."""
@@ -278,59 +294,44 @@ class ResultsStore:
             checkpoint = self.checkpoint_path(result.run_id)
             idx.write_atomic(checkpoint, result.checkpoint)
         row = run_row(result, checkpoint, label)
-        with self.connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                existing = conn.execute(
-                    "SELECT status FROM runs WHERE run_id = ?", (result.run_id,)
-                ).fetchone()
-                if suite is not None:
-                    _add_to_suite(conn, suite, [result.run_id], step)
-                if existing and existing[0] in DONE_STATUSES and not force:
-                    conn.execute("COMMIT")
-                    return False
-                conn.execute("DELETE FROM history WHERE run_id = ?", (result.run_id,))
-                conn.execute("DELETE FROM evaluations WHERE run_id = ?", (result.run_id,))
-                conn.execute("DELETE FROM runs WHERE run_id = ?", (result.run_id,))
-                _insert(conn, "runs", row)
-                for record in result.history:
-                    _insert(conn, "history", {"run_id": result.run_id, **record})
-                if result.facts is not None:
-                    _insert(conn, "models", model_row(result), verb="INSERT OR IGNORE")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.transaction() as conn:
+            existing = conn.execute(
+                "SELECT status FROM runs WHERE run_id = ?", (result.run_id,)
+            ).fetchone()
+            if suite is not None:
+                _add_to_suite(conn, suite, [result.run_id], step)
+            if existing and existing[0] in DONE_STATUSES and not force:
+                return False
+            conn.execute("DELETE FROM history WHERE run_id = ?", (result.run_id,))
+            conn.execute("DELETE FROM evaluations WHERE run_id = ?", (result.run_id,))
+            conn.execute("DELETE FROM runs WHERE run_id = ?", (result.run_id,))
+            _insert(conn, "runs", row)
+            for record in result.history:
+                _insert(conn, "history", {"run_id": result.run_id, **record})
+            if result.facts is not None:
+                _insert(conn, "models", model_row(result), verb="INSERT OR IGNORE")
         return True
 
     def add_to_suite(self, suite: str, run_ids: Iterable[str], step: str = "main") -> None:
         """Record that runs already in the store belong to ``suite`` (as ``step``)."""
-        with self.connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
+        with self.transaction() as conn:
             _add_to_suite(conn, suite, list(run_ids), step)
-            conn.execute("COMMIT")
 
     def record_lr_range(self, result: RangeResult, suite: str | None) -> str:
         """Write every point of an LR range test in one transaction (replacing an earlier
         test with the same id); returns the test id."""
         config, test = result.config, result.test_id
-        with self.connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute("DELETE FROM lr_range WHERE test_id = ?", (test,))
-                for point in result.points:
-                    row = {
-                        "test_id": test, "suite": suite, "arch": config.arch,
-                        "dataset": config.dataset, "seed": config.seed, "device": config.device,
-                        "config_json": config.to_json(), "train_images": result.train_images,
-                        **dataclasses.asdict(point), "chosen": int(point.chosen),
-                        "rule": result.rule, "started_at": result.started_at,
-                    }  # fmt: skip
-                    _insert(conn, "lr_range", row)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM lr_range WHERE test_id = ?", (test,))
+            for point in result.points:
+                row = {
+                    "test_id": test, "suite": suite, "arch": config.arch,
+                    "dataset": config.dataset, "seed": config.seed, "device": config.device,
+                    "config_json": config.to_json(), "train_images": result.train_images,
+                    **dataclasses.asdict(point), "chosen": int(point.chosen),
+                    "rule": result.rule, "started_at": result.started_at,
+                }  # fmt: skip
+                _insert(conn, "lr_range", row)
         return test
 
     def lr_range_points(self, test_id: str) -> pd.DataFrame:
@@ -350,14 +351,22 @@ class ResultsStore:
             "confusion_json": json.dumps(confusion), "predictions_json": json.dumps(predictions),
             "computed_at": now(),
         }  # fmt: skip
-        with self.connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
+        with self.transaction() as conn:
             _insert(conn, "evaluations", row, verb="INSERT OR REPLACE")
-            conn.execute("COMMIT")
+
+    def runs(self) -> pd.DataFrame:
+        """The runs table alone, with the time-to-accuracy columns expanded."""
+        with self.connect() as conn:
+            return expand_runs(_read_runs(conn))
+
+    def evaluations(self) -> pd.DataFrame:
+        """The stored checkpoint evaluations (one table, without reading the others)."""
+        with self.connect() as conn:
+            return pd.read_sql_query("SELECT * FROM evaluations", conn)
 
     def tables(self) -> Tables:
         with self.connect() as conn:
-            runs = pd.read_sql_query("SELECT * FROM runs ORDER BY started_at, run_id", conn)
+            runs = _read_runs(conn)
             history = pd.read_sql_query("SELECT * FROM history ORDER BY run_id, epoch", conn)
             models = pd.read_sql_query("SELECT * FROM models ORDER BY model_key", conn)
             present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
@@ -367,6 +376,10 @@ class ResultsStore:
                 if name in present  # a store written before these tables existed has none
             }
         return Tables(expand_runs(runs), history, models, **extra)
+
+
+def _read_runs(conn: sqlite3.Connection) -> pd.DataFrame:
+    return pd.read_sql_query("SELECT * FROM runs ORDER BY started_at, run_id", conn)
 
 
 def _insert(conn: sqlite3.Connection, table: str, row: dict, verb: str = "INSERT") -> None:
@@ -383,6 +396,22 @@ TABLE_COLUMNS = {
     "lr_range": LR_RANGE_COLUMNS,
     "evaluations": EVALUATION_COLUMNS,
 }
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the database file to write-ahead logging (it stays so, for every later
+    connection). Changing the mode needs a moment alone with the file, and SQLite reports a
+    competing writer at once instead of waiting its busy timeout: so wait here."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

@@ -248,7 +248,7 @@ def execute(
         )
         record_outcome(
             result, outcome, sizes, targets, time_data_s=time_data_s,
-            peak_mem_bytes=peak.peak_bytes(), peak_mem_kind=peak.kind,
+            peak_mem_bytes=peak.peak_bytes(), peak_mem_kind=peak.kind, parallel_seeds=1,
         )  # fmt: skip
         if outcome.status == "ok":
             result.checkpoint = serialize(model, config)

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pandas as pd
@@ -56,7 +57,37 @@ def test_record_and_load_round_trip(tmp_path):
     assert tables.history.test_acc.tolist() == [h["test_acc"] for h in result.history]
     assert "Total params" in tables.models.summary.iloc[0]
     assert (tmp_path / row.checkpoint).stat().st_size > 0
+    assert row.parallel_seeds == 1
+
+
+def test_a_store_from_an_older_archbench_gains_the_new_columns(tmp_path):
+    ResultsStore(tmp_path).record(fake_result(0))
     with sqlite3.connect(tmp_path / "archbench.sqlite") as conn:
+        conn.execute("ALTER TABLE runs DROP COLUMN parallel_seeds")  # as written before it existed
+    store = ResultsStore(tmp_path)
+    grouped = fake_result(1)
+    grouped.metrics["parallel_seeds"] = 4
+    store.record(grouped)
+    runs = load(tmp_path).runs.set_index("seed")
+    assert pd.isna(runs.parallel_seeds[0]) and runs.parallel_seeds[1] == 4
+    with sqlite3.connect(tmp_path / "archbench.sqlite") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_opening_a_store_waits_for_another_writer_instead_of_failing(tmp_path):
+    # switching to WAL needs the file alone; SQLite reports "locked" at once, not after its
+    # busy timeout, so a second process opening a store mid-write used to fail
+    other = sqlite3.connect(tmp_path / "archbench.sqlite", isolation_level=None,
+                            check_same_thread=False)  # fmt: skip
+    other.execute("CREATE TABLE busy (a)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO busy VALUES (1)")
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    store = ResultsStore(tmp_path)
+    release.join()
+    other.close()
+    with store.connect() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

@@ -16,17 +16,28 @@ from bench.errors import ArchbenchError, UsageError
 from bench.tables import FORMATS, render
 
 
+def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[str]:
+    """Registered names matching ``patterns`` (wildcards allowed) and no ``exclude`` pattern.
+
+    A plain name that is not registered is refused even beside names that are, so a typo
+    never silently shrinks a sweep."""
+    for pattern in patterns:
+        if not any(ch in pattern for ch in "*?["):
+            architectures.get_info(pattern)  # an unknown plain name: closest matches
+    names = architectures.list_archs(include=list(patterns), exclude=list(exclude))
+    if not names:
+        raise UsageError(
+            f"no architecture matches {' '.join(patterns)}"
+            + (f" outside {' '.join(exclude)}" if exclude else "")
+            + f"; valid names: {', '.join(architectures.list_archs())}"
+        )
+    return names
+
+
 def arch_table(patterns: Sequence[str], exclude: Sequence[str]) -> pd.DataFrame:
     from bench.modelinfo import model_facts
 
-    names = architectures.list_archs(include=list(patterns) or None, exclude=list(exclude))
-    if not names:
-        if len(patterns) == 1 and not any(ch in patterns[0] for ch in "*?["):
-            architectures.get_info(patterns[0])  # raises with close matches
-        raise UsageError(
-            f"no architecture matches {' '.join(patterns)!r}; "
-            f"valid names: {', '.join(architectures.list_archs())}"
-        )
+    names = select_archs(list(patterns) or ["*"], exclude)
     rows = []
     for name in names:
         info = architectures.get_info(name)
@@ -130,6 +141,21 @@ def batch_size_arg(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"invalid batch size {text!r}: use N or 'full'") from None
 
 
+def at_least(minimum: int):
+    """An argparse type: an integer >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def targets_arg(text: str) -> list[float]:
     """``0.98,0.99`` or ``98,99`` (percent)."""
     try:
@@ -204,14 +230,7 @@ def sweep_configs(args: argparse.Namespace) -> list:
             "name the architectures (--arch PATTERN [PATTERN ...]) or a suite (--suite NAME; "
             "`bench suites` lists them)"
         )
-    archs = architectures.list_archs(include=patterns, exclude=args.exclude)
-    if not archs:
-        for pattern in patterns:
-            if not any(ch in pattern for ch in "*?["):
-                architectures.get_info(pattern)  # an unknown plain name: closest matches
-        raise UsageError(
-            f"no architecture matches {' '.join(patterns)}; see `bench list` for the names"
-        )
+    archs = select_archs(patterns, args.exclude)
     recipe = config.get_recipe(args.recipe or DEFAULT_RECIPE).with_overrides(
         **{name: getattr(args, name) for name in RECIPE_OVERRIDES}
     )
@@ -347,11 +366,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
     from bench import config
     from bench.speed import speed_tables
 
-    archs = architectures.list_archs(include=args.arch)
-    if not archs:
-        for pattern in args.arch:
-            architectures.get_info(pattern)
-        raise UsageError(f"no architecture matches {' '.join(args.arch)}")
+    archs = select_archs(args.arch)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     recipe = config.get_recipe(args.recipe).with_overrides(
@@ -552,7 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="deterministic algorithms, cuDNN benchmark off (default: on; recorded)",
     )  # fmt: skip
     execution.add_argument(
-        "--threads", type=int,
+        "--threads", type=at_least(1),
         help="torch CPU threads of every run, whichever the executor (default: this machine's "
         "torch default; recorded: the count changes the numbers)",
     )  # fmt: skip
@@ -606,7 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
         "that one (default: start a local Ray instance for this sweep)",
     )  # fmt: skip
     scale.add_argument(
-        "--cpus-per-task", type=int, metavar="N",
+        "--cpus-per-task", type=at_least(1), metavar="N",
         help="with --executor ray: CPUs Ray reserves per CPU run (default: --threads, so "
         "nodes are not oversubscribed); CUDA runs get one GPU and one CPU",
     )  # fmt: skip
@@ -635,13 +650,15 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--recipe", default="adam-bs64-e5")
     speed.add_argument("--batch-size", type=batch_size_arg, metavar="N|full")
     speed.add_argument("--device", default="cpu")
-    speed.add_argument("--rounds", type=int, default=1, help="alternations per architecture")
     speed.add_argument(
-        "--parallel-seeds", type=int, default=8, metavar="S",
+        "--rounds", type=at_least(1), default=1, help="alternations per architecture"
+    )
+    speed.add_argument(
+        "--parallel-seeds", type=at_least(0), default=8, metavar="S",
         help="seeds for the seed-parallel comparison (0 skips it)",
     )  # fmt: skip
     speed.add_argument("--limit-train", type=int, metavar="N", help="first N train images")
-    speed.add_argument("--threads", type=int, help="torch CPU threads")
+    speed.add_argument("--threads", type=at_least(1), help="torch CPU threads")
     speed.add_argument("--format", choices=FORMATS, default="table")
     speed.set_defaults(func=cmd_speed)
 

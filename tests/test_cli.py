@@ -49,6 +49,21 @@ def test_nosuchnet(capsys):
     assert "nosuchnet" in err and "closest:" in err and err.count("\n") == 1
 
 
+def test_a_typo_beside_valid_names_is_refused_not_dropped(capsys, tmp_path):
+    code = main(["run", "--arch", "mlp32", "cnnn", "--results", str(tmp_path / "r")])
+    assert code == 2
+    assert "unknown architecture 'cnnn'; closest: cnn" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("command", ["run --arch mlp32", "speed --arch mlp32"])
+def test_zero_threads_is_a_usage_error(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([*command.split(), "--threads", "0"])
+    assert stop.value.code == 2
+    assert "argument --threads: must be >= 1, got 0" in capsys.readouterr().err
+
+
 def test_unknown_dataset_exits_2(capsys):
     assert main(["data", "prepare", "cifar10"]) == 2
     err = capsys.readouterr().err

@@ -158,7 +158,7 @@ def cmd_results(args: argparse.Namespace) -> int:
     tables = load(args.results)
     runs = tables.runs
     if args.arch:
-        runs = runs[runs.arch.isin(architectures.list_archs(include=args.arch))]
+        runs = runs[runs.arch.isin(select_archs(args.arch))]
     if args.status:
         runs = runs[runs.status.isin(args.status)]
     if runs.empty:

@@ -379,7 +379,9 @@ class ResultsStore:
 
 
 def _read_runs(conn: sqlite3.Connection) -> pd.DataFrame:
-    return pd.read_sql_query("SELECT * FROM runs ORDER BY started_at, run_id", conn)
+    return pd.read_sql_query(
+        "SELECT * FROM runs ORDER BY started_at, arch, seed, device, run_id", conn
+    )
 
 
 def _insert(conn: sqlite3.Connection, table: str, row: dict, verb: str = "INSERT") -> None:

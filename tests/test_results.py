@@ -74,6 +74,15 @@ def test_a_store_from_an_older_archbench_gains_the_new_columns(tmp_path):
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_runs_that_started_together_are_listed_by_seed(tmp_path):
+    store = ResultsStore(tmp_path)
+    for seed in (3, 1, 2):  # a seed-parallel group: one start time
+        result = fake_result(seed)
+        result.started_at = "2026-01-01T00:00:00"
+        store.record(result)
+    assert store.runs().seed.tolist() == [1, 2, 3]
+
+
 def test_opening_a_store_waits_for_another_writer_instead_of_failing(tmp_path):
     # switching to WAL needs the file alone; SQLite reports "locked" at once, not after its
     # busy timeout, so a second process opening a store mid-write used to fail

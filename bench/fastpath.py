@@ -18,6 +18,12 @@ either way from the command line; settings that change the numbers materially (l
   (:mod:`bench.seedpar`). Auto: on for models with neither convolutions nor dropout, on CPU,
   with the fast loader, when the sweep has several seeds (stacked convolutions were slower).
 
+- no NaN fill of new tensors: with deterministic algorithms on (the default), torch fills the
+  memory of every new tensor, a guard against kernels reading memory they never wrote. The
+  fill changes no number a correct kernel computes (the bitwise tests hold with it off), and
+  costs 3-4 % of a CNN step on CPU. Off with the fast loader; recorded in the run's
+  environment (``fill_uninitialized_memory``), not in its run id.
+
 The reference loader (``--loader reference``) is the loop everyone writes: none of these.
 """
 
@@ -52,6 +58,11 @@ def use_fused_optimizer(choice: bool | None, device: str, loader: str) -> bool:
     if choice is not None:
         return choice
     return loader == "fast" and torch.device(device).type in FUSED_DEVICES
+
+
+def fill_uninitialized_memory(loader: str) -> bool:
+    """Whether new tensors' memory is filled under deterministic algorithms (torch's default)."""
+    return loader != "fast"
 
 
 def use_seed_parallel(

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from bench import seeding, train
+from bench import fastpath, seeding, train
 from bench.config import RunConfig
 from bench.errors import UsageError
 from bench.runner import build_model, now, prepare_data, use_threads
@@ -105,7 +105,9 @@ def run_range_test(
     UsageError when the config has no validation set."""
     device = torch.device(config.device)
     use_threads(config)
-    seeding.configure_determinism(config.deterministic)
+    seeding.configure_determinism(
+        config.deterministic, fastpath.fill_uninitialized_memory(config.loader)
+    )
     data, sizes = prepare_data(config, data_root, device)
     if sizes["val"] == 0:
         raise UsageError("the LR range test chooses on validation loss: drop --val-size 0")

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 import architectures
-from bench import datasets, environment, reference, seeding, seedpar, train
+from bench import datasets, environment, fastpath, reference, seeding, seedpar, train
 from bench.config import RunConfig
 from bench.modelinfo import ModelFacts, model_facts
 
@@ -176,7 +176,9 @@ def guarded(
     t_start = time.perf_counter()
     try:
         use_threads(task[0])
-        seeding.configure_determinism(task[0].deterministic)
+        seeding.configure_determinism(
+            task[0].deterministic, fastpath.fill_uninitialized_memory(task[0].loader)
+        )
         train_fn(results, t_start)
     except Exception as exc:  # a failing run is a result, not a crash
         for result in results:

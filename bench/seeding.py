@@ -38,13 +38,18 @@ def seed_global(seed: int, stream: str) -> None:
     torch.manual_seed(derive_seed(seed, stream))
 
 
-def configure_determinism(deterministic: bool) -> dict[str, Any]:
+def configure_determinism(deterministic: bool, fill_uninitialized: bool = True) -> dict[str, Any]:
     """Set (or clear) deterministic algorithms, cuDNN's benchmark/deterministic flags and the
-    cuBLAS workspace setting; returns the flags now in force, to record with the run."""
+    cuBLAS workspace setting; returns the flags now in force, to record with the run.
+
+    ``fill_uninitialized``: with deterministic algorithms on, torch by default fills the memory
+    of every new tensor (NaN for floats), a guard against kernels that read memory they never
+    wrote. The fill changes no result of a correct kernel; ``False`` skips it."""
     if deterministic:
         # cuBLAS reads this when its handle is created: set it before any CUDA work.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
     torch.use_deterministic_algorithms(deterministic, warn_only=False)
+    torch.utils.deterministic.fill_uninitialized_memory = fill_uninitialized
     torch.backends.cudnn.benchmark = not deterministic
     torch.backends.cudnn.deterministic = deterministic
     return determinism_flags()
@@ -53,6 +58,10 @@ def configure_determinism(deterministic: bool) -> dict[str, Any]:
 def determinism_flags() -> dict[str, Any]:
     return {
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "fill_uninitialized_memory": (
+            torch.are_deterministic_algorithms_enabled()
+            and torch.utils.deterministic.fill_uninitialized_memory
+        ),
         "cudnn_benchmark": torch.backends.cudnn.benchmark,
         "cudnn_deterministic": torch.backends.cudnn.deterministic,
         "cublas_workspace_config": os.environ.get("CUBLAS_WORKSPACE_CONFIG"),

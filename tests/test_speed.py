@@ -44,6 +44,9 @@ def test_reference_loop_and_fast_path_give_identical_numbers(
     reference = runner.execute(dataclasses.replace(config, loader="reference"), mnist_root)
     assert numbers(fast) == numbers(reference)
     assert fast.run_id != reference.run_id  # the loader is part of the recorded config
+    # the fast path skips torch's NaN fill of new tensors: recorded, and no number changed
+    assert fast.environment["fill_uninitialized_memory"] is False
+    assert reference.environment["fill_uninitialized_memory"] is True
 
 
 def test_foreach_optimizer_is_bitwise_identical_to_the_default():

@@ -83,7 +83,7 @@ RUN_COLUMNS = {
     "time_train_s": "REAL",
     "time_eval_s": "REAL",
     "time_total_s": "REAL",
-    "parallel_seeds": "INTEGER",  # seeds trained together; times are the group's / this
+    "parallel_seeds": "INTEGER",  # seeds trained together (1: alone); times are shares
     "images_per_s": "REAL",
     "peak_mem_bytes": "INTEGER",
     "peak_mem_kind": "TEXT",

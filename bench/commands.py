@@ -18,14 +18,21 @@ from bench.tables import render
 
 
 def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[str]:
-    """Registered names matching ``patterns`` (wildcards allowed) and no ``exclude`` pattern.
+    """Registered names matching ``patterns`` (wildcards allowed) and no ``exclude`` pattern,
+    in the order the patterns are given.
 
     A plain name that is not registered is refused even beside names that are, so a typo
     never silently shrinks a sweep."""
     for pattern in patterns:
         if not any(ch in pattern for ch in "*?["):
             architectures.get_info(pattern)  # an unknown plain name: closest matches
-    names = architectures.list_archs(include=list(patterns), exclude=list(exclude))
+    names = list(
+        dict.fromkeys(  # in the order given; a wildcard's matches in natural order
+            name
+            for pattern in patterns
+            for name in architectures.list_archs(include=pattern, exclude=list(exclude))
+        )
+    )
     if not names:
         raise UsageError(
             f"no architecture matches {' '.join(patterns)}"

@@ -49,6 +49,12 @@ def test_nosuchnet(capsys):
     assert "nosuchnet" in err and "closest:" in err and err.count("\n") == 1
 
 
+def test_architectures_come_in_the_order_given(capsys):
+    assert main(["list", "tinycnn", "mlp2*", "cnn", "--format", "csv"]) == 0
+    names = [line.split(",")[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert names == ["tinycnn", "mlp256", "mlp256_128", "cnn"]
+
+
 def test_a_typo_beside_valid_names_is_refused_not_dropped(capsys, tmp_path):
     code = main(["run", "--arch", "mlp32", "cnnn", "--results", str(tmp_path / "r")])
     assert code == 2

@@ -23,6 +23,7 @@ from typing import Any
 import architectures
 from bench import datasets, fastpath, lr_range
 from bench.config import Recipe, RunConfig
+from bench.errors import UsageError
 from bench.executors import LocalExecutor
 from bench.modelinfo import canonical_kwargs
 from bench.progress import RunProgress, SweepProgress
@@ -58,7 +59,12 @@ def plan(
         arch_info = architectures.get_info(arch)
         datasets.require_compatible(arch, arch_info.input_shape, info)
         kwargs = canonical_kwargs(arch_kwargs)
-        model = architectures.create(arch, **json.loads(kwargs))  # refuses unknown arguments
+        try:
+            model = architectures.create(arch, **json.loads(kwargs))
+        except (TypeError, ValueError) as exc:
+            if not arch_kwargs:
+                raise  # the factory itself is broken: not a usage error
+            raise UsageError(f"--arch-arg for {arch}: {exc}") from None
         for seed in seeds:
             for device in devices:
                 execution = fastpath.resolve(

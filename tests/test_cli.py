@@ -62,6 +62,15 @@ def test_a_typo_beside_valid_names_is_refused_not_dropped(capsys, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def test_an_argument_the_architecture_does_not_take_is_a_usage_error(capsys, tmp_path):
+    code = main(["run", "--arch", "mlp32", "--arch-arg", "hidden=[8]",
+                 "--results", str(tmp_path / "r")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--arch-arg for mlp32: architecture 'mlp32' takes no argument 'hidden'" in err
+    assert err.count("\n") == 1 and not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize("command", ["run --arch mlp32", "speed --arch mlp32"])
 def test_zero_threads_is_a_usage_error(command, capsys):
     with pytest.raises(SystemExit) as stop:

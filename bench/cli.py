@@ -360,3 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`bench results | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:  # a path that cannot be read or written, a full disk: one line
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"bench: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1

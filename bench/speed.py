@@ -5,7 +5,8 @@ same config (same seed and hyperparameters) in this process, alternating, ``roun
 the table reports the median seconds per training epoch of each, their ratio, both final test
 accuracies (equal on CPU: the two paths compute the same numbers), and the fast path's achieved
 training rate in GFLOP/s (6 FLOPs per forward mult-add per image: 2 forward, 4 backward) next
-to the machine's fp32 matrix-multiply rate measured at the start.
+to the device's fp32 matrix-multiply rate, measured at the start (after every name and setting
+has been checked, so a typo fails at once).
 
 Where seed-parallel training applies, it also times S seeds trained together against the same
 S seeds trained one after another.
@@ -23,23 +24,33 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from bench import sweep
+from bench import environment, sweep
 from bench.config import Recipe, RunConfig
-from bench.errors import ArchbenchError
+from bench.errors import ArchbenchError, UsageError
 from bench.modelinfo import model_facts
 from bench.runner import RunResult, execute, execute_task
 
 
-def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
-    """The best fp32 matrix-multiply rate of ``repeats`` (size x size) products, in GFLOP/s,
-    with the current torch thread setting."""
-    a = torch.randn(size, size)
-    b = torch.randn(size, size)
+def matmul_gflops(device: str = "cpu", size: int | None = None, repeats: int = 5) -> float:
+    """The best fp32 matrix-multiply rate of ``repeats`` (size x size) products on ``device``,
+    in GFLOP/s (on CPU with the current torch thread setting; on CUDA with torch's TF32
+    setting, off by default)."""
+    on_cuda = torch.device(device).type == "cuda"
+    size = size or (8192 if on_cuda else 2048)
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+
+    def finish() -> None:
+        if on_cuda:
+            torch.cuda.synchronize(device)
+
     torch.mm(a, b)  # warm-up
+    finish()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         torch.mm(a, b)
+        finish()
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best / 1e9
 
@@ -128,17 +139,25 @@ def speed_tables(
     The fast path's configs are planned exactly as ``bench run`` plans them
     (:func:`bench.sweep.plan`, auto settings); the reference is ``--loader reference``.
     """
-    peak = matmul_gflops()
-    progress(f"fp32 matmul rate: {peak:.1f} GFLOP/s ({torch.get_num_threads()} threads)")
     common = {"limit_train": limit_train, "threads": torch.get_num_threads()}
     rows, parallel_rows = [], []
 
     def planned(arch: str, seeds: Sequence[int], **options) -> list[RunConfig]:
         return sweep.plan([arch], dataset, recipe, seeds, [device], **common, **options)
 
-    for arch in archs:
-        (fast,) = planned(arch, [seed])
-        (reference,) = planned(arch, [seed], loader="reference")
+    pairs = {  # every name and setting checked before anything is timed
+        arch: (planned(arch, [seed])[0], planned(arch, [seed], loader="reference")[0])
+        for arch in archs
+    }
+    available, reason = environment.device_available(device)
+    if not available:
+        raise UsageError(f"{reason}; time another device (--device cpu)")
+    peak = matmul_gflops(device)
+    where = environment.device_name(torch.device(device))
+    if torch.device(device).type == "cpu":
+        where = f"{torch.get_num_threads()} threads"
+    progress(f"fp32 matmul rate: {peak:.1f} GFLOP/s ({where})")
+    for arch, (fast, reference) in pairs.items():
         progress(f"{arch}: reference loop vs fast path ({fast_path_settings(fast)}), "
                  f"{rounds} round(s)")  # fmt: skip
         rows.append(compare_loaders(fast, reference, rounds, data_root, peak))

@@ -79,6 +79,15 @@ def test_zero_threads_is_a_usage_error(command, capsys):
     assert "argument --threads: must be >= 1, got 0" in capsys.readouterr().err
 
 
+def test_a_path_that_cannot_be_written_is_one_line_not_a_traceback(capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code = main(["data", "prepare", "mnist", "--offline", "--data-root", str(blocker / "data")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bench: error: Not a directory: ") and err.count("\n") == 1
+
+
 def test_unknown_dataset_exits_2(capsys):
     assert main(["data", "prepare", "cifar10"]) == 2
     err = capsys.readouterr().err

@@ -153,6 +153,13 @@ def test_bench_speed_prints_both_accuracies(capsys):
     assert parallel.iloc[0]["max per-seed test acc difference (pp)"] <= 0.01
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal without CUDA")
+def test_speed_on_a_missing_device_is_refused_before_timing(capsys):
+    assert main(["speed", "--arch", "mlp32", "--device", "cuda"]) == 2
+    captured = capsys.readouterr()
+    assert "CUDA is not available here" in captured.err and "matmul" not in captured.err
+
+
 def test_matmul_rate_is_measured():
     assert speed.matmul_gflops(size=256, repeats=2) > 0
 

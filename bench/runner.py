@@ -289,8 +289,11 @@ def execute_group(
     def train_together(results: list[RunResult], t_start: float) -> None:
         facts = model_facts(first.arch, first.kwargs)
         data, sizes = prepare_data(first, data_root, device)
-        stacked = seedpar.stack([build_model(config, device) for config in task])
-        seeding.seed_global(first.seed, "dropout")  # one shared stream (see bench.seedpar)
+        stacked = seedpar.stack(
+            [build_model(config, device) for config in task],
+            dropout_gens=[seeding.generator(c.seed, "dropout", device) for c in task],
+            channels_last=first.channels_last,
+        )
         time_data_s = data_ready_s(device, t_start) / len(task)
         peak = environment.PeakMemory(device)
         peak.reset()

@@ -9,16 +9,20 @@ gradient to its own slice of the stacked parameters, and Adam/SGD update element
 so each seed follows its sequential run up to float rounding (batched matrix products round
 differently from single ones).
 
-Dropout masks come from one shared stream under ``vmap(randomness="different")``: each seed
-gets different masks, but not the ones its sequential run would draw. ``--seed-parallel auto``
-therefore uses this path only for models without dropout or convolutions on CPU, where it was
-measured faster (:mod:`bench.fastpath`, ``bench speed``); ``--seed-parallel on`` forces it.
+Dropout has its own stream per seed too: the stacked model's dropout layers are replaced by
+:class:`SeedDropout`, whose masks are drawn outside ``vmap``, one generator per seed, with the
+same calls (shape, memory layout, order) that torch's CPU dropout makes in the sequential run,
+so on CPU each seed draws exactly its sequential run's masks, and a seed's numbers do not
+depend on which other seeds share its group. ``--seed-parallel auto`` uses this path only for
+models without dropout or convolutions on CPU, where it was measured faster
+(:mod:`bench.fastpath`, ``bench speed``); ``--seed-parallel on`` forces it.
 
 Time is shared: each run records the group's wall time divided by S (and the group size).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Sequence
@@ -45,25 +49,101 @@ from bench.train import (
     make_scheduler,
 )
 
+DropoutCall = tuple[torch.Size, torch.memory_format, float]  # input shape, layout, p
+
+
+class SeedDropout(nn.Module):
+    """Dropout inside ``vmap`` with masks drawn outside it: each call multiplies by the next
+    mask of ``pending`` (one seed's slice of the masks :class:`VmappedModel` drew)."""
+
+    def __init__(self, p: float, pending: list[torch.Tensor]):
+        super().__init__()
+        self.p = p
+        self.pending = pending
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        return x * self.pending.pop(0)
+
 
 class VmappedModel:
-    """S models of any architecture: stacked parameters and a vmapped ``functional_call``."""
+    """S models of any architecture: stacked parameters and a vmapped ``functional_call``.
 
-    def __init__(self, models: Sequence[nn.Module]):
-        self.template = models[0]
+    ``dropout_gens`` (one generator per seed) draw the masks of the models' dropout layers."""
+
+    def __init__(
+        self,
+        models: Sequence[nn.Module],
+        dropout_gens: Sequence[torch.Generator] = (),
+        channels_last: bool = False,
+    ):
+        self.template = copy.deepcopy(models[0])
         self.params, self.buffers = stack_module_state(list(models))
         self.size = len(models)
+        self.pending: list[torch.Tensor] = []
+        self.dropouts = _replace_dropout(self.template, self.pending)
+        if self.dropouts and len(dropout_gens) != self.size:
+            raise ValueError("a model with dropout needs one dropout generator per seed")
+        self.dropout_gens = list(dropout_gens)
+        self.channels_last = channels_last
+        self._calls: dict[tuple, list[DropoutCall]] = {}
 
-    def _one(self, params, buffers, x):
+    def _one(self, params, buffers, x, masks):
+        self.pending[:] = list(masks)
         return functional_call(self.template, (params, buffers), (x,))
 
     def forward(self, x: torch.Tensor, shared_input: bool = False) -> torch.Tensor:
         """Logits ``[S, B, classes]`` for inputs ``[S, B, ...]`` (or one ``[B, ...]`` batch
         shown to every seed when ``shared_input``)."""
-        mapped = torch.vmap(
-            self._one, in_dims=(0, 0, None if shared_input else 0), randomness="different"
-        )
-        return mapped(self.params, self.buffers, x)
+        one_input = x.shape if shared_input else x.shape[1:]
+        masks = self._draw_masks(one_input) if self.template.training and self.dropouts else []
+        mapped = torch.vmap(self._one, in_dims=(0, 0, None if shared_input else 0, 0))
+        return mapped(self.params, self.buffers, x, masks)
+
+    def _draw_masks(self, one_input: torch.Size) -> list[torch.Tensor]:
+        """Each dropout call's masks ``[S, ...]``: per seed, in call order, drawn as torch's
+        CPU dropout draws them (``empty_like(input).bernoulli_(1 - p).div_(1 - p)``)."""
+        calls = self._dropout_calls(one_input)
+        per_seed = []
+        for gen in self.dropout_gens:
+            masks = []
+            for shape, layout, p in calls:
+                noise = torch.empty(shape, device=gen.device, memory_format=layout)
+                masks.append(noise.bernoulli_(1 - p, generator=gen).div_(1 - p))
+            per_seed.append(masks)
+        return [torch.stack(call) for call in zip(*per_seed, strict=True)]
+
+    def _dropout_calls(self, one_input: torch.Size) -> list[DropoutCall]:
+        """Each dropout call's input shape and memory layout (as in the sequential run) and
+        its p, in call order, for a batch shaped ``one_input`` (found once per shape with a
+        forward pass of a copy of the model)."""
+        key = tuple(one_input)
+        if key not in self._calls:
+            seen: list[DropoutCall] = []
+
+            def record(layer: SeedDropout, args: tuple) -> None:
+                seen.append((*_layout(args[0]), layer.p))
+
+            probe = copy.deepcopy(self.template).eval()
+            hooks = [
+                layer.register_forward_pre_hook(record)
+                for layer in probe.modules()
+                if isinstance(layer, SeedDropout) and layer.p > 0
+            ]
+            x = torch.zeros(key, device=self.params_device)
+            if self.channels_last and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.no_grad():
+                probe(x)
+            for hook in hooks:
+                hook.remove()
+            self._calls[key] = seen
+        return self._calls[key]
+
+    @property
+    def params_device(self) -> torch.device:
+        return next(iter(self.params.values())).device
 
     def train(self, mode: bool = True) -> None:
         self.template.train(mode)
@@ -137,10 +217,36 @@ class StackedMLP:
 Stacked = StackedMLP | VmappedModel
 
 
-def stack(models: Sequence[nn.Module]) -> Stacked:
+def stack(
+    models: Sequence[nn.Module],
+    dropout_gens: Sequence[torch.Generator] = (),
+    channels_last: bool = False,
+) -> Stacked:
     """The S models as one stacked model: batched matrix products for plain MLPs, a vmapped
-    ``functional_call`` for anything else."""
-    return StackedMLP(models) if is_plain_mlp(models[0]) else VmappedModel(models)
+    ``functional_call`` for anything else (``dropout_gens``: one per seed, for its dropout
+    masks; ``channels_last``: the layout the sequential runs use, which orders the draws)."""
+    if is_plain_mlp(models[0]):
+        return StackedMLP(models)
+    return VmappedModel(models, dropout_gens, channels_last)
+
+
+def _replace_dropout(model: nn.Module, pending: list[torch.Tensor]) -> list[SeedDropout]:
+    """Swap every ``nn.Dropout`` of ``model`` for a :class:`SeedDropout` reading ``pending``."""
+    replaced = []
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if type(child) is nn.Dropout:
+                layer = SeedDropout(child.p, pending)
+                setattr(parent, name, layer)
+                replaced.append(layer)
+            elif isinstance(child, nn.modules.dropout._DropoutNd):
+                raise ValueError(f"seed-parallel training has no per-seed {type(child).__name__}")
+    return replaced
+
+
+def _layout(x: torch.Tensor) -> tuple[torch.Size, torch.memory_format]:
+    channels_last = x.dim() == 4 and not x.is_contiguous()
+    return x.shape, torch.channels_last if channels_last else torch.contiguous_format
 
 
 @torch.no_grad()

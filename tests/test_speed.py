@@ -77,6 +77,22 @@ def test_seed_parallel_matches_sequential_runs_per_seed():
     assert len({r.history[0]["train_loss"] for r in together}) == 4
 
 
+def test_seed_parallel_dropout_draws_each_seeds_own_masks():
+    # strongcnn has dropout: each seed must draw its sequential run's masks (so the first
+    # steps agree to float rounding), whichever seeds share its group
+    short = {"lr": 1e-3, "epochs": 1, "limit_train": 256, "channels_last": True}
+    configs = [quick_config("strongcnn", seed=s, **short) for s in range(3)]
+    sequential = [runner.execute(c) for c in configs[:2]]
+    grouped = [dataclasses.replace(c, seed_parallel=True) for c in configs]
+    together = runner.execute_task(grouped[:2])
+    for alone, seed_parallel in zip(sequential, together, strict=True):
+        first, second = alone.history[0], seed_parallel.history[0]
+        assert second["train_loss"] == pytest.approx(first["train_loss"], rel=1e-6)
+        assert second["train_acc"] == first["train_acc"]
+    other_group = runner.execute_task(grouped[1:])
+    assert numbers(other_group[0]) == numbers(together[1])  # seed 1, beside 0 or beside 2
+
+
 def test_seed_parallel_checkpoints_are_each_seeds_own_weights():
     configs = [quick_config("slp", seed=s, epochs=1, seed_parallel=True) for s in (0, 1)]
     results = runner.execute_task(configs)

@@ -49,7 +49,7 @@ from bench.train import (
     make_scheduler,
 )
 
-DropoutCall = tuple[torch.Size, torch.memory_format, float]  # input shape, layout, p
+DropoutCall = tuple[torch.Size, torch.memory_format, torch.dtype, float]  # of the input; p
 
 
 class SeedDropout(nn.Module):
@@ -108,22 +108,22 @@ class VmappedModel:
         per_seed = []
         for gen in self.dropout_gens:
             masks = []
-            for shape, layout, p in calls:
-                noise = torch.empty(shape, device=gen.device, memory_format=layout)
+            for shape, layout, dtype, p in calls:
+                noise = torch.empty(shape, device=gen.device, dtype=dtype, memory_format=layout)
                 masks.append(noise.bernoulli_(1 - p, generator=gen).div_(1 - p))
             per_seed.append(masks)
         return [torch.stack(call) for call in zip(*per_seed, strict=True)]
 
     def _dropout_calls(self, one_input: torch.Size) -> list[DropoutCall]:
-        """Each dropout call's input shape and memory layout (as in the sequential run) and
-        its p, in call order, for a batch shaped ``one_input`` (found once per shape with a
-        forward pass of a copy of the model)."""
+        """Each dropout call's input shape, memory layout and dtype (as in the sequential run:
+        the probe runs under the caller's autocast) and its p, in call order, for a batch
+        shaped ``one_input`` (found once per shape with a forward pass of a copy of the model)."""
         key = tuple(one_input)
         if key not in self._calls:
             seen: list[DropoutCall] = []
 
             def record(layer: SeedDropout, args: tuple) -> None:
-                seen.append((*_layout(args[0]), layer.p))
+                seen.append((*_layout(args[0]), args[0].dtype, layer.p))
 
             probe = copy.deepcopy(self.template).eval()
             hooks = [
@@ -131,7 +131,8 @@ class VmappedModel:
                 for layer in probe.modules()
                 if isinstance(layer, SeedDropout) and layer.p > 0
             ]
-            x = torch.zeros(key, device=self.params_device)
+            weight = next(iter(self.params.values()))
+            x = torch.zeros(key, device=weight.device, dtype=weight.dtype)
             if self.channels_last and x.dim() == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.no_grad():
@@ -140,10 +141,6 @@ class VmappedModel:
                 hook.remove()
             self._calls[key] = seen
         return self._calls[key]
-
-    @property
-    def params_device(self) -> torch.device:
-        return next(iter(self.params.values())).device
 
     def train(self, mode: bool = True) -> None:
         self.template.train(mode)

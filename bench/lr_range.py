@@ -25,10 +25,10 @@ from pathlib import Path
 
 import torch
 
-from bench import fastpath, seeding, train
+from bench import seeding, train
 from bench.config import RunConfig
 from bench.errors import UsageError
-from bench.runner import build_model, now, prepare_data, use_threads
+from bench.runner import apply_run_settings, build_model, now, prepare_data
 
 RULE = (
     "lowest validation loss after one pass over the first {images:,} training images, from "
@@ -104,10 +104,7 @@ def run_range_test(
     docstring for the rule), telling ``on_point`` about each LR as it completes. Raises
     UsageError when the config has no validation set."""
     device = torch.device(config.device)
-    use_threads(config)
-    seeding.configure_determinism(
-        config.deterministic, fastpath.fill_uninitialized_memory(config.loader)
-    )
+    apply_run_settings(config)
     data, sizes = prepare_data(config, data_root, device)
     if sizes["val"] == 0:
         raise UsageError("the LR range test chooses on validation loss: drop --val-size 0")

@@ -65,12 +65,17 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:500]
 
 
-def use_threads(config: RunConfig) -> None:
-    """Apply the run's CPU thread count (part of its config: it changes float rounding) and
-    archbench's allocator setting (see :func:`bench.environment.tune_allocator`)."""
+def apply_run_settings(config: RunConfig) -> None:
+    """Put the process in the state the run's numbers depend on: its CPU thread count (part of
+    its config: it changes float rounding), its determinism flags (and whether new tensors are
+    NaN-filled, see :func:`bench.fastpath.fill_uninitialized_memory`), and archbench's
+    allocator setting (see :func:`bench.environment.tune_allocator`)."""
     environment.tune_allocator()
     if config.threads is not None:
         torch.set_num_threads(config.threads)
+    seeding.configure_determinism(
+        config.deterministic, fastpath.fill_uninitialized_memory(config.loader)
+    )
 
 
 def prepare_data(config: RunConfig, data_root: Path | None, device: torch.device):
@@ -175,10 +180,7 @@ def guarded(
         return results
     t_start = time.perf_counter()
     try:
-        use_threads(task[0])
-        seeding.configure_determinism(
-            task[0].deterministic, fastpath.fill_uninitialized_memory(task[0].loader)
-        )
+        apply_run_settings(task[0])
         train_fn(results, t_start)
     except Exception as exc:  # a failing run is a result, not a crash
         for result in results:

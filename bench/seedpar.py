@@ -44,9 +44,11 @@ from bench.train import (
     accumulator_dtype,
     autocast,
     blow_up_reason,
+    divergence_message,
     epoch_order,
     make_optimizer,
     make_scheduler,
+    missing_as_none,
 )
 
 DropoutCall = tuple[torch.Size, torch.memory_format, torch.dtype, float]  # of the input; p
@@ -302,7 +304,7 @@ def fit(
 
     def stop(seed: int, problem: str, where: str) -> None:
         if finished[seed] is None:
-            message = f"{problem} {where} (lr={recipe.lr:g}, {recipe.optimizer})"
+            message = divergence_message(problem, where, recipe)
             finished[seed] = Outcome(
                 "diverged", message, list(histories[seed]), cum_train / size, cum_eval / size
             )
@@ -374,8 +376,8 @@ def fit(
                 epoch=epoch,
                 train_loss=sums[seed] / n,
                 train_acc=accs[seed],
-                val_loss=None if math.isnan(val[0][seed]) else val[0][seed],
-                val_acc=None if math.isnan(val[1][seed]) else val[1][seed],
+                val_loss=missing_as_none(val[0][seed]),
+                val_acc=missing_as_none(val[1][seed]),
                 test_loss=test[0][seed],
                 test_acc=test[1][seed],
                 lr=lr,

@@ -205,6 +205,16 @@ def blow_up_reason(loss: float, classes: int) -> str | None:
     return None
 
 
+def divergence_message(problem: str, where: str, recipe: Recipe) -> str:
+    """The message of a diverged run: what happened, when, and at which settings."""
+    return f"{problem} {where} (lr={recipe.lr:g}, {recipe.optimizer})"
+
+
+def missing_as_none(value: float) -> float | None:
+    """A validation number as recorded: None when there is no validation set (NaN)."""
+    return None if math.isnan(value) else value
+
+
 def best_epoch(history: Sequence[EpochRecord]) -> EpochRecord | None:
     """The epoch with the best validation accuracy (ties: lower validation loss, then the
     earlier epoch). None without a validation set: the test set never chooses."""
@@ -353,7 +363,7 @@ def fit(
     steps_done = 0
 
     def diverged(what: str, where: str) -> Outcome:
-        message = f"{what} {where} (lr={recipe.lr:g}, {recipe.optimizer})"
+        message = divergence_message(what, where, recipe)
         return Outcome("diverged", message, history, cum_train, cum_eval)
 
     for epoch in range(1, recipe.epochs + 1):
@@ -398,8 +408,8 @@ def fit(
             epoch=epoch,
             train_loss=train_loss,
             train_acc=tally.correct_sum() / n,
-            val_loss=None if math.isnan(val_loss) else val_loss,
-            val_acc=None if math.isnan(val_acc) else val_acc,
+            val_loss=missing_as_none(val_loss),
+            val_acc=missing_as_none(val_acc),
             test_loss=test_loss,
             test_acc=test_acc,
             lr=lr,

@@ -153,9 +153,9 @@ def speed_tables(
     if not available:
         raise UsageError(f"{reason}; time another device (--device cpu)")
     peak = matmul_gflops(device)
-    where = environment.device_name(torch.device(device))
-    if torch.device(device).type == "cpu":
-        where = f"{torch.get_num_threads()} threads"
+    target = torch.device(device)
+    on_cpu = target.type == "cpu"
+    where = f"{torch.get_num_threads()} threads" if on_cpu else environment.device_name(target)
     progress(f"fp32 matmul rate: {peak:.1f} GFLOP/s ({where})")
     for arch, (fast, reference) in pairs.items():
         progress(f"{arch}: reference loop vs fast path ({fast_path_settings(fast)}), "

@@ -259,8 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train each architecture with the reference DataLoader loop and with "
         "archbench's fast path (same seed and hyperparameters, alternating, in this process) "
         "and print seconds per epoch, their ratio, both test accuracies, and the achieved "
-        "training GFLOP/s against the machine's measured fp32 matmul rate. For MLPs it also "
-        "times S seeds trained together against S sequential runs.",
+        "training GFLOP/s against the fp32 matmul rate measured on the same device. For "
+        "MLPs it also times S seeds trained together against S sequential runs.",
     )
     speed.add_argument(
         "--arch", nargs="+", default=["mlp32", "tinycnn", "cnn", "strongcnn"], metavar="PATTERN"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import datasets
+from bench.data import datasets
 
 
 @pytest.fixture(scope="session")

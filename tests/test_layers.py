@@ -1,5 +1,7 @@
-"""The modules of ``bench`` import only from their own step or earlier ones, as the README's
-code-layout table says: config -> data -> train -> store -> sweeps -> report -> command line."""
+"""The folder tree is the data flow: ``bench``'s subpackages are the steps of the README's
+"Where the code lives" list (config -> data -> train -> store -> sweep -> report -> cli). A
+subpackage imports only from its own step or earlier ones, no module imports another in a
+circle, and every module stays readable (about 400 lines at most)."""
 
 from __future__ import annotations
 
@@ -8,44 +10,117 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+MAX_LINES = 400
 
 
-def readme_layers() -> dict[str, int]:
-    """Module name -> its row in the README's table (the architectures row is 0)."""
+def readme_steps() -> list[str]:
+    """The subpackages in the order the README lists them (``- `bench/NAME/` ...`` lines)."""
     text = (ROOT / "README.md").read_text()
-    table = text[text.index("| step | modules |") :].split("\n\n")[0]
-    rows = [line for line in table.splitlines()[2:] if line.startswith("|")]
-    layers = {}
-    for index, row in enumerate(rows):
-        cells = row.split("|")[2]
-        for path in re.findall(r"`([\w/]+)\.py`", cells):
-            layers[Path(path).name] = index
-    return layers
+    section = text[text.index("## Where the code lives") :].split("\n## ")[0]
+    return re.findall(r"^- `bench/(\w+)/`", section, flags=re.M)
 
 
-def bench_imports(path: Path) -> set[str]:
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> set[str]:
+    """The ``bench`` modules that ``path`` imports (anywhere in it, lazily or not)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module == "bench":
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bench."):
-            names.add(node.module.split(".")[1])
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bench"):
+            for alias in node.names:  # `from bench.data import datasets` names a module
+                candidate = f"{node.module}.{alias.name}"
+                is_module = (ROOT / Path(*candidate.split("."))).with_suffix(".py").is_file()
+                names.add(candidate if is_module else node.module)
         elif isinstance(node, ast.Import):
-            names |= {a.name.split(".")[1] for a in node.names if a.name.startswith("bench.")}
+            names |= {a.name for a in node.names if a.name.startswith("bench")}
     return names
 
 
-def test_every_module_has_a_row_in_the_readme_table():
-    modules = {path.stem for path in (ROOT / "bench").glob("*.py")}
-    assert modules - set(readme_layers()) == set(), "add the new modules to README's layout"
+def graph() -> dict[str, set[str]]:
+    return {module_name(path): imports(path) for path in sorted(BENCH.rglob("*.py"))}
 
 
-def test_no_module_imports_from_a_later_step():
-    layers = readme_layers()
+def step(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and (BENCH / parts[1]).is_dir() else None
+
+
+def test_the_readme_lists_every_subpackage_in_flow_order():
+    packages = sorted(p.name for p in BENCH.iterdir() if (p / "__init__.py").is_file())
+    assert sorted(readme_steps()) == packages
+    assert readme_steps() == ["config", "data", "train", "store", "sweep", "report", "cli"]
+
+
+def test_every_subpackage_has_a_face_with_a_docstring():
+    for name in readme_steps():
+        init = BENCH / name / "__init__.py"
+        assert ast.get_docstring(ast.parse(init.read_text())), f"bench/{name}/__init__.py"
+
+
+def test_no_step_imports_from_a_later_step():
+    order = {name: index for index, name in enumerate(readme_steps())}
     back_edges = [
-        f"bench/{path.name} ({layers[path.stem]}) imports {name} ({layers[name]})"
-        for path in sorted((ROOT / "bench").glob("*.py"))
-        for name in sorted(bench_imports(path))
-        if name in layers and layers[name] > layers[path.stem]
+        f"{module} ({step(module)}) imports {target} ({step(target)})"
+        for module, targets in graph().items()
+        for target in sorted(targets)
+        if step(module) and step(target) and order[step(target)] > order[step(module)]
     ]
     assert back_edges == []
+
+
+def find_cycles(edges: dict[str, set[str]]) -> list[str]:
+    """Each import circle found by a depth-first walk, as ``a -> b -> a``. An edge from a module
+    to its own package (its face, which runs first) is not a circle."""
+    cycles, state = [], {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for target in sorted(edges.get(node, ())):
+            if target == node or node.startswith(target + "."):
+                continue
+            if state.get(target) == "open":
+                cycles.append(" -> ".join([*path[path.index(target) :], target]))
+            elif target not in state:
+                visit(target, [*path, target])
+        state[node] = "done"
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [node])
+    return cycles
+
+
+def test_no_import_cycles():
+    assert find_cycles(graph()) == []
+
+
+def test_the_cycle_check_finds_a_circle():
+    """The check above is only worth something if it fails on a real circle (the one between
+    the executors and the Ray executor that the layout change removed, for instance)."""
+    edges = {
+        "bench.sweep.executors": {"bench.sweep.ray_executor", "bench.train"},
+        "bench.sweep.ray_executor": {"bench.sweep.executors"},
+        "bench.sweep.suites": {"bench.sweep"},
+    }
+    assert find_cycles(edges) == [
+        "bench.sweep.executors -> bench.sweep.ray_executor -> bench.sweep.executors"
+    ]
+
+
+def test_no_module_is_much_over_400_lines():
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in BENCH.rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}, "split by concern (see the README's layout)"
+
+
+def test_tests_mirror_the_tree():
+    for name in readme_steps():
+        if name != "config":  # config is exercised through every other step's tests
+            assert list((ROOT / "tests" / name).glob("test_*.py")), f"tests/{name}/"

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import re
+import shutil
+import sqlite3
 from pathlib import Path
+
+from tests.helpers import bench_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,3 +31,28 @@ def test_ci_runs_exactly_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci/run").read_text().strip().splitlines()[-1]
     assert ci in readme
+
+
+def python_examples() -> list[str]:
+    """The README's ```python blocks that are whole programs (not fragments whose body is
+    ``...``, like the decorator example)."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    return [block for block in blocks if not re.search(r":\s*\.\.\.\s*$", block, flags=re.M)]
+
+
+def test_every_python_example_in_the_readme_runs(tmp_path, monkeypatch):
+    """Run as written, in a directory whose ``results/`` holds a store with runs of the default
+    suite (the fixture store, its runs made members of ``mlp-vs-cnn``) and its report."""
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "tests/fixtures/store-v0.1", results)
+    with sqlite3.connect(results / "archbench.sqlite") as conn:
+        conn.executemany(
+            "INSERT INTO suite_runs (suite, run_id, step) VALUES ('mlp-vs-cnn', ?, 'main')",
+            conn.execute("SELECT run_id FROM runs").fetchall(),
+        )
+    assert bench_cli("report", "--results", str(results)).returncode == 0
+    monkeypatch.chdir(tmp_path)
+    examples = python_examples()
+    assert len(examples) >= 3
+    for example in examples:
+        exec(compile(example, "README.md", "exec"), {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from bench import environment
+from bench.config import environment
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):

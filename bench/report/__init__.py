@@ -1,0 +1,19 @@
+"""Step 6, report: numbers, tables, figures and the markdown report from a results store.
+
+Holds model variants (:mod:`.variants`), statistics (:mod:`.stats`), checkpoint evaluations
+(:mod:`.evaluation`), the report's numbers (:mod:`.numbers`), figures (:mod:`.figures`), the
+report's sections (:mod:`.sections`) and its assembly (:mod:`.document`), ``bench compare``
+(:mod:`.compare`), ``bench speed`` (:mod:`.speed`) and terminal tables (:mod:`.tables`).
+
+Imports: every earlier step.
+Face: :func:`recap`, :func:`write_report`, :func:`speed_tables`, :func:`render`,
+:data:`FORMATS`, :mod:`.compare`.
+"""
+
+from bench.report import compare
+from bench.report.document import write_report
+from bench.report.numbers import recap
+from bench.report.speed import speed_tables
+from bench.report.tables import FORMATS, render
+
+__all__ = ["FORMATS", "compare", "recap", "render", "speed_tables", "write_report"]

@@ -1,0 +1,153 @@
+"""The markdown report: the recap table, pairwise comparisons with their statistics, figures.
+
+:func:`recap` (from :mod:`bench.report.numbers`, where the tables' numbers are computed) is the
+public Python API for the recap table (a DataFrame with one row per variant: see
+:mod:`bench.report.variants`); :func:`write_report` writes ``report.md`` with its PNG
+figures in a folder beside it (``report_figures/``). Only runs that finished ``ok`` enter the
+statistics; the others are listed in their own section.
+
+Conventions (also stated in the report):
+
+- Test accuracy and loss are the last epoch's (the weights in the checkpoint), never selected
+  on the test set. Training time is the training loop's wall time (evaluation excluded).
+- Mean ± sample std over seeds, n, and the 95 % t confidence interval of the mean.
+- Pairwise: difference of mean test accuracy with its 95 % CI; paired t-test by seed when both
+  models have the same seeds, else Welch's t-test; verdicts use Holm-adjusted p < 0.05 over the
+  pairs of the table. With n < 2 on a side no claim is made.
+- Device agreement: mean test accuracies within :data:`DEVICE_TOLERANCE_PP` percentage points.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.config import ArchbenchError
+from bench.data import idx
+from bench.report import variants
+from bench.report.evaluation import ensure_evaluations
+from bench.report.numbers import (
+    ok_runs,
+    recap,
+)
+from bench.report.provenance import (
+    device_section,
+    environment_section,
+    failed_section,
+    summaries_section,
+    variants_section,
+)
+from bench.report.sections import (
+    Context,
+    figures_section,
+    lr_range_section,
+    pairwise_section,
+    recap_section,
+    robustness_section,
+    title,
+)
+from bench.store import DB_NAME, ResultsStore, Tables
+from bench.sweep import suites
+
+
+def missing_results(results_dir: Path) -> ArchbenchError:
+    return ArchbenchError(
+        f"no results in {results_dir} (no {DB_NAME}); run `bench run --suite "
+        f"{suites.DEFAULT_SUITE} --results {results_dir}` first"
+    )
+
+
+def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
+    """The store and its tables (only ``suite``'s runs when given); errors say what to run."""
+    if suite is not None:
+        suites.get_suite(suite)  # an unknown name: exit 2 with the closest names
+    if not (results_dir / DB_NAME).is_file():
+        raise missing_results(results_dir)
+    store = ResultsStore(results_dir)
+    tables = store.tables()
+    if tables.runs.empty:
+        raise ArchbenchError(
+            f"no runs in {results_dir}; run `bench run --suite {suites.DEFAULT_SUITE} "
+            f"--results {results_dir}` first"
+        )
+    if suite is not None:
+        present = sorted(set(tables.suite_runs.suite))
+        tables = tables.for_suite(suite)
+        if tables.runs.empty:
+            raise ArchbenchError(
+                f"no runs of suite {suite} in {results_dir} (suites there: "
+                f"{', '.join(present) or 'none'}); run `bench run --suite {suite} --results "
+                f"{results_dir}` first"
+            )
+    if ok_runs(tables.runs).empty:
+        counts = ", ".join(f"{n} {s}" for s, n in tables.runs.status.value_counts().items())
+        raise ArchbenchError(
+            f"no run in {results_dir} finished ok ({counts}); `bench results --results "
+            f"{results_dir}` shows their messages"
+        )
+    return store, tables
+
+
+def write_report(
+    results_dir: Path | str = "results",
+    out_path: Path | str | None = None,
+    suite: str | None = None,
+    *,
+    data_root: Path | None = None,
+    command: str | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Path:
+    """Write the markdown report of ``results_dir`` (only ``suite``'s runs when given) to
+    ``out_path`` (default ``results_dir/report.md``) with its figures in a folder beside it
+    (``report_figures/`` for ``report.md``); returns the markdown's path. The figures are
+    drawn into a temporary folder that replaces the old one only when all are drawn, and the
+    markdown is written last (through a temporary file), so a failure leaves the previous
+    report as it was."""
+    results_dir = Path(results_dir)
+    store, tables = select(results_dir, suite)
+    out = Path(out_path) if out_path is not None else results_dir / "report.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    final_figures = out.parent / f"{out.stem}_figures"
+    runs = variants.with_variants(ok_runs(tables.runs))
+    evaluations = ensure_evaluations(store, runs, data_root, say)
+    temp = Path(tempfile.mkdtemp(prefix=f".{out.stem}_figures.", dir=out.parent))
+    try:
+        ctx = Context(
+            tables=tables,
+            runs=runs,
+            evaluations=evaluations,
+            recap=recap(tables.runs, evaluations),
+            figures=temp,
+            link=final_figures.name,
+            data_root=data_root,
+        )
+        text = render(ctx, suite, command)
+        temp.chmod(0o755)  # mkdtemp makes it private; the report is meant to be shared
+        if final_figures.exists():
+            shutil.rmtree(final_figures)
+        os.replace(temp, final_figures)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    idx.write_atomic(out, text.encode())
+    return out
+
+
+def render(ctx: Context, suite: str | None, command: str | None) -> str:
+    sections = [
+        title(ctx, suite),
+        recap_section(ctx),
+        pairwise_section(ctx),
+        figures_section(ctx),
+        robustness_section(ctx),
+        lr_range_section(ctx),
+        device_section(ctx),
+        failed_section(ctx),
+        variants_section(ctx),
+        summaries_section(ctx),
+        environment_section(ctx, command),
+    ]
+    return "\n\n".join(s.strip() for s in sections if s) + "\n"

@@ -1,0 +1,100 @@
+"""Markdown for the report: numbers formatted as the report writes them (percent, mean ± std,
+p-values) and the recap and pairwise tables as GitHub markdown."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from bench.report import stats
+from bench.report.numbers import (
+    TARGET,
+)
+
+NOTHING = "—"
+
+
+def pct(value: float | None, digits: int = 2) -> str:
+    return NOTHING if value is None or is_nan(value) else f"{value * 100:.{digits}f}"
+
+
+def is_nan(value) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def mean_std(mean: float, std: float, fmt: str, scale: float = 1.0, unit: str = "") -> str:
+    if is_nan(mean):
+        return NOTHING
+    text = format(mean * scale, fmt)
+    if not is_nan(std):
+        text += f" ± {format(std * scale, fmt)}"
+    return text + unit
+
+
+def recap_markdown(frame: pd.DataFrame) -> str:
+    """The recap table as GitHub markdown (``DataFrame.to_markdown``)."""
+    rows = []
+    for r in frame.itertuples():
+        reached = getattr(r, f"tta_{TARGET}_reached")
+        tta = (
+            f"not reached (0/{r.n})"
+            if reached == 0
+            else mean_std(getattr(r, f"tta_{TARGET}_s_mean"), getattr(r, f"tta_{TARGET}_s_std"),
+                          ".1f", unit=" s") + (f" ({reached}/{r.n})" if reached < r.n else "")
+        )  # fmt: skip
+        ci = f"[{pct(r.test_acc_ci_low)}, {pct(r.test_acc_ci_high)}] %" if r.n >= 2 else "n=1: none"
+        row = {
+            "Model": r.model,
+            "Parameters": f"{r.params:,}" if r.params is not None else NOTHING,
+            "Mult-adds": f"{r.mult_adds:,}" if r.mult_adds is not None else NOTHING,
+            "Test accuracy": mean_std(r.test_acc_mean, r.test_acc_std, ".2f", 100, " %"),
+            "95 % CI": ci,
+            "n": r.n,
+            "Test loss": mean_std(r.test_loss_mean, r.test_loss_std, ".4f"),
+            "Training time": mean_std(r.time_train_s_mean, r.time_train_s_std, ".1f", unit=" s"),
+            f"Time to {TARGET} % val": tta,
+        }
+        if "rotated_acc_mean" in frame:
+            row["Rotated ±15° acc"] = mean_std(
+                r.rotated_acc_mean, r.rotated_acc_std, ".2f", 100, " %"
+            )
+        rows.append(row)
+    return markdown_table(pd.DataFrame(rows), left=("Model",))
+
+
+def markdown_table(frame: pd.DataFrame, left: tuple[str, ...] = ()) -> str:
+    """A table of already formatted cells: numbers as written (no re-parsing), the ``left``
+    columns aligned left and the others right."""
+    align = ["left" if column in left else "right" for column in frame.columns]
+    return frame.to_markdown(index=False, disable_numparse=True, colalign=align)
+
+
+def pairwise_markdown(frame: pd.DataFrame) -> str:
+    rows = [
+        {
+            "A": r.a,
+            "B": r.b,
+            "n (A, B)": f"{r.n_a}, {r.n_b}",
+            "Accuracy A − B (pp)": f"{r.diff * 100:+.2f}",
+            "95 % CI (pp)": (
+                NOTHING if is_nan(r.ci_low) else f"[{r.ci_low * 100:+.2f}, {r.ci_high * 100:+.2f}]"
+            ),
+            "Test": r.test if r.test != stats.NO_CLAIM else NOTHING,
+            "p": p_text(r.p_value),
+            "p (Holm)": p_text(r.p_holm),
+            "Verdict": r.verdict,
+        }
+        for r in frame.itertuples()
+    ]
+    return markdown_table(pd.DataFrame(rows), left=("A", "B", "Test", "Verdict"))
+
+
+def p_text(value: float) -> str:
+    if is_nan(value):
+        return NOTHING
+    return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def table(frame: pd.DataFrame) -> str:
+    return frame.to_markdown(index=False, floatfmt=".4g")

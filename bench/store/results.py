@@ -1,0 +1,337 @@
+"""The results store: one SQLite database per results directory, plus checkpoint files.
+
+``DIR/archbench.sqlite`` holds three tables: ``runs`` (one row per run: its config, status,
+headline numbers and environment), ``history`` (one row per run and epoch) and ``models``
+(torchinfo facts and summary text, once per architecture and input shape). Beside them:
+``suite_runs`` (which runs belong to which suite, and as which step: one run can belong to
+several suites, since suites share configs), ``lr_range`` (one row per learning rate of each LR
+range test) and ``evaluations`` (numbers computed later from a run's checkpoint, such as the
+accuracy on the rotated test set; deleted when the run is replaced). The database runs in
+WAL mode; each run is written in one ``BEGIN IMMEDIATE`` transaction when it ends, so a process
+killed at any moment leaves either the whole run or nothing, and several processes can write
+to one directory at once without losing rows. Final weights go to ``DIR/checkpoints/RUN_ID.pt``
+(written atomically before the row that points at them).
+
+:func:`load` returns the tables as pandas DataFrames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bench.config import ArchbenchError
+from bench.data import idx
+from bench.store.schema import (
+    BUSY_TIMEOUT_MS,
+    DB_NAME,
+    EVALUATION_COLUMNS,
+    LR_RANGE_COLUMNS,
+    RUN_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SUITE_RUN_COLUMNS,
+    add_missing_columns,
+    use_wal,
+)
+from bench.train import DONE_STATUSES, RunResult, now
+from bench.train.lr_range import RangeResult
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The tables of a results directory as DataFrames (``runs`` one row per run)."""
+
+    runs: pd.DataFrame
+    history: pd.DataFrame
+    models: pd.DataFrame
+    suite_runs: pd.DataFrame = field(default_factory=lambda: _empty(SUITE_RUN_COLUMNS))
+    lr_range: pd.DataFrame = field(default_factory=lambda: _empty(LR_RANGE_COLUMNS))
+    evaluations: pd.DataFrame = field(default_factory=lambda: _empty(EVALUATION_COLUMNS))
+
+    def for_suite(self, suite: str) -> Tables:
+        """Only the runs (and their history, and the LR range tests) of ``suite``."""
+        ids = set(self.suite_runs.run_id[self.suite_runs.suite == suite])
+        runs = self.runs[self.runs.run_id.isin(ids)]
+        return dataclasses.replace(
+            self,
+            runs=runs,
+            history=self.history[self.history.run_id.isin(ids)],
+            suite_runs=self.suite_runs[self.suite_runs.suite == suite],
+            lr_range=self.lr_range[self.lr_range.suite == suite],
+            evaluations=self.evaluations[self.evaluations.run_id.isin(ids)],
+        )
+
+
+def _empty(columns: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=list(columns))
+
+
+class ResultsStore:
+    """A results directory: the SQLite database and the checkpoint files beside it."""
+
+    def __init__(self, directory: Path | str, *, create: bool = True):
+        self.directory = Path(directory)
+        self.path = self.directory / DB_NAME
+        if not create and not self.path.exists():
+            raise ArchbenchError(
+                f"no results in {self.directory} (no {DB_NAME}); run `bench run ... "
+                f"--results {self.directory}` first"
+            )
+        if create:
+            (self.directory / "checkpoints").mkdir(parents=True, exist_ok=True)
+            with self.connect() as conn:
+                use_wal(conn)
+            with self.transaction() as conn:  # one process at a time upgrades a store
+                for statement in SCHEMA:
+                    conn.execute(statement)
+                add_missing_columns(conn)
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
+                )
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside ``BEGIN IMMEDIATE`` (one writer at a time; others wait up to
+        the busy timeout): committed when the block ends, rolled back when it raises."""
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def completed_ids(self) -> set[str]:
+        """Run ids whose outcome is final (``ok`` or ``diverged``): a re-run would repeat them."""
+        marks = ",".join("?" * len(DONE_STATUSES))
+        with self.connect() as conn:
+            rows = conn.execute(f"SELECT run_id FROM runs WHERE status IN ({marks})", DONE_STATUSES)
+            return {row[0] for row in rows}
+
+    def checkpoint_path(self, run_id: str) -> Path:
+        return self.directory / "checkpoints" / f"{run_id}.pt"
+
+    def record(
+        self,
+        result: RunResult,
+        *,
+        force: bool = False,
+        label: str | None = None,
+        suite: str | None = None,
+        step: str = "main",
+    ) -> bool:
+        """Write one run (its row, history and model facts, and its membership of ``suite``
+        as ``step``) in one transaction.
+
+        An existing row for the same run id is replaced unless it is already complete and
+        ``force`` is off (another process finished it first): then only the suite membership
+        is added and False is returned.
+        """
+        checkpoint = None
+        if result.checkpoint is not None:
+            checkpoint = self.checkpoint_path(result.run_id)
+            idx.write_atomic(checkpoint, result.checkpoint)
+        row = run_row(result, checkpoint, label)
+        with self.transaction() as conn:
+            existing = conn.execute(
+                "SELECT status FROM runs WHERE run_id = ?", (result.run_id,)
+            ).fetchone()
+            if suite is not None:
+                _add_to_suite(conn, suite, [result.run_id], step)
+            if existing and existing[0] in DONE_STATUSES and not force:
+                return False
+            conn.execute("DELETE FROM history WHERE run_id = ?", (result.run_id,))
+            conn.execute("DELETE FROM evaluations WHERE run_id = ?", (result.run_id,))
+            conn.execute("DELETE FROM runs WHERE run_id = ?", (result.run_id,))
+            _insert(conn, "runs", row)
+            for record in result.history:
+                _insert(conn, "history", {"run_id": result.run_id, **record})
+            if result.facts is not None:
+                _insert(conn, "models", model_row(result), verb="INSERT OR IGNORE")
+        return True
+
+    def add_to_suite(self, suite: str, run_ids: Iterable[str], step: str = "main") -> None:
+        """Record that runs already in the store belong to ``suite`` (as ``step``)."""
+        with self.transaction() as conn:
+            _add_to_suite(conn, suite, list(run_ids), step)
+
+    def record_lr_range(self, result: RangeResult, suite: str | None) -> str:
+        """Write every point of an LR range test in one transaction (replacing an earlier
+        test with the same id); returns the test id."""
+        config, test = result.config, result.test_id
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM lr_range WHERE test_id = ?", (test,))
+            for point in result.points:
+                row = {
+                    "test_id": test, "suite": suite, "arch": config.arch,
+                    "dataset": config.dataset, "seed": config.seed, "device": config.device,
+                    "config_json": config.to_json(), "train_images": result.train_images,
+                    **dataclasses.asdict(point), "chosen": int(point.chosen),
+                    "rule": result.rule, "started_at": result.started_at,
+                }  # fmt: skip
+                _insert(conn, "lr_range", row)
+        return test
+
+    def lr_range_points(self, test_id: str) -> pd.DataFrame:
+        """The stored points of one LR range test (empty when it has not run)."""
+        with self.connect() as conn:
+            return pd.read_sql_query(
+                "SELECT * FROM lr_range WHERE test_id = ? ORDER BY lr", conn, params=(test_id,)
+            )
+
+    def record_evaluation(
+        self, run_id: str, name: str, *, n: int, loss: float, acc: float, confusion: list,
+        predictions: list,
+    ) -> None:  # fmt: skip
+        """Store (or replace) one evaluation of a run's checkpoint."""
+        row = {
+            "run_id": run_id, "name": name, "n": n, "loss": loss, "acc": acc,
+            "confusion_json": json.dumps(confusion), "predictions_json": json.dumps(predictions),
+            "computed_at": now(),
+        }  # fmt: skip
+        with self.transaction() as conn:
+            _insert(conn, "evaluations", row, verb="INSERT OR REPLACE")
+
+    def runs(self) -> pd.DataFrame:
+        """The runs table alone, with the time-to-accuracy columns expanded."""
+        with self.connect() as conn:
+            return expand_runs(_read_runs(conn))
+
+    def evaluations(self) -> pd.DataFrame:
+        """The stored checkpoint evaluations (one table, without reading the others)."""
+        with self.connect() as conn:
+            return pd.read_sql_query("SELECT * FROM evaluations", conn)
+
+    def tables(self) -> Tables:
+        with self.connect() as conn:
+            runs = _read_runs(conn)
+            history = pd.read_sql_query("SELECT * FROM history ORDER BY run_id, epoch", conn)
+            models = pd.read_sql_query("SELECT * FROM models ORDER BY model_key", conn)
+            present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            extra = {
+                name: pd.read_sql_query(f"SELECT * FROM {name}", conn)
+                for name in ("suite_runs", "lr_range", "evaluations")
+                if name in present  # a store written before these tables existed has none
+            }
+        return Tables(expand_runs(runs), history, models, **extra)
+
+
+def _read_runs(conn: sqlite3.Connection) -> pd.DataFrame:
+    return pd.read_sql_query(
+        "SELECT * FROM runs ORDER BY started_at, arch, seed, device, run_id", conn
+    )
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: dict, verb: str = "INSERT") -> None:
+    columns = ", ".join(row)
+    marks = ", ".join("?" * len(row))
+    conn.execute(f"{verb} INTO {table} ({columns}) VALUES ({marks})", tuple(row.values()))
+
+
+def _add_to_suite(conn: sqlite3.Connection, suite: str, run_ids: list[str], step: str) -> None:
+    conn.executemany(
+        "INSERT OR IGNORE INTO suite_runs (suite, run_id, step) VALUES (?, ?, ?)",
+        [(suite, run_id, step) for run_id in run_ids],
+    )
+
+
+def run_row(result: RunResult, checkpoint: Path | None, label: str | None) -> dict:
+    config, metrics, env, facts = result.config, result.metrics, result.environment, result.facts
+    row = {
+        "run_id": result.run_id,
+        "status": result.status,
+        "message": result.message,
+        "label": label,
+        "arch": config.arch,
+        "arch_kwargs": config.arch_kwargs,
+        "dataset": config.dataset,
+        "recipe": config.recipe.name,
+        "seed": config.seed,
+        "device": config.device,
+        "dtype": config.dtype,
+        "optimizer": config.recipe.optimizer,
+        "lr": config.recipe.lr,
+        "batch_size": config.recipe.batch_size,
+        "epochs": config.recipe.epochs,
+        "loader": config.loader,
+        "seed_parallel": int(config.seed_parallel),
+        "deterministic": int(config.deterministic),
+        "config_json": config.to_json(),
+        "model_key": facts.key if facts else None,
+        "params": facts.total_params if facts else None,
+        "trainable_params": facts.trainable_params if facts else None,
+        "mult_adds": facts.mult_adds if facts else None,
+        "time_to_target_json": json.dumps(metrics.get("time_to_target") or {}),
+        "device_name": env.get("device_name"),
+        "threads": env.get("threads"),
+        "torch_version": env.get("torch_version"),
+        "archbench_version": env.get("archbench_version"),
+        "git_commit": env.get("git_commit"),
+        "hostname": env.get("hostname"),
+        "env_json": json.dumps(env, sort_keys=True),
+        "traceback": result.traceback,
+        "checkpoint": str(checkpoint.relative_to(checkpoint.parent.parent)) if checkpoint else None,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+    }
+    for name in RUN_COLUMNS:
+        if name not in row and name in metrics:
+            row[name] = metrics[name]
+    return row
+
+
+def model_row(result: RunResult) -> dict:
+    facts = result.facts
+    return {
+        "model_key": facts.key,
+        "arch": facts.arch,
+        "arch_kwargs": facts.arch_kwargs,
+        "input_shape": "x".join(map(str, facts.input_shape)),
+        "total_params": facts.total_params,
+        "trainable_params": facts.trainable_params,
+        "mult_adds": facts.mult_adds,
+        "summary": facts.summary,
+    }
+
+
+def expand_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Add ``tta_<target>_epochs``/``tta_<target>_s`` columns (time to validation accuracy)."""
+    if runs.empty or "time_to_target_json" not in runs:
+        return runs
+    parsed = runs["time_to_target_json"].map(lambda text: json.loads(text or "{}"))
+    targets = sorted({t for item in parsed for t in item}, key=float)
+    extra = {}
+    for target in targets:
+        pct = f"{float(target) * 100:g}"
+        extra[f"tta_{pct}_epochs"] = parsed.map(lambda d, t=target: (d.get(t) or {}).get("epochs"))
+        extra[f"tta_{pct}_s"] = parsed.map(lambda d, t=target: (d.get(t) or {}).get("seconds"))
+    return pd.concat([runs, pd.DataFrame(extra, index=runs.index)], axis=1)
+
+
+def load(directory: Path | str = "results") -> Tables:
+    """The runs, per-epoch history and model summaries of a results directory as DataFrames.
+
+    >>> tables = load("results")            # doctest: +SKIP
+    >>> tables.runs.groupby("arch").test_acc.mean()  # doctest: +SKIP
+    """
+    return ResultsStore(directory, create=False).tables()

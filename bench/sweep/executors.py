@@ -1,0 +1,200 @@
+"""Executors: where the runs of a sweep execute.
+
+An executor takes the tasks still to run (lists of configs, see
+:func:`bench.train.runner.group_tasks`; most hold one config) and hands each :class:`RunResult`
+back to the sweep's ``on_result`` as it completes; only the sweep (the driver) writes the
+results store, so resume and crash safety are the same whichever executor ran the runs.
+
+- ``local``: in this process, one task after another (the default), with live progress.
+- ``process``: each task in a fresh child process, one after another, so a run that crashes
+  the interpreter (a segfault, ``os._exit``, the OOM killer) or hangs past ``timeout_s`` is
+  recorded as ``error`` and the sweep goes on.
+- ``ray``: one Ray task per task, spread over a Ray cluster (:mod:`bench.sweep.ray_executor`; Ray is
+  the optional extra ``archbench[ray]`` and is imported only when asked for).
+
+:func:`bench.sweep.backends.make_executor` picks one by name.
+
+Threads are part of a run's numbers: on CPU, the same run with 1 and with 2 intra-op threads
+gives different float results. So the thread count is part of each run's config
+(:attr:`bench.config.runs.RunConfig.threads`, which ``bench run`` fills from ``--threads`` or the
+driver's torch default) and each run applies it wherever it executes: process and Ray runs
+(Ray starts workers with ``OMP_NUM_THREADS=1``) equal local ones bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.config import RunConfig, UsageError
+from bench.train import RunProgress, RunResult, SweepProgress, execute_task, now, one_line
+from bench.train.loop import Reporter
+
+OnResult = Callable[[RunResult, RunProgress | None], None]
+TaskFn = Callable[[Sequence[RunConfig], Path | None, Sequence[float]], list[RunResult]]
+
+
+def run_task(
+    task: Sequence[RunConfig],
+    data_root: Path | None,
+    targets: Sequence[float],
+    reporter: Reporter | None = None,
+) -> list[RunResult]:
+    """Run one task (the default body of every executor's task)."""
+    return execute_task(task, data_root, reporter=reporter, targets=targets)
+
+
+def failed_results(
+    task: Sequence[RunConfig],
+    message: str,
+    *,
+    started_at: str,
+    trace: str | None = None,
+    status: str = "error",
+) -> list[RunResult]:
+    """Results for every run of a task that ended without returning its own (its process
+    died, it timed out, the task itself raised, or it could not be scheduled)."""
+    return [
+        RunResult(
+            config=config,
+            status=status,
+            message=message,
+            environment={"threads": config.threads},
+            traceback=trace,
+            started_at=started_at,
+            finished_at=now(),
+        )
+        for config in task
+    ]
+
+
+def check_timeout(timeout_s: float | None) -> None:
+    if timeout_s is not None and not timeout_s > 0:
+        raise UsageError(f"--timeout must be > 0 seconds, got {timeout_s}")
+
+
+class Executor:
+    """The interface: :meth:`validate` refuses what cannot run before anything is written;
+    :meth:`run` executes the tasks and calls ``on_result`` for each result, in the driver."""
+
+    name = "executor"
+
+    def validate(self, configs: Sequence[RunConfig]) -> None:
+        """Raise UsageError for configs this executor cannot run (default: it runs all)."""
+
+    def run(
+        self,
+        tasks: Sequence[Sequence[RunConfig]],
+        *,
+        data_root: Path | None,
+        targets: Sequence[float],
+        progress: SweepProgress,
+        on_result: OnResult,
+    ) -> None:
+        raise NotImplementedError
+
+    def deliver(
+        self, results: Sequence[RunResult], on_result: OnResult, run: RunProgress | None = None
+    ) -> None:
+        """Hand results to the sweep, stamped with what only the driver knows: this executor
+        and the command that asked for the runs (a worker's own command line is not it)."""
+        for result in results:
+            result.environment.update(executor=self.name, command=" ".join(sys.argv))
+            on_result(result, run)
+
+
+@dataclass
+class LocalExecutor(Executor):
+    """Runs every task in this process, in order, with live progress."""
+
+    name = "local"
+
+    def run(self, tasks, *, data_root, targets, progress, on_result) -> None:
+        for task in tasks:
+            run_progress = progress.start(task)
+            results = run_task(task, data_root, targets, reporter=run_progress)
+            self.deliver(results, on_result, run_progress)
+
+
+def _child_main(connection, task_fn: TaskFn, task, data_root, targets) -> None:
+    """The body of a ``process`` executor child: run the task, send the results back."""
+    try:
+        payload = ("results", task_fn(task, data_root, targets))
+    except Exception as exc:  # the task raised outside a run's own error handling
+        payload = ("raised", (one_line(exc), traceback.format_exc()))
+    connection.send(payload)
+    connection.close()
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """``worker process died (exit code -9, SIGKILL)``."""
+    name = ""
+    if exitcode is not None and exitcode < 0:
+        with contextlib.suppress(ValueError):
+            name = f", {signal.Signals(-exitcode).name}"
+    return f"worker process died (exit code {exitcode}{name})"
+
+
+@dataclass
+class ProcessExecutor(Executor):
+    """Runs each task in a fresh child process ("spawn"), one at a time.
+
+    The child sends its results back through a pipe. A child that exits without sending
+    them (a segfault, ``os._exit``, the OOM killer) has each of its runs recorded as
+    ``error`` "worker process died (exit code N)"; one still running ``timeout_s`` seconds
+    after it started (interpreter start-up included) is killed and recorded as ``error``
+    "timed out after N s". Either way the sweep goes on. ``task_fn`` is what the child runs
+    (default :func:`run_task`); it must be importable by name from the child.
+    """
+
+    timeout_s: float | None = None
+    task_fn: TaskFn = run_task
+
+    name = "process"
+
+    def __post_init__(self) -> None:
+        check_timeout(self.timeout_s)
+
+    def run(self, tasks, *, data_root, targets, progress, on_result) -> None:
+        context = multiprocessing.get_context("spawn")
+        for task in tasks:
+            self.deliver(self.run_one(context, task, data_root, targets), on_result)
+
+    def run_one(self, context, task, data_root, targets) -> list[RunResult]:
+        started_at = now()
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(
+            target=_child_main,
+            args=(sender, self.task_fn, list(task), data_root, list(targets)),
+            name=f"archbench-{task[0].run_id}",
+        )
+        child.start()
+        sender.close()  # the child now holds the only sending end: EOF if it dies
+
+        def failed(message: str, trace: str | None = None) -> list[RunResult]:
+            return failed_results(task, message, started_at=started_at, trace=trace)
+
+        try:
+            if not receiver.poll(self.timeout_s):
+                return failed(f"timed out after {self.timeout_s:g} s (--timeout)")
+            try:
+                kind, payload = receiver.recv()
+            except (EOFError, OSError):  # died before or while sending its results
+                child.join()
+                return failed(describe_exit(child.exitcode))
+            child.join(timeout=30)  # it exits once its results are sent
+            if kind == "raised":
+                message, trace = payload
+                return failed(message, trace)
+            return payload
+        finally:
+            if child.is_alive():  # timed out, interrupted (Ctrl-C), or it would not exit
+                child.kill()
+                child.join()
+            receiver.close()

@@ -1,0 +1,240 @@
+"""A sweep: the product of architectures x seeds x devices for one dataset and recipe.
+
+:func:`plan` builds and validates every :class:`RunConfig` before anything runs; :func:`run`
+skips configs already complete in the store (same run id) unless forced, hands the rest to an
+executor, and records each result as it arrives, so an interrupted sweep resumes where it
+stopped when the same command runs again.
+
+A suite (:mod:`bench.sweep.suites`) is planned by :func:`plan_suite`, one sweep per grid point; its
+runs are recorded as members of the suite. :func:`run_lr_range_step` runs a suite's LR range
+test (or reuses the stored one) and then retrains at the chosen LR as ordinary runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import architectures
+from bench.config import Recipe, RunConfig, UsageError, fastpath
+from bench.data import datasets, splits
+from bench.store import ResultsStore
+from bench.sweep.executors import LocalExecutor
+from bench.sweep.suites import Suite
+from bench.train import (
+    DEFAULT_TARGETS,
+    RunProgress,
+    RunResult,
+    SweepProgress,
+    canonical_kwargs,
+    group_tasks,
+    lr_range,
+)
+
+
+def plan(
+    archs: Sequence[str],
+    dataset: str,
+    recipe: Recipe,
+    seeds: Sequence[int],
+    devices: Sequence[str],
+    *,
+    arch_kwargs: dict[str, Any] | None = None,
+    seed_parallel: str = "auto",
+    channels_last: bool | None = None,
+    fused_optimizer: bool | None = None,
+    **options: Any,
+) -> list[RunConfig]:
+    """Every config of the sweep, validated: an invalid name or value raises UsageError here,
+    before anything is trained or written.
+
+    The fast path's settings (``seed_parallel``: ``auto``/``on``/``off``; ``channels_last``
+    and ``fused_optimizer``: None for auto, or forced) are resolved here per architecture and
+    device by :func:`bench.config.fastpath.resolve`, so each config records what it ran with.
+    """
+    info = datasets.get_dataset_info(dataset)
+    recipe.validate()
+    configs = []
+    for arch in archs:
+        arch_info = architectures.get_info(arch)
+        splits.require_compatible(arch, arch_info.input_shape, info)
+        kwargs = canonical_kwargs(arch_kwargs)
+        try:
+            model = architectures.create(arch, **json.loads(kwargs))
+        except (TypeError, ValueError) as exc:
+            if not arch_kwargs:
+                raise  # the factory itself is broken: not a usage error
+            raise UsageError(f"--arch-arg for {arch}: {exc}") from None
+        for seed in seeds:
+            for device in devices:
+                execution = fastpath.resolve(
+                    model,
+                    device,
+                    len(seeds),
+                    loader=options.get("loader", "fast"),
+                    compile=options.get("compile", False),
+                    seed_parallel=seed_parallel,
+                    channels_last=channels_last,
+                    fused_optimizer=fused_optimizer,
+                )
+                config = RunConfig(
+                    arch=arch,
+                    dataset=dataset,
+                    recipe=recipe,
+                    seed=seed,
+                    device=device,
+                    arch_kwargs=kwargs,
+                    **execution,
+                    **options,
+                )
+                config.validate()
+                configs.append(config)
+    return configs
+
+
+def plan_suite(
+    suite: Suite,
+    seeds: Sequence[int],
+    devices: Sequence[str],
+    *,
+    overrides: dict[str, Any] | None = None,
+    **options: Any,
+) -> list[RunConfig]:
+    """Every config of ``suite``: its archs x each grid point's recipe (with ``overrides`` on
+    top) x seeds x devices, validated."""
+    configs: list[RunConfig] = []
+    for recipe in suite.recipes(overrides):
+        configs += plan(suite.archs, suite.dataset, recipe, seeds, devices, **options)
+    return configs
+
+
+@dataclass
+class SweepSummary:
+    planned: int
+    already_done: int
+    results: list[RunResult] = field(default_factory=list)
+    kept_existing: int = 0  # finished by another process while this one ran them too
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(result.status for result in self.results)
+
+    def describe(self) -> str:
+        parts = [f"{n} {status}" for status, n in sorted(self.counts.items())]
+        done = f"{self.already_done} already done" if self.already_done else ""
+        return ", ".join(p for p in [*parts, done] if p) or "nothing to do"
+
+
+def run(
+    configs: Sequence[RunConfig],
+    store: ResultsStore,
+    *,
+    data_root: Path | None = None,
+    force: bool = False,
+    executor=None,
+    targets: Sequence[float] = DEFAULT_TARGETS,
+    label: str | None = None,
+    progress: SweepProgress | None = None,
+    suite: str | None = None,
+    step: str = "main",
+) -> SweepSummary:
+    """Run the configs not yet complete in ``store`` and record each result as it arrives
+    (as members of ``suite``, when given, including the runs already complete)."""
+    unique = list({config.run_id: config for config in configs}.values())
+    done = set() if force else store.completed_ids()
+    todo = [config for config in unique if config.run_id not in done]
+    summary = SweepSummary(planned=len(unique), already_done=len(unique) - len(todo))
+    if suite is not None and summary.already_done:
+        store.add_to_suite(suite, [c.run_id for c in unique if c.run_id in done], step)
+    progress = progress or SweepProgress()
+    progress.begin(len(todo))
+    if summary.already_done:
+        progress.line(
+            f"{summary.already_done} of {len(unique)} runs already in {store.directory}; "
+            f"running {len(todo)} (--force re-runs all)"
+        )
+
+    def on_result(result: RunResult, run_progress: RunProgress | None) -> None:
+        written = store.record(result, force=force, label=label, suite=suite, step=step)
+        note = "" if written else " (another process recorded it first; kept theirs)"
+        summary.kept_existing += not written
+        summary.results.append(result)
+        progress.finish(run_progress, result, note)
+
+    try:
+        (executor or LocalExecutor()).run(
+            group_tasks(todo),
+            data_root=data_root,
+            targets=targets,
+            progress=progress,
+            on_result=on_result,
+        )
+    finally:
+        progress.close()
+    return summary
+
+
+@dataclass
+class LRRangeOutcome:
+    test_id: str
+    chosen_lr: float | None
+    reused: bool  # the stored test was reused (same config, grid and budget)
+    retrain: SweepSummary | None  # None when no LR could be chosen
+
+
+def run_lr_range_step(
+    suite: Suite,
+    configs: Sequence[RunConfig],
+    store: ResultsStore,
+    *,
+    data_root: Path | None = None,
+    force: bool = False,
+    progress: SweepProgress | None = None,
+    **run_options: Any,
+) -> LRRangeOutcome:
+    """The suite's LR range test on the first of ``configs`` of its architecture (the first
+    seed and device), recorded in the store, then a retrain of every one of those configs
+    at the chosen LR, recorded as the suite's ``lr-retrain`` step. A test already in the store
+    (same config, grid and budget) is reused unless ``force``."""
+    step = suite.lr_range
+    targets = [c for c in configs if c.arch == step.arch]
+    base = targets[0]
+    lrs = step.lrs()
+    test_id = lr_range.range_test_id(base, lrs, step.train_images)
+    stored = store.lr_range_points(test_id)
+    reused = not force and not stored.empty
+    if reused:
+        chosen = stored.lr[stored.chosen == 1]
+        chosen_lr = float(chosen.iloc[0]) if len(chosen) else None
+    else:
+        say = progress.line if progress is not None else print
+        say(f"LR range test: {base.label}, {len(lrs)} learning rates {lrs[0]:g}..{lrs[-1]:g}")
+
+        def on_point(point: lr_range.RangePoint) -> None:
+            loss = "-" if point.val_loss is None else f"{point.val_loss:.4f}"
+            say(f"  lr {point.lr:g}: {point.status}, val_loss {loss} ({point.train_s:.1f} s)")
+
+        result = lr_range.run_range_test(base, lrs, step.train_images, data_root, on_point)
+        store.record_lr_range(result, suite.name)
+        chosen_lr = result.chosen_lr
+    if chosen_lr is None:
+        return LRRangeOutcome(test_id, None, reused, None)
+    retrain = [
+        dataclasses.replace(c, recipe=c.recipe.with_overrides(lr=chosen_lr)) for c in targets
+    ]
+    summary = run(
+        retrain,
+        store,
+        data_root=data_root,
+        force=force,
+        progress=progress,
+        suite=suite.name,
+        step="lr-retrain",
+        **run_options,
+    )
+    return LRRangeOutcome(test_id, chosen_lr, reused, summary)

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import pytest
+import torch
+import torchinfo
+from torch import nn
+
+import architectures
+from architectures import registry
+from bench.train import model_facts
+
+# The figures the sources quote, asserted exactly.
+QUOTED_PARAMS = {
+    "mlp32": 25_450,
+    "tinycnn": 4_266,
+    "cnn": 26_698,
+    "strongcnn": 467_818,
+    "mlp256": 203_530,
+}
+
+REQUIRED = [
+    "mlp32", "tinycnn", "cnn", "strongcnn", "mlp256", "mlp256_128", "mnistcnn",
+    "mlp512x2", "slp", "lenet5", "digits_slp", "digits_mlp",
+]  # fmt: skip
+
+
+def test_every_source_architecture_is_registered():
+    assert set(REQUIRED) <= set(architectures.list_archs())
+
+
+@pytest.mark.parametrize("name", sorted(QUOTED_PARAMS))
+def test_quoted_parameter_counts(name):
+    model = architectures.create(name)
+    assert sum(p.numel() for p in model.parameters()) == QUOTED_PARAMS[name]
+    assert model_facts(name).total_params == QUOTED_PARAMS[name]
+
+
+@pytest.mark.parametrize("name", architectures.list_archs())
+def test_builds_runs_forward_and_backward(name):
+    info = architectures.get_info(name)
+    torch.manual_seed(0)
+    model = architectures.create(name)
+    x = torch.randn(4, *info.input_shape)
+    logits = model(x)
+    assert logits.shape == (4, info.num_classes)
+    loss = nn.functional.cross_entropy(logits, torch.tensor([0, 1, 2, 3]))
+    loss.backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert any(g.abs().sum() > 0 for g in grads)
+
+
+@pytest.mark.parametrize("name", architectures.list_archs())
+def test_counts_equal_torchinfo(name):
+    info = architectures.get_info(name)
+    model = architectures.create(name)
+    stats = torchinfo.summary(model, input_size=(1, *info.input_shape), verbose=0)
+    facts = model_facts(name)
+    assert facts.total_params == stats.total_params == sum(p.numel() for p in model.parameters())
+    assert facts.trainable_params == facts.total_params
+    assert facts.mult_adds == stats.total_mult_adds > 0
+    assert name in facts.key and "Total params" in facts.summary
+
+
+def test_mult_adds_follow_torchinfos_convention():
+    # torchinfo counts one multiply-add per parameter (bias included) per output position.
+    assert model_facts("mlp32").mult_adds == 25_450
+    conv1 = (4 * 9 + 4) * 28 * 28
+    conv2 = (8 * 4 * 9 + 8) * 14 * 14
+    assert model_facts("tinycnn").mult_adds == conv1 + conv2 + 392 * 10 + 10
+
+
+def test_exact_layer_structure_of_the_recap_models():
+    assert [type(m).__name__ for m in architectures.create("tinycnn")] == [
+        "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear",
+    ]  # fmt: skip
+    strong = [type(m).__name__ for m in architectures.create("strongcnn")]
+    assert strong.count("Conv2d") == 4 and strong.count("Dropout") == 3
+    dropouts = [m.p for m in architectures.create("strongcnn") if isinstance(m, nn.Dropout)]
+    assert dropouts == [0.25, 0.25, 0.5]
+
+
+def test_configurable_mlp_takes_any_hidden_list():
+    model = architectures.create("mlp", hidden=[64, 32, 16])
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [
+        (784, 64), (64, 32), (32, 16), (16, 10),
+    ]  # fmt: skip
+    default = architectures.create("mlp")
+    fixed = architectures.create("mlp512x2")
+    assert [p.shape for p in default.parameters()] == [p.shape for p in fixed.parameters()]
+
+
+def test_create_drops_none_kwargs_and_refuses_unknown_ones():
+    assert isinstance(architectures.create("mlp", hidden=None), nn.Sequential)
+    with pytest.raises(TypeError, match="takes no argument 'hidden'"):
+        architectures.create("mlp32", hidden=[8])
+
+
+def test_create_builds_fresh_models_on_cpu():
+    a, b = architectures.create("cnn"), architectures.create("cnn")
+    assert a is not b
+    assert all(p.device.type == "cpu" for p in a.parameters())
+
+
+def test_natural_sort_and_wildcards():
+    names = architectures.list_archs("mlp*")
+    assert names.index("mlp32") < names.index("mlp256") < names.index("mlp512x2")
+    assert architectures.list_archs("digits_*") == ["digits_mlp", "digits_slp"]
+    assert architectures.list_archs(["mlp3?", "tiny*"]) == ["mlp32", "tinycnn"]
+    assert "mlp" not in architectures.list_archs("mlp*", exclude=["mlp", "mlp2*"])
+    assert architectures.list_archs("mlp*", exclude="mlp*") == []
+
+
+def test_unknown_name_lists_close_matches():
+    with pytest.raises(architectures.UnknownArchitectureError) as info:
+        architectures.create("mlp33")
+    message = str(info.value)
+    assert "mlp32" in message.split("valid names")[0]
+    assert "\n" not in message
+
+
+def test_duplicate_names_are_refused(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    with pytest.raises(architectures.DuplicateArchitectureError, match="mlp32"):
+
+        @architectures.register(family="mlp", description="x", source="test")
+        def mlp32():  # same name as the registered one
+            return nn.Linear(1, 1)
+
+    assert architectures.get_info("mlp32").factory.__module__ == "architectures.mlp"

@@ -1,0 +1,96 @@
+"""`bench compare`: matching models across two sets of runs and flagging changes beyond noise."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from bench.report import compare
+from bench.store import ResultsStore
+from bench.train import runner
+from tests.helpers import quick_config
+
+
+def stored(directory, arch, accs, times, device="cpu", label=None, seeds=None) -> None:
+    """Record finished runs without training (only the numbers compare reads)."""
+    store = ResultsStore(directory)
+    for i, (acc, seconds) in enumerate(zip(accs, times, strict=True)):
+        seed = seeds[i] if seeds else i
+        config = dataclasses.replace(quick_config(arch, seed=seed), device=device)
+        result = runner.RunResult(
+            config=config,
+            status="ok",
+            metrics={"test_acc": acc, "time_train_s": seconds},
+            started_at=f"2026-01-01T00:00:0{i}",
+        )
+        store.record(result, label=label)
+
+
+def test_accuracy_drop_beyond_noise_is_flagged_and_fails_on_request(tmp_path, capsys):
+    a, b = tmp_path / "A", tmp_path / "B"
+    stored(a, "cnn", [0.980, 0.982, 0.981], [10.0, 10.2, 9.9])
+    stored(b, "cnn", [0.970, 0.971, 0.972], [10.1, 9.8, 10.0])  # same seeds: paired
+    stored(a, "mlp32", [0.95, 0.96, 0.94], [2.0, 2.1, 1.9])
+    stored(b, "mlp32", [0.951, 0.955, 0.949], [2.0, 2.0, 2.1])
+    frame = compare.compare(ResultsStore(a).tables().runs, ResultsStore(b).tables().runs)
+    rows = frame.set_index("model")
+    assert rows.loc["cnn", "flag"] == "accuracy down"
+    assert rows.loc["cnn", "delta_pp"] == pytest.approx(-1.0)
+    assert rows.loc["cnn", "test"] == "paired t-test"
+    assert rows.loc["mlp32", "flag"] == ""  # within the seed-to-seed noise
+    assert rows.loc["mlp32", "time_ratio"] == pytest.approx(6.1 / 6.0)
+    assert main(["compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy down" in out and "95 % CI of B - A excludes 0" in out
+    assert main(["compare", str(a), str(b), "--fail-on-regression"]) == 1
+
+
+def test_time_flag_needs_the_ratio_and_more_than_two_std(tmp_path):
+    a, b = tmp_path / "A", tmp_path / "B"
+    stored(a, "cnn", [0.98, 0.98], [10.0, 10.1])
+    stored(b, "cnn", [0.98, 0.98], [13.0, 13.1])
+    stored(a, "mlp32", [0.95, 0.95], [2.0, 4.0])  # noisy: std 1.4
+    stored(b, "mlp32", [0.95, 0.95], [3.5, 3.6])  # ratio 1.18, but within 2 std
+    frame = compare.compare(ResultsStore(a).tables().runs, ResultsStore(b).tables().runs)
+    flags = dict(zip(frame.model, frame.flag, strict=True))
+    assert flags == {"cnn": "slower", "mlp32": ""}
+    assert compare.has_regression(frame)
+
+
+def test_one_seed_is_never_flagged_for_accuracy_and_unmatched_models_are_listed(tmp_path):
+    a, b = tmp_path / "A", tmp_path / "B"
+    stored(a, "cnn", [0.98], [10.0])
+    stored(b, "cnn", [0.90], [10.0])
+    stored(b, "lenet5", [0.97], [5.0])
+    frame = compare.compare(ResultsStore(a).tables().runs, ResultsStore(b).tables().runs)
+    rows = frame.set_index("model")
+    assert rows.loc["cnn", "flag"] == "" and rows.loc["cnn", "test"].startswith("n < 2")
+    assert rows.loc["lenet5", "flag"] == "only in B"
+
+
+def test_labels_within_one_store_and_csv_output(tmp_path, capsys):
+    # one store: the same configs on two devices (distinct run ids), labelled
+    stored(tmp_path, "cnn", [0.98, 0.97], [10.0, 10.0], device="cpu", label="laptop")
+    stored(tmp_path, "cnn", [0.98, 0.97], [2.0, 2.1], device="cuda", label="gpu")
+    args = ["compare", "--labels", "laptop", "gpu", "--results", str(tmp_path)]
+    assert main([*args, "--format", "csv"]) == 0
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    row = frame.iloc[0]
+    assert row.device == "cpu -> cuda" and row.delta_pp == 0 and row.flag == "faster"
+    assert main([*args, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["model"] == "cnn"
+    assert main(["compare", "--labels", "laptop", "nope", "--results", str(tmp_path)]) == 2
+    assert "--labels values there: gpu, laptop" in capsys.readouterr().err
+
+
+def test_compare_needs_exactly_two_sides(tmp_path, capsys):
+    assert main(["compare", str(tmp_path)]) == 2
+    assert "RESULTS_A RESULTS_B" in capsys.readouterr().err
+    assert main(["compare", str(tmp_path / "x"), str(tmp_path / "y")]) == 1
+    err = capsys.readouterr().err
+    assert "no results in" in err and err.count("\n") == 1

@@ -1,0 +1,90 @@
+"""The report's statistics on inputs whose answers are known by hand (and scipy's)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import stats as sps
+
+from bench.report import stats
+
+
+def test_summary_mean_sample_std_and_t_interval():
+    s = stats.summarize([1.0, 2.0, 3.0, 4.0])
+    assert s.n == 4 and s.mean == 2.5
+    assert s.std == pytest.approx(math.sqrt(5 / 3))  # ddof=1: sum of squares 5 over 3
+    # t(0.975, 3) = 3.182446305; half width = t * std / sqrt(4)
+    assert s.half_width == pytest.approx(3.182446305 * math.sqrt(5 / 3) / 2, rel=1e-8)
+    assert (s.ci_low, s.ci_high) == pytest.approx((0.445740, 4.554260), rel=1e-6)
+
+
+def test_summary_of_one_or_no_value_has_no_spread_or_interval():
+    one = stats.summarize([0.97])
+    assert one.n == 1 and one.mean == 0.97
+    assert math.isnan(one.std) and math.isnan(one.ci_low) and math.isnan(one.ci_high)
+    assert stats.summarize([]).n == 0
+    assert stats.summarize([0.5, float("nan")]).n == 1  # NaN values are dropped
+
+
+def test_same_seeds_use_the_paired_t_test():
+    a, b = {0: 3.0, 1: 5.0, 2: 7.0}, {0: 1.0, 1: 2.0, 2: 3.0}
+    d = stats.difference(a, b)
+    # differences 2, 3, 4: mean 3, sd 1, se 1/sqrt(3), t = 3 sqrt(3), df 2
+    assert d.test == stats.PAIRED and d.df == 2
+    assert d.diff == 3.0 and d.statistic == pytest.approx(3 * math.sqrt(3))
+    # for df = 2 the two-sided p is 1 - t / sqrt(t^2 + 2) = 1 - sqrt(27 / 29)
+    assert d.p_value == pytest.approx(1 - math.sqrt(27 / 29))
+    half = 4.302652730 / math.sqrt(3)  # t(0.975, 2) * se
+    assert (d.ci_low, d.ci_high) == pytest.approx((3 - half, 3 + half))
+    assert d.ci_excludes_zero
+    assert d.p_value == pytest.approx(sps.ttest_rel([3, 5, 7], [1, 2, 3]).pvalue)
+
+
+def test_pairing_follows_the_seed_not_the_order():
+    forward = stats.difference({0: 3.0, 1: 5.0, 2: 7.0}, {0: 1.0, 1: 2.0, 2: 3.0})
+    shuffled = stats.difference({2: 7.0, 0: 3.0, 1: 5.0}, {1: 2.0, 0: 1.0, 2: 3.0})
+    assert shuffled.p_value == pytest.approx(forward.p_value)
+
+
+def test_different_seeds_use_welch():
+    a = {0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0}
+    b = {10: 2.0, 11: 4.0, 12: 6.0}
+    d = stats.difference(a, b)
+    assert d.test == stats.WELCH and d.diff == -1.5
+    va, vb = (5 / 3) / 4, 4.0 / 3  # variance of the mean on each side
+    df = (va + vb) ** 2 / (va**2 / 3 + vb**2 / 2)
+    assert d.df == pytest.approx(df) and df == pytest.approx(3.2347, abs=1e-4)
+    assert d.statistic == pytest.approx(-1.5 / math.sqrt(va + vb))
+    reference = sps.ttest_ind([1, 2, 3, 4], [2, 4, 6], equal_var=False)
+    assert d.p_value == pytest.approx(reference.pvalue)
+    half = sps.t.ppf(0.975, df) * math.sqrt(va + vb)
+    assert (d.ci_low, d.ci_high) == pytest.approx((-1.5 - half, -1.5 + half))
+    assert not d.ci_excludes_zero
+
+
+def test_one_seed_means_no_claim():
+    d = stats.difference({0: 0.99}, {0: 0.95})
+    assert d.test == stats.NO_CLAIM and not d.claim_possible and not d.ci_excludes_zero
+    assert d.diff == pytest.approx(0.04)
+    assert math.isnan(d.p_value) and math.isnan(d.ci_low)
+
+
+def test_identical_paired_differences_give_a_point_interval():
+    d = stats.difference({0: 1.0, 1: 2.0}, {0: 0.0, 1: 1.0})
+    assert (d.ci_low, d.ci_high, d.p_value) == (1.0, 1.0, 0.0)
+    same = stats.difference({0: 1.0, 1: 2.0}, {0: 1.0, 1: 2.0})
+    assert same.diff == 0 and same.p_value == 1.0 and not same.ci_excludes_zero
+
+
+def test_holm_adjustment():
+    # sorted: 0.005 x4 = 0.02, 0.01 x3 = 0.03, 0.03 x2 = 0.06, 0.04 x1 -> max(0.06, 0.04)
+    assert stats.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    adjusted = stats.holm([0.5, float("nan")])
+    assert adjusted[0] == 0.5 and math.isnan(adjusted[1])
+
+
+def test_pareto_front():
+    # cost, accuracy: the third is beaten by the second (cheaper and better)
+    assert stats.pareto_front([1, 2, 3, 4], [0.5, 0.7, 0.6, 0.9]) == [True, True, False, True]
+    assert stats.pareto_front([1, 1], [0.5, 0.5]) == [True, True]  # ties dominate nobody

@@ -78,6 +78,7 @@ def suite_table() -> pd.DataFrame:
                 "archs": ", ".join(suite.archs),
                 "dataset": suite.dataset,
                 "recipe": suite.recipe,
+                "protocol": suite.protocol_text(),
                 "grid": suite.grid_text(),
                 "lr_range_test": suite.lr_range.describe() if suite.lr_range else "",
                 "runs_per_seed": len(suite.archs) * points + retrain,

@@ -1,10 +1,34 @@
-"""Render a DataFrame as a terminal table, GitHub markdown, CSV or JSON."""
+"""Render a DataFrame as a terminal table, GitHub markdown, CSV or JSON.
+
+Accuracies are fractions in the data (``test_acc`` 0.9545). The human formats (``table``,
+``markdown``) write them in percent with two decimals (``95.45 %``); ``csv`` and ``json`` keep
+the full-precision fractions, so scripts reading them see the stored numbers."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 FORMATS = ("table", "markdown", "csv", "json")
+
+# columns holding an accuracy as a fraction, written in percent in the human formats
+PERCENT_COLUMNS = frozenset({
+    "train_acc", "val_acc", "test_acc", "best_val_acc", "test_acc_at_best", "acc",
+    "reference test acc", "archbench test acc",
+})  # fmt: skip
+
+
+def percent(value) -> str | None:
+    """``0.95454`` -> ``"95.45 %"``; a missing value stays missing."""
+    return None if value is None or pd.isna(value) else f"{float(value) * 100:.2f} %"
+
+
+def in_percent(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its accuracy columns (:data:`PERCENT_COLUMNS`) as ``95.45 %`` text."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if column in PERCENT_COLUMNS and pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = frame[column].map(percent).astype(object)
+    return frame
 
 
 def for_display(frame: pd.DataFrame) -> pd.DataFrame:
@@ -19,17 +43,21 @@ def for_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def render(frame: pd.DataFrame, fmt: str) -> str:
-    """The text of ``frame`` in ``fmt``; numbers keep full precision in csv and json."""
+    """The text of ``frame`` in ``fmt``; numbers keep full precision (and accuracies stay
+    fractions) in csv and json; the human formats write accuracies in percent."""
     if fmt == "csv":
         return frame.to_csv(index=False).rstrip("\n")
     if fmt == "json":
         return frame.to_json(orient="records", indent=2)
-    if fmt == "markdown":
-        return for_display(frame).to_markdown(
-            index=False, floatfmt=".4g", intfmt=",", missingval="-"
-        )
-    if fmt == "table":
-        return for_display(frame).to_markdown(
-            index=False, tablefmt="simple", floatfmt=".4g", intfmt=",", missingval="-"
+    if fmt in ("markdown", "table"):
+        shown = for_display(in_percent(frame))
+        align = [  # tabulate's defaults, and percent text right-aligned like the numbers
+            "right" if c in PERCENT_COLUMNS else
+            "decimal" if pd.api.types.is_numeric_dtype(frame[c]) else "left"
+            for c in frame.columns
+        ]  # fmt: skip
+        style = {"tablefmt": "simple"} if fmt == "table" else {}
+        return shown.to_markdown(
+            index=False, floatfmt=".4g", intfmt=",", missingval="-", colalign=align, **style
         )
     raise ValueError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")

@@ -7,6 +7,11 @@ them. A suite may also ask for an LR range test (:class:`LRRangeStep`): after it
 test sweeps learning rates on one architecture, chooses one on validation loss, and the suite
 retrains that architecture at the chosen LR as ordinary runs.
 
+Each suite also carries its source's :class:`Protocol` (how many training images, what is
+selected and on what; epochs, batch size and normalization come from its recipe) and runs it by
+default: a suite whose source trained on the whole training set for a fixed number of epochs
+holds out no validation set (``val_size=0``); ``--val-size`` still overrides it.
+
 This module is configuration only: it plans nothing and trains nothing.
 """
 
@@ -50,6 +55,40 @@ class LRRangeStep:
         )
 
 
+def normalization_text(mode: str, info: datasets.DatasetInfo) -> str:
+    if mode == "standard" and info.mean is not None:
+        return f"pixels normalized (mean {info.mean:g}, std {info.std:g})"
+    return {
+        "unit": "pixels in [0, 1]",
+        "standard": "pixels normalized with the training images' mean and std",
+        "zscore": "each pixel z-scored on the training images",
+    }[mode]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a suite's source ran its comparison, and how archbench runs it by default.
+
+    ``train_images``: how many training images the source trained on (the whole training set
+    of the suite's dataset). ``val_size``: the validation images archbench carves from them by
+    default (0: none, the models train on all ``train_images``; None: the dataset's default).
+    ``selection``: what is selected, and on what (``"nothing"`` when the last epoch's weights
+    are the result). ``reason``: why this protocol, in one sentence. ``difference``: the one
+    deliberate difference from the source, if any (e.g. where it selected on the test set).
+    Epochs, batch size and normalization are the suite's recipe's (:meth:`Suite.protocol_text`).
+    """
+
+    train_images: int
+    val_size: int | None
+    selection: str
+    reason: str
+    difference: str = ""
+
+    @property
+    def as_in_source(self) -> bool:
+        return not self.difference and self.val_size == 0
+
+
 def grid(**values: list[Any]) -> tuple[dict[str, Any], ...]:
     """Every combination of recipe overrides: ``grid(lr=[1, 2], batch_size=[32])``."""
     names = list(values)
@@ -68,6 +107,36 @@ class Suite:
     dataset: str = "mnist"
     grid: tuple[dict[str, Any], ...] = ()  # recipe overrides per grid point; () is one point
     lr_range: LRRangeStep | None = None
+    protocol: Protocol | None = None  # every registered suite has one (checked on register)
+
+    def held_out(self) -> int:
+        """The validation images the protocol holds out (the dataset's default for None)."""
+        if self.protocol.val_size is None:
+            return datasets.get_dataset_info(self.dataset).default_val_size
+        return self.protocol.val_size
+
+    def training_text(self) -> str:
+        """``60,000 training images, no validation set`` or ``50,000 training images +
+        10,000 for validation``: what the protocol trains on."""
+        held = self.held_out()
+        train = f"{self.protocol.train_images - held:,} training images"
+        return f"{train} + {held:,} for validation" if held else f"{train}, no validation set"
+
+    def protocol_text(self) -> str:
+        """The protocol in one line: training images, epochs, batch size, normalization (from
+        the recipe, every grid point's), and what is selected."""
+        recipes = self.recipes()
+        epochs = "/".join(str(e) for e in sorted({r.epochs for r in recipes}))
+        sizes = sorted({r.batch_size for r in recipes}, key=lambda b: b or 0)
+        batch = "/".join("full" if b is None else str(b) for b in sizes)
+        batch = "full batch" if batch == "full" else f"batch {batch}"
+        norms = sorted({r.normalize for r in recipes})
+        info = datasets.get_dataset_info(self.dataset)
+        normalization = ", ".join(normalization_text(n, info) for n in norms)
+        return (
+            f"{self.training_text()}, {epochs} epochs, {batch}, {normalization}; "
+            f"selects {self.protocol.selection}"
+        )
 
     def recipes(self, overrides: dict[str, Any] | None = None) -> list[Recipe]:
         """One validated recipe per grid point, with ``overrides`` (non-None values, e.g.
@@ -97,6 +166,10 @@ class Suite:
         self.recipes()
         if self.lr_range is not None and self.lr_range.arch not in self.archs:
             raise ValueError(f"suite {self.name!r}: LR range arch is not one of its archs")
+        if self.protocol is None:
+            raise ValueError(f"suite {self.name!r} has no protocol")
+        if self.lr_range is not None and self.held_out() == 0:
+            raise ValueError(f"suite {self.name!r}: the LR range test needs a validation set")
 
 
 SUITES: dict[str, Suite] = {}
@@ -123,6 +196,8 @@ def list_suites() -> list[str]:
 
 DEFAULT_SUITE = "mlp-vs-cnn"
 
+LAST_EPOCH = "nothing (the last epoch's test accuracy is the result)"
+
 register_suite(
     Suite(
         "mlp-vs-cnn",
@@ -130,6 +205,13 @@ register_suite(
         source="MLP vs CNN recap on MNIST (four models, Adam, batch 64, 5 epochs)",
         archs=("mlp32", "tinycnn", "cnn", "strongcnn"),
         recipe="adam-bs64-e5",
+        protocol=Protocol(
+            60_000,
+            val_size=0,
+            selection=LAST_EPOCH,
+            reason="the recap trained each model on all 60,000 training images for a fixed 5 "
+            "epochs and compared the last epoch's test accuracies: nothing needs a validation set",
+        ),
     )
 )
 register_suite(
@@ -139,6 +221,13 @@ register_suite(
         source="MLP-256 baseline on MNIST (Adam, batch 128, 10 epochs)",
         archs=("mlp256",),
         recipe="adam-bs128-e10",
+        protocol=Protocol(
+            60_000,
+            val_size=0,
+            selection=LAST_EPOCH,
+            reason="the baseline trained on all 60,000 training images for a fixed 10 epochs "
+            "and reported the last epoch's test accuracy: nothing needs a validation set",
+        ),
     )
 )
 register_suite(
@@ -150,6 +239,18 @@ register_suite(
         archs=("mlp256_128", "mnistcnn"),
         recipe="adam-bs64-e5-norm",
         lr_range=LRRangeStep("mnistcnn"),
+        protocol=Protocol(
+            60_000,
+            val_size=None,
+            selection="mnistcnn's learning rate, on validation loss (LR range test)",
+            reason="the LR range test chooses mnistcnn's learning rate and needs images that "
+            "are neither trained on nor the test set, so the last 10,000 training images are "
+            "held out; every run of the suite uses the same split, so the retrain at the "
+            "chosen LR and the runs at the recipe's LR compare on equal terms",
+            difference="the notebook chose its learning rate on the test set; archbench "
+            "chooses it on the held-out validation images, so its models train on 50,000 "
+            "images, not 60,000",
+        ),
     )
 )
 register_suite(
@@ -161,6 +262,14 @@ register_suite(
         archs=("mlp512x2",),
         recipe="sgd-lr1e-3-bs64-e20",
         grid=grid(lr=[1e-3, 3e-3, 1e-2, 3e-2, 1e-1], batch_size=[32, 64, 128]),
+        protocol=Protocol(
+            60_000,
+            val_size=0,
+            selection="nothing (every grid point's last-epoch test accuracy is reported)",
+            reason="the study trained every learning rate x batch size point on all 60,000 "
+            "training images for a fixed 20 epochs and compared their final test accuracies; "
+            "it picks no point, so nothing needs a validation set",
+        ),
     )
 )
 register_suite(
@@ -172,6 +281,14 @@ register_suite(
         archs=("digits_slp", "digits_mlp"),
         recipe="fullbatch-gd-lr0.1-e1000",
         dataset="digits",
+        protocol=Protocol(
+            1_437,
+            val_size=0,
+            selection=LAST_EPOCH,
+            reason="the study ran a fixed 1000 full-batch steps on the whole 1,437-image "
+            "training split (the z-score fitted on those images) and reported test accuracy: "
+            "nothing needs a validation set",
+        ),
     )
 )
 register_suite(
@@ -181,5 +298,13 @@ register_suite(
         source="LeCun et al. 1998, Gradient-based learning applied to document recognition",
         archs=("lenet5", "cnn", "mlp32"),
         recipe="adam-bs64-e5",
+        protocol=Protocol(
+            60_000,
+            val_size=0,
+            selection=LAST_EPOCH,
+            reason="LeNet-5 was trained on all 60,000 training images and judged on the test "
+            "set; the suite runs the recap's recipe and protocol, so its cnn and mlp32 runs "
+            "are the recap's own (trained once)",
+        ),
     )
 )

@@ -106,7 +106,11 @@ def plan_suite(
     **options: Any,
 ) -> list[RunConfig]:
     """Every config of ``suite``: its archs x each grid point's recipe (with ``overrides`` on
-    top) x seeds x devices, validated."""
+    top) x seeds x devices, validated. The validation split is the suite's protocol's
+    (``val_size=0`` where its source trained on every training image) unless ``val_size`` is
+    given (``--val-size``), which then shows in the runs' config and id."""
+    if options.get("val_size") is None:
+        options["val_size"] = suite.protocol.val_size
     configs: list[RunConfig] = []
     for recipe in suite.recipes(overrides):
         configs += plan(suite.archs, suite.dataset, recipe, seeds, devices, **options)

@@ -33,6 +33,7 @@ from bench.report.numbers import (
     ok_runs,
     recap,
 )
+from bench.report.protocol import protocol_section
 from bench.report.provenance import (
     device_section,
     environment_section,
@@ -139,6 +140,7 @@ def write_report(
 def render(ctx: Context, suite: str | None, command: str | None) -> str:
     sections = [
         title(ctx, suite),
+        protocol_section(ctx, suite),
         recap_section(ctx),
         pairwise_section(ctx),
         figures_section(ctx),

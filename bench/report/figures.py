@@ -104,6 +104,9 @@ def learning_curves(history: pd.DataFrame, path: Path, models: Sequence[str] = (
                     linestyle="none",
                 )
         ax.set_title(title)
+        if history[column].isna().all():  # no validation set (the suite's protocol)
+            ax.text(0.5, 0.5, "not available: no validation set", ha="center",
+                    va="center", transform=ax.transAxes, color="0.4")  # fmt: skip
         ax.grid(alpha=0.3, which="both")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlim(0.5, max(history.epoch.max(), 1) + 0.5)
@@ -113,7 +116,7 @@ def learning_curves(history: pd.DataFrame, path: Path, models: Sequence[str] = (
             ax.set_ylabel("%")
     for ax in axes[1]:
         ax.set_xlabel("epoch")
-    handles, names = axes[0, 1].get_legend_handles_labels()
+    handles, names = axes[0, 0].get_legend_handles_labels()
     fig.legend(
         handles,
         names,

@@ -38,7 +38,9 @@ def recap_markdown(frame: pd.DataFrame) -> str:
     for r in frame.itertuples():
         reached = getattr(r, f"tta_{TARGET}_reached")
         tta = (
-            f"not reached (0/{r.n})"
+            "n/a (no validation set)"
+            if getattr(r, "n_val", None) == 0
+            else f"not reached (0/{r.n})"
             if reached == 0
             else mean_std(getattr(r, f"tta_{TARGET}_s_mean"), getattr(r, f"tta_{TARGET}_s_std"),
                           ".1f", unit=" s") + (f" ({reached}/{r.n})" if reached < r.n else "")

@@ -34,7 +34,8 @@ def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.Dat
     seeds, parameters, mult-adds, and mean/std (and the 95 % CI for test accuracy) over seeds
     of test accuracy, test loss, training time and time to 99 % validation accuracy; with
     ``evaluations`` (from :func:`bench.report.evaluation.ensure_evaluations`) also the accuracy on
-    the test set rotated by +15° and -15°. Fractions stay fractions (0.98, not 98)."""
+    the test set rotated by +15° and -15°. Fractions stay fractions (0.98, not 98). ``n_val``
+    is the validation set's size (0: none, so no time to a validation accuracy)."""
     runs = variants.with_variants(ok_runs(runs))
     rows = []
     for variant, group in runs.groupby("variant", sort=False):
@@ -57,6 +58,7 @@ def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.Dat
         reached = group[column].dropna() if column in group else pd.Series(dtype=float)
         row.update(_mean_std(column, reached))
         row[f"tta_{TARGET}_reached"] = len(reached)
+        row["n_val"] = _first(group.n_val) if "n_val" in group else None  # 0: no validation set
         if evaluations is not None and not evaluations.empty:
             row.update(_rotated(group, evaluations))
         row["variant"] = variant

@@ -122,21 +122,28 @@ class Suite:
         train = f"{self.protocol.train_images - held:,} training images"
         return f"{train} + {held:,} for validation" if held else f"{train}, no validation set"
 
-    def protocol_text(self) -> str:
-        """The protocol in one line: training images, epochs, batch size, normalization (from
-        the recipe, every grid point's), and what is selected."""
+    def recipe_text(self) -> str:
+        """Epochs, batch size and normalization of the suite's recipe (every grid point's):
+        ``5 epochs, batch 64, pixels in [0, 1]``."""
         recipes = self.recipes()
         epochs = "/".join(str(e) for e in sorted({r.epochs for r in recipes}))
         sizes = sorted({r.batch_size for r in recipes}, key=lambda b: b or 0)
         batch = "/".join("full" if b is None else str(b) for b in sizes)
         batch = "full batch" if batch == "full" else f"batch {batch}"
-        norms = sorted({r.normalize for r in recipes})
         info = datasets.get_dataset_info(self.dataset)
-        normalization = ", ".join(normalization_text(n, info) for n in norms)
-        return (
-            f"{self.training_text()}, {epochs} epochs, {batch}, {normalization}; "
-            f"selects {self.protocol.selection}"
-        )
+        norms = sorted({r.normalize for r in recipes})
+        return f"{epochs} epochs, {batch}, {', '.join(normalization_text(n, info) for n in norms)}"
+
+    def protocol_text(self) -> str:
+        """The protocol in one line: training images, epochs, batch size, normalization, and
+        what is selected (``bench suites``)."""
+        return f"{self.training_text()}, {self.recipe_text()}; selects {self.protocol.selection}"
+
+    def protocol_headline(self) -> str:
+        """``as in the source: 60,000 training images, no selection``, or what differs."""
+        if self.protocol.as_in_source:
+            return f"as in the source: {self.protocol.train_images:,} training images, no selection"
+        return f"{self.training_text()}; selects {self.protocol.selection}"
 
     def recipes(self, overrides: dict[str, Any] | None = None) -> list[Recipe]:
         """One validated recipe per grid point, with ``overrides`` (non-None values, e.g.

@@ -1,0 +1,114 @@
+"""The report's protocol paragraph: for each suite reported, the protocol of its source that it
+runs (:class:`bench.sweep.suites.Protocol`), why, any deliberate difference from the source, and
+whether the stored runs followed it, checked from the split sizes each run recorded
+(``n_train``, ``n_val``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.report import variants
+from bench.sweep import suites
+
+NO_VAL_NOTE = (
+    "Runs without a validation set have no best epoch, no validation curves and no time to a "
+    "validation accuracy: they are shown as n/a (`-` in `bench results`), never replaced by "
+    "numbers from the test set."
+)
+
+
+def protocol_section(ctx, suite: str | None) -> str:
+    """A paragraph per suite: the one reported, or (for a report of the whole store) each
+    suite with runs in it; empty when the runs belong to no suite."""
+    if suite is not None:
+        parts = [protocol_text(suites.get_suite(suite), ctx.runs)]
+    else:
+        members = ctx.tables.suite_runs
+        parts = [
+            protocol_text(suites.SUITES[name], ctx.runs[ctx.runs.run_id.isin(set(group.run_id))])
+            for name, group in members.groupby("suite", sort=True)
+            if name in suites.SUITES
+        ]
+    parts = [part for part in parts if part]
+    if "n_val" in ctx.runs and (ctx.runs.n_val == 0).any():
+        parts.append(NO_VAL_NOTE)
+    return "\n\n".join(parts)
+
+
+def protocol_text(suite: suites.Suite, runs: pd.DataFrame) -> str:
+    """One suite's protocol, why, and how its stored ``ok`` runs compare with it."""
+    if runs.empty:
+        return ""
+    protocol = suite.protocol
+    name = f" of `{suite.name}`" if suite.name else ""
+    text = (
+        f"**Protocol{name}: {suite.protocol_headline()}.** {suite.recipe_text()}; selects "
+        f"{protocol.selection}. "
+    )
+    if protocol.as_in_source:
+        text += f"Why: {protocol.reason}."
+    else:
+        held = "why a validation set is held out" if suite.held_out() else "why"
+        text += f"Its source: {protocol.train_images:,} training images. {held.capitalize()}: "
+        text += f"{protocol.reason}."
+    if protocol.difference:
+        text += f" The one deliberate difference from the source: {protocol.difference}."
+    return f"{text} {stored_check(suite, runs)}"
+
+
+def split_text(n_train: int, n_val: int) -> str:
+    val = f"with {n_val:,} for validation" if n_val else "with no validation set"
+    return f"{n_train:,} images {val}"
+
+
+RECIPE_FLAGS = (
+    ("epochs", "--epochs"),
+    ("batch_size", "--batch-size"),
+    ("normalize", "--normalize"),
+)
+
+
+def deviations(suite: suites.Suite, fields: dict, n_train, n_val) -> str:
+    """How one run differs from the suite's protocol (empty when it follows it): its split
+    (from the sizes it recorded, with the option that made it) and the protocol's recipe
+    fields it overrode."""
+    held = suite.held_out()
+    found = []
+    if (n_train, n_val) != (suite.protocol.train_images - held, held):
+        cause = (
+            f"--limit-train {fields['limit_train']}"
+            if fields.get("limit_train")
+            else f"--val-size {fields['val_size']}"
+            if fields.get("val_size") is not None
+            else "the dataset's default split"
+        )
+        found.append(f"on {split_text(int(n_train), int(n_val))} ({cause})")
+    recipes = suite.recipes()
+    for name, flag in RECIPE_FLAGS:
+        if fields.get(name) not in {getattr(recipe, name) for recipe in recipes}:
+            found.append(f"with {flag} {fields.get(name)}")
+    return ", ".join(found)
+
+
+def stored_check(suite: suites.Suite, runs: pd.DataFrame) -> str:
+    """Whether the runs followed the protocol, from their stored configs and split sizes."""
+    if "n_train" not in runs or runs.n_train.isna().any():
+        return "Some runs recorded no split sizes to check against it."
+    held = suite.held_out()
+    found = pd.Series(
+        [
+            deviations(suite, variants.config_fields(text), n_train, n_val)
+            for text, n_train, n_val in zip(runs.config_json, runs.n_train, runs.n_val, strict=True)
+        ],
+        dtype=object,
+    )
+    checked = "checked from their configs and stored split sizes"
+    if not found.any():
+        expected = split_text(suite.protocol.train_images - held, held)
+        return f"All {len(runs)} runs followed it ({checked}: {expected})."
+    counts = found[found != ""].value_counts(sort=False)
+    others = "; ".join(f"{n} ran {text}" for text, n in counts.items())
+    return (
+        f"{(found == '').sum()} of {len(runs)} runs followed it ({checked}); {others}. Runs "
+        "that differ in anything but the seed are separate models (see Variants)."
+    )

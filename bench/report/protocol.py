@@ -40,17 +40,13 @@ def protocol_text(suite: suites.Suite, runs: pd.DataFrame) -> str:
     if runs.empty:
         return ""
     protocol = suite.protocol
-    name = f" of `{suite.name}`" if suite.name else ""
-    text = (
-        f"**Protocol{name}: {suite.protocol_headline()}.** {suite.recipe_text()}; selects "
-        f"{protocol.selection}. "
-    )
+    text = f"**Protocol of `{suite.name}`: {suite.protocol_headline()}.** {suite.recipe_text()}"
     if protocol.as_in_source:
-        text += f"Why: {protocol.reason}."
+        text += f"; selects {protocol.selection}. Why: {protocol.reason}."
     else:
         held = "why a validation set is held out" if suite.held_out() else "why"
-        text += f"Its source: {protocol.train_images:,} training images. {held.capitalize()}: "
-        text += f"{protocol.reason}."
+        text += f". Its source trained on {protocol.train_images:,} images. "
+        text += f"{held.capitalize()}: {protocol.reason}."
     if protocol.difference:
         text += f" The one deliberate difference from the source: {protocol.difference}."
     return f"{text} {stored_check(suite, runs)}"
@@ -75,13 +71,13 @@ def deviations(suite: suites.Suite, fields: dict, n_train, n_val) -> str:
     held = suite.held_out()
     found = []
     if (n_train, n_val) != (suite.protocol.train_images - held, held):
-        cause = (
-            f"--limit-train {fields['limit_train']}"
-            if fields.get("limit_train")
-            else f"--val-size {fields['val_size']}"
-            if fields.get("val_size") is not None
-            else "the dataset's default split"
-        )
+        causes = [f"--limit-train {fields['limit_train']}"] if fields.get("limit_train") else []
+        val_size = fields.get("val_size")
+        if val_size != suite.protocol.val_size:
+            causes.append(
+                "the dataset's default split" if val_size is None else f"--val-size {val_size}"
+            )
+        cause = ", ".join(causes) or "a different dataset size"
         found.append(f"on {split_text(int(n_train), int(n_val))} ({cause})")
     recipes = suite.recipes()
     for name, flag in RECIPE_FLAGS:

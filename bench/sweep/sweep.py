@@ -111,6 +111,10 @@ def plan_suite(
     given (``--val-size``), which then shows in the runs' config and id."""
     if options.get("val_size") is None:
         options["val_size"] = suite.protocol.val_size
+    elif options["val_size"] == 0 and suite.lr_range is not None:
+        raise UsageError(
+            f"suite {suite.name}'s LR range test chooses on validation loss: drop --val-size 0"
+        )
     configs: list[RunConfig] = []
     for recipe in suite.recipes(overrides):
         configs += plan(suite.archs, suite.dataset, recipe, seeds, devices, **options)

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.config import UsageError
+from bench.config import UsageError, get_recipe
+from bench.data import datasets, splits
+from bench.report import variants
 from bench.store import ResultsStore, load
 from bench.sweep import sweep
 from bench.sweep.suites import SUITES, get_suite, list_suites
@@ -110,3 +112,96 @@ def test_noxfile_has_a_session_for_every_suite():
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SUITES"
     ]
     assert sorted(ast.literal_eval(value)) == list_suites()
+
+
+# --- protocols: each suite runs its source's protocol by default ---------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SUITES))
+def test_every_suite_has_a_protocol_and_its_configs_use_it(name):
+    suite = get_suite(name)
+    protocol = suite.protocol
+    assert protocol.train_images > 0 and protocol.selection and protocol.reason
+    configs = sweep.plan_suite(suite, [0, 1], ["cpu"])
+    assert {c.val_size for c in configs} == {protocol.val_size}
+    # epochs, batch size and normalization are the recipe's, and the listing says them
+    text = suite.protocol_text()
+    for config in configs:
+        assert f"{config.recipe.epochs} epochs" in text
+        batch = config.recipe.batch_size
+        assert ("full batch" in text) if batch is None else (str(batch) in text)
+        assert config.recipe.normalize == get_recipe(suite.recipe).normalize
+    assert protocol.selection in text and suite.training_text() in text
+
+
+def test_suites_that_select_nothing_train_on_every_training_image():
+    """Each source trained on its whole training set with a fixed number of epochs, except
+    the notebook, whose LR range test needs a validation set (and says why)."""
+    for name, suite in SUITES.items():
+        if suite.lr_range is None:
+            assert suite.protocol.val_size == 0 and suite.protocol.as_in_source, name
+            assert suite.protocol_headline() == (
+                f"as in the source: {suite.protocol.train_images:,} training images, no selection"
+            )
+    notebook = get_suite("notebook-mlp-cnn").protocol
+    assert notebook.val_size is None and "LR range test" in notebook.reason
+    assert "test set" in notebook.difference and "validation" in notebook.difference
+
+
+@pytest.fixture(scope="module")
+def dataset_images(mnist_root):
+    return {name: datasets.load(name, mnist_root) for name in ("mnist", "digits")}
+
+
+@pytest.mark.parametrize("name", sorted(SUITES))
+def test_planned_runs_train_on_the_protocols_number_of_images(name, dataset_images):
+    """The split each planned run gets from the real dataset is the protocol's: mlp-vs-cnn's
+    `bench run --suite mlp-vs-cnn --seeds 0-2` trains on all 60,000 MNIST images."""
+    suite = get_suite(name)
+    info = datasets.get_dataset_info(suite.dataset)
+    for config in sweep.plan_suite(suite, [0, 1, 2], ["cpu"]):
+        index = splits.split_indices(dataset_images[suite.dataset], info, config.val_size)
+        held = suite.held_out()
+        assert (len(index.train), len(index.val)) == (suite.protocol.train_images - held, held)
+    if name == "mlp-vs-cnn":
+        assert len(index.train) == 60_000 and len(index.val) == 0
+
+
+def test_bench_run_suite_plans_the_protocol_and_val_size_overrides_it(tmp_path):
+    from bench.cli.main import build_parser
+    from bench.cli.run_command import sweep_configs
+
+    def planned(*extra):
+        args = build_parser().parse_args(
+            ["run", "--suite", "mlp-vs-cnn", "--seeds", "0-2", "--results", str(tmp_path), *extra]
+        )
+        return sweep_configs(args)
+
+    default, override = planned(), planned("--val-size", "10000")
+    assert len(default) == 12 and {c.val_size for c in default} == {0}
+    assert {c.val_size for c in override} == {10_000}
+    assert not {c.run_id for c in default} & {c.run_id for c in override}
+    keys = [variants.variant_key(c.to_json()) for c in default + override if c.arch == "cnn"]
+    assert set(variants.labels(keys).values()) == {"cnn (val_size=0)", "cnn (val_size=10000)"}
+
+
+def test_the_notebook_refuses_val_size_0_before_anything_runs(tmp_path, capsys):
+    results = tmp_path / "R"
+    code = main(
+        ["run", "--suite", "notebook-mlp-cnn", "--val-size", "0", "--results", str(results)]
+    )
+    assert code == 2 and "drop --val-size 0" in capsys.readouterr().err
+    assert not results.exists()
+
+
+def test_bench_suites_lists_each_protocol(capsys):
+    assert main(["suites", "--format", "csv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("name")
+    recap = table.loc["mlp-vs-cnn", "protocol"]
+    assert recap.startswith("60,000 training images, no validation set, 5 epochs, batch 64")
+    assert "selects nothing" in recap
+    notebook = table.loc["notebook-mlp-cnn", "protocol"]
+    assert notebook.startswith("50,000 training images + 10,000 for validation")
+    assert "learning rate, on validation loss" in notebook
+    assert "1,437 training images" in table.loc["digits-from-scratch", "protocol"]
+    assert "batch 32/64/128" in table.loc["fc-sweep", "protocol"]

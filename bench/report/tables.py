@@ -6,6 +6,8 @@ the full-precision fractions, so scripts reading them see the stored numbers."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -47,8 +49,9 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
     fractions) in csv and json; the human formats write accuracies in percent."""
     if fmt == "csv":
         return frame.to_csv(index=False).rstrip("\n")
-    if fmt == "json":
-        return frame.to_json(orient="records", indent=2)
+    if fmt == "json":  # json.dumps: floats round-trip exactly (to_json keeps 10 digits)
+        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        return json.dumps(records, indent=2, default=str, allow_nan=False)
     if fmt in ("markdown", "table"):
         shown = for_display(in_percent(frame))
         align = [  # tabulate's defaults, and percent text right-aligned like the numbers

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pandas as pd
 import pytest
 import torch
 
 from bench.cli import main
+from bench.store import load
 from tests.helpers import bench_cli
 
 SLICE = ["--limit-train", "600", "--limit-test", "200", "--epochs", "2", "--device", "cpu"]
@@ -106,3 +108,46 @@ def test_results_of_a_missing_directory_is_one_line(tmp_path):
     proc = bench_cli("results", "--results", str(tmp_path / "none"))
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "no results in" in proc.stderr
+
+
+def table_rows(text: str) -> list[dict[str, str]]:
+    """The rows of a `--format table` output (columns split on runs of 2+ spaces)."""
+    lines = [line for line in text.strip().splitlines() if not set(line) <= {"-", " "}]
+    header = re.split(r"\s{2,}", lines[0].strip())
+    return [
+        dict(zip(header, re.split(r"\s{2,}", line.strip()), strict=False)) for line in lines[1:]
+    ]
+
+
+def test_human_tables_write_accuracies_in_percent_and_csv_json_keep_fractions(tmp_path, capsys):
+    results = ["--results", str(tmp_path)]
+    assert main(["run", "--arch", "slp", "mlp32", "--dataset", "synthetic", "--epochs", "1",
+                 "--device", "cpu", "--quiet", *results]) == 0  # fmt: skip
+    closing = capsys.readouterr().out  # bench run's closing table
+    stored = load(tmp_path).runs.set_index("run_id")
+    expected = {run_id: f"{acc * 100:.2f} %" for run_id, acc in stored.test_acc.items()}
+    for text in (closing, None):
+        if text is None:
+            assert main(["results", *results]) == 0
+            text = capsys.readouterr().out
+        rows = table_rows(text[text.index("run_id") :])
+        assert {row["run_id"]: row["test_acc"] for row in rows} == expected
+    assert main(["results", "--format", "markdown", *results]) == 0
+    markdown = capsys.readouterr().out
+    assert all(cell in markdown for cell in expected.values())
+    assert main(["results", "--history", *results]) == 0
+    assert re.search(r"\d+\.\d\d %", capsys.readouterr().out)
+    # csv and json: the same columns as before, accuracies as full-precision fractions
+    assert main(["results", "--format", "csv", *results]) == 0
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("run_id")
+    assert list(frame.columns[:8]) == [
+        "arch", "dataset", "recipe", "seed", "device", "status", "epochs_completed", "test_acc",
+    ]  # fmt: skip
+    assert frame.test_acc.to_dict() == stored.test_acc.to_dict()  # exact
+    assert ((frame.test_acc > 0) & (frame.test_acc < 1)).all()
+    assert main(["results", "--format", "json", *results]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert {r["run_id"]: r["test_acc"] for r in records} == stored.test_acc.to_dict()
+    assert main(["results", "--history", "--format", "csv", *results]) == 0
+    history = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert history.val_acc.between(0, 1).all() and history.test_acc.between(0, 1).all()

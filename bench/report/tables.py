@@ -7,6 +7,7 @@ the full-precision fractions, so scripts reading them see the stored numbers."""
 from __future__ import annotations
 
 import json
+import math
 
 import pandas as pd
 
@@ -44,14 +45,20 @@ def for_display(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
+def _native(value):
+    """numpy scalars as Python numbers, anything else (timestamps) as text, for json."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
 def render(frame: pd.DataFrame, fmt: str) -> str:
     """The text of ``frame`` in ``fmt``; numbers keep full precision (and accuracies stay
     fractions) in csv and json; the human formats write accuracies in percent."""
     if fmt == "csv":
         return frame.to_csv(index=False).rstrip("\n")
     if fmt == "json":  # json.dumps: floats round-trip exactly (to_json keeps 10 digits)
-        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-        return json.dumps(records, indent=2, default=str, allow_nan=False)
+        missing = frame.isna() | frame.isin([math.inf, -math.inf])  # null, as to_json wrote
+        records = frame.astype(object).where(~missing, None).to_dict(orient="records")
+        return json.dumps(records, indent=2, default=_native, allow_nan=False)
     if fmt in ("markdown", "table"):
         shown = for_display(in_percent(frame))
         align = [  # tabulate's defaults, and percent text right-aligned like the numbers

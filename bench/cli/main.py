@@ -63,6 +63,12 @@ def targets_arg(text: str) -> list[float]:
     return values
 
 
+FORMAT_HELP = (
+    "table (default) and markdown write accuracies in percent (95.45 %%); csv and json keep "
+    "full-precision fractions (test_acc 0.9545)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench",
@@ -89,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         "suites",
         help="list the registered suites (bench run --suite NAME runs one)",
         description="List the registered suites: each reproduces one source comparison as "
-        "architectures x recipe (x a grid of recipe overrides) x dataset.",
+        "architectures x recipe (x a grid of recipe overrides) x dataset, with its source's "
+        "protocol (training images, epochs, batch size, normalization, what is selected and "
+        "on what), which `bench run --suite` runs by default.",
     )
     suites_cmd.add_argument("--format", choices=FORMATS, default="table")
     suites_cmd.set_defaults(func=cmd_suites)
@@ -149,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--arch", nargs="+", metavar="PATTERN", help="names or shell wildcards")
     run.add_argument(
         "--suite", metavar="NAME",
-        help="run a registered suite instead of --arch (`bench suites` lists them); recipe "
-        "overrides, --seeds, --device and the data options apply to it",
+        help="run a registered suite instead of --arch (`bench suites` lists them) with its "
+        "source's protocol; recipe overrides, --seeds, --device and the data options apply to "
+        "it (and give new run ids)",
     )  # fmt: skip
     run.add_argument("--exclude", nargs="+", default=[], metavar="PATTERN")
     run.add_argument(
@@ -177,8 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     data_opts = run.add_argument_group("data")
     data_opts.add_argument(
         "--val-size", type=int, metavar="N",
-        help="validation images carved from training (default: the dataset's, 10,000 for MNIST; "
-        "0 trains on the whole training set, with no best-epoch selection)",
+        help="validation images carved from training (default: a suite's protocol, else the "
+        "dataset's, 10,000 for MNIST; 0 trains on the whole training set, with no best-epoch "
+        "selection)",
     )  # fmt: skip
     data_opts.add_argument("--limit-train", type=int, metavar="N", help="first N train images")
     data_opts.add_argument("--limit-test", type=int, metavar="N", help="first N test images")
@@ -280,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     speed.add_argument("--limit-train", type=int, metavar="N", help="first N train images")
     speed.add_argument("--threads", type=at_least(1), help="torch CPU threads")
-    speed.add_argument("--format", choices=FORMATS, default="table")
+    speed.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     speed.set_defaults(func=cmd_speed)
 
     results = commands.add_parser(
@@ -289,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="one row per recorded run (or per epoch with --history)",
         description="Show recorded runs with their headline columns.",
     )
-    results.add_argument("--format", choices=FORMATS, default="table")
+    results.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     results.add_argument("--arch", nargs="+", metavar="PATTERN")
     results.add_argument(
         "--status", nargs="+", choices=("ok", "diverged", "oom", "error", "skipped")

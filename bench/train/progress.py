@@ -19,7 +19,7 @@ from bench.train.runner import RunResult
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.2f}%"
+    return "-" if value is None else f"{value * 100:.2f} %"
 
 
 def describe_result(result: RunResult) -> str:

@@ -15,6 +15,8 @@ Conventions (also stated in the report):
   models have the same seeds, else Welch's t-test; verdicts use Holm-adjusted p < 0.05 over the
   pairs of the table. With n < 2 on a side no claim is made.
 - Device agreement: mean test accuracies within :data:`DEVICE_TOLERANCE_PP` percentage points.
+- Each suite's protocol, and whether its runs followed it (:mod:`bench.report.protocol`);
+  without a validation set, validation-only metrics are n/a, never taken from the test set.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """Shared fixtures. Tests never touch the user's data cache: ARCHBENCH_DATA points at a
-per-session temporary directory, and the real MNIST is prepared there once, offline."""
+per-session temporary directory, and the real MNIST is prepared there once, offline. The
+machine-wide training slot (bench/train/slot.py) is the session's own too (ARCHBENCH_SLOT_DIR),
+so a test session and the user's own `bench run` never wait for each other."""
 
 from __future__ import annotations
 
@@ -13,9 +15,16 @@ def data_root(tmp_path_factory):
     return tmp_path_factory.mktemp("data")
 
 
+@pytest.fixture(scope="session")
+def slot_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("slot")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_data(monkeypatch, data_root):
+def _isolated_data(monkeypatch, data_root, slot_root):
     monkeypatch.setenv("ARCHBENCH_DATA", str(data_root))
+    monkeypatch.setenv("ARCHBENCH_SLOT_DIR", str(slot_root))
+    monkeypatch.delenv("ARCHBENCH_SLOT", raising=False)
 
 
 @pytest.fixture(scope="session")

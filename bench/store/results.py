@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.config import ArchbenchError
+from bench.config import ArchbenchError, RunConfig
 from bench.data import idx
 from bench.store.schema import (
     BUSY_TIMEOUT_MS,
@@ -127,6 +127,18 @@ class ResultsStore:
         with self.connect() as conn:
             rows = conn.execute(f"SELECT run_id FROM runs WHERE status IN ({marks})", DONE_STATUSES)
             return {row[0] for row in rows}
+
+    def clean_cpu_utils(self, config: RunConfig, parallel_seeds: int = 1) -> list[float]:
+        """``cpu_util`` of the stored clean ``ok`` runs of ``config`` with any seed (trained in
+        groups of the same size): what this config reaches when it has its cores."""
+        key = {**config.identity(), "seed": None}
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT config_json, cpu_util FROM runs WHERE status = 'ok' AND timing = 'clean'"
+                " AND cpu_util IS NOT NULL AND arch = ? AND COALESCE(parallel_seeds, 1) = ?",
+                (config.arch, parallel_seeds),
+            ).fetchall()
+        return [util for text, util in rows if {**json.loads(text), "seed": None} == key]
 
     def checkpoint_path(self, run_id: str) -> Path:
         return self.directory / "checkpoints" / f"{run_id}.pt"

@@ -62,6 +62,18 @@ RUN_COLUMNS = {
     "peak_mem_bytes": "INTEGER",
     "peak_mem_kind": "TEXT",
     "time_to_target_json": "TEXT",
+    # the conditions training was timed under (bench/train/timing.py) and the verdict
+    "cpu_s": "REAL",  # process CPU time (user + sys) while training
+    "cpu_wall_s": "REAL",  # wall time of that same stretch
+    "cpu_util": "REAL",  # cpu_s / (cpu_wall_s x threads)
+    "load1_start": "REAL",
+    "load1_end": "REAL",
+    "runnable_start": "INTEGER",  # runnable threads of other processes
+    "runnable_end": "INTEGER",
+    "others_training": "INTEGER",  # other archbench processes training beside it
+    "slot_wait_s": "REAL",
+    "timing": "TEXT",  # clean | contended (NULL: recorded before archbench measured it)
+    "timing_reason": "TEXT",
     # environment (env_json holds all of it)
     "device_name": "TEXT",
     "threads": "INTEGER",

@@ -34,6 +34,7 @@ from bench.train import (
     canonical_kwargs,
     group_tasks,
     lr_range,
+    timing,
 )
 
 
@@ -168,6 +169,7 @@ def run(
         )
 
     def on_result(result: RunResult, run_progress: RunProgress | None) -> None:
+        judge_cpu_util(store, result)
         written = store.record(result, force=force, label=label, suite=suite, step=step)
         note = "" if written else " (another process recorded it first; kept theirs)"
         summary.kept_existing += not written
@@ -185,6 +187,16 @@ def run(
     finally:
         progress.close()
     return summary
+
+
+def judge_cpu_util(store: ResultsStore, result: RunResult) -> None:
+    """Complete a CPU run's timing verdict against the clean runs of its config already in
+    the store (:func:`bench.train.timing.against_clean`)."""
+    metrics = result.metrics
+    if result.status != "ok" or result.config.device != "cpu" or "cpu_util" not in metrics:
+        return
+    utils = store.clean_cpu_utils(result.config, metrics.get("parallel_seeds") or 1)
+    result.metrics = timing.against_clean(metrics, utils)
 
 
 @dataclass

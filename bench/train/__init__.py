@@ -7,10 +7,11 @@ result (:mod:`.runner`), the LR range test (:mod:`.lr_range`), torchinfo facts
 
 Imports: :mod:`bench.config`, :mod:`bench.data`.
 Face: :class:`RunResult`, :func:`execute`, :func:`execute_task`, :func:`group_tasks`,
-:func:`model_facts`, :class:`RunProgress`, :class:`SweepProgress`, :mod:`.lr_range`.
+:func:`model_facts`, :class:`RunProgress`, :class:`SweepProgress`, :mod:`.lr_range`,
+:mod:`.slot` (the machine-wide training slot), :mod:`.timing` (the conditions of a run's timing).
 """
 
-from bench.train import lr_range
+from bench.train import lr_range, slot, timing
 from bench.train.modelinfo import canonical_kwargs, model_facts
 from bench.train.progress import RunProgress, SweepProgress
 from bench.train.runner import (
@@ -40,4 +41,6 @@ __all__ = [
     "now",
     "one_line",
     "prepare_data",
+    "slot",
+    "timing",
 ]

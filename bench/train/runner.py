@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ import architectures
 from bench.config import RunConfig, environment, fastpath, seeding
 from bench.data import datasets, splits
 from bench.train import loop as train
-from bench.train import reference, seedpar
+from bench.train import reference, seedpar, slot, timing
 from bench.train.modelinfo import ModelFacts, model_facts
 
 DEFAULT_TARGETS = (0.98, 0.99)
@@ -165,12 +166,19 @@ def summarize(
     return metrics
 
 
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def guarded(
-    task: Sequence[RunConfig], train_fn: Callable[[list[RunResult], float], None]
+    task: Sequence[RunConfig],
+    train_fn: Callable[[list[RunResult], float, timing.TimingWatch], None],
 ) -> list[RunResult]:
-    """Results for ``task``'s runs, filled in by ``train_fn(results, t_start)``: ``skipped``
-    when the device is not available here, ``oom``/``error`` (with message and traceback) when
-    training raises, and in every case the environment, total time and timestamps."""
+    """Results for ``task``'s runs, filled in by ``train_fn(results, t_start, watch)`` (which
+    starts and stops ``watch`` around training): ``skipped`` when the device is not available
+    here, ``oom``/``error`` (with message and traceback) when training raises, and in every
+    case the environment, total time and timestamps. Training happens inside the machine-wide
+    slot (:mod:`bench.train.slot`); the wait for it is not part of any time."""
     results = [RunResult(config=config, status="error", started_at=now()) for config in task]
     device = torch.device(task[0].device)
     available, reason = environment.device_available(task[0].device)
@@ -180,18 +188,22 @@ def guarded(
             result.environment = environment.capture(torch.device("cpu"))
             result.finished_at = now()
         return results
-    t_start = time.perf_counter()
-    try:
-        apply_run_settings(task[0])
-        train_fn(results, t_start)
-    except Exception as exc:  # a failing run is a result, not a crash
-        for result in results:
-            result.status = "oom" if is_oom(exc) else "error"
-            result.message = one_line(exc)
-            result.traceback = traceback.format_exc()
-    finally:
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+    threads = task[0].threads or torch.get_num_threads()
+    with slot.training(threads, say) as waited:
+        t_start = time.perf_counter()
+        watch = timing.TimingWatch(threads, task[0].device, waited)
+        try:
+            apply_run_settings(task[0])
+            train_fn(results, t_start, watch)
+        except Exception as exc:  # a failing run is a result, not a crash
+            for result in results:
+                result.status = "oom" if is_oom(exc) else "error"
+                result.message = one_line(exc)
+                result.traceback = traceback.format_exc()
+        finally:
+            watch.close()
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
     captured = environment.capture(device)
     for result in results:
         result.metrics["time_total_s"] = (time.perf_counter() - t_start) / len(task)
@@ -229,7 +241,7 @@ def execute(
     """Train one run and return everything to record; never raises for a failing run."""
     device = torch.device(config.device)
 
-    def train_one(results: list[RunResult], t_start: float) -> None:
+    def train_one(results: list[RunResult], t_start: float, watch: timing.TimingWatch) -> None:
         (result,) = results
         result.facts = model_facts(config.arch, config.kwargs)
         shuffle = seeding.generator(config.seed, "shuffle")
@@ -241,6 +253,7 @@ def execute(
         time_data_s = data_ready_s(device, t_start)
         peak = environment.PeakMemory(device)
         peak.reset()
+        watch.start()
         outcome = train.fit(
             trained,
             source,
@@ -252,9 +265,11 @@ def execute(
             foreach=True if config.loader == "fast" else None,
             fused=config.fused_optimizer,
         )
+        watch.stop()
         record_outcome(
             result, outcome, sizes, targets, time_data_s=time_data_s,
             peak_mem_bytes=peak.peak_bytes(), peak_mem_kind=peak.kind, parallel_seeds=1,
+            **watch.conditions(),
         )  # fmt: skip
         if outcome.status == "ok":
             result.checkpoint = serialize(model, config)
@@ -290,7 +305,9 @@ def execute_group(
     first = task[0]
     device = torch.device(first.device)
 
-    def train_together(results: list[RunResult], t_start: float) -> None:
+    def train_together(
+        results: list[RunResult], t_start: float, watch: timing.TimingWatch
+    ) -> None:
         facts = model_facts(first.arch, first.kwargs)
         data, sizes = prepare_data(first, data_root, device)
         stacked = seedpar.stack(
@@ -301,6 +318,7 @@ def execute_group(
         time_data_s = data_ready_s(device, t_start) / len(task)
         peak = environment.PeakMemory(device)
         peak.reset()
+        watch.start()
         outcomes = seedpar.fit(
             stacked,
             data,
@@ -311,13 +329,14 @@ def execute_group(
             reporter=reporter,
             fused=first.fused_optimizer,
         )
+        conditions = watch.stop().conditions(share=len(task))
         model = architectures.create(first.arch, **first.kwargs)
         for index, (result, outcome) in enumerate(zip(results, outcomes, strict=True)):
             result.facts = facts
             record_outcome(
                 result, outcome, sizes, targets, time_data_s=time_data_s,
                 peak_mem_bytes=peak.peak_bytes(), peak_mem_kind=peak.kind,
-                parallel_seeds=len(task),
+                parallel_seeds=len(task), **conditions,
             )  # fmt: skip
             if outcome.status == "ok":
                 model.load_state_dict(stacked.state_dict(index))

@@ -261,6 +261,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --executor process or ray: a task still running this long after it "
         "started is killed and recorded as error",
     )  # fmt: skip
+    timing = run.add_argument_group(
+        "timing (concurrent bench runs on one machine take turns on its cores; see README Speed)"
+    )
+    timing.add_argument(
+        "--jobs", type=at_least(1), default=1, metavar="N",
+        help="train N runs at once, each in a child process, with the cores split between "
+        "them: each run gets cores/N threads unless --threads says (recorded in its config)",
+    )  # fmt: skip
+    timing.add_argument(
+        "--no-wait", action="store_true",
+        help="do not wait for the machine-wide training slot when another archbench process "
+        "holds it; runs trained beside other work are then recorded as contended",
+    )  # fmt: skip
     run.set_defaults(func=cmd_run)
 
     speed = commands.add_parser(

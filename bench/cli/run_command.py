@@ -4,6 +4,7 @@ that records every run in the results store."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 from bench.cli.commands import SWEEP_SUMMARY, results_frame, select_archs
 from bench.config import UsageError
@@ -46,13 +47,18 @@ def plan_options(args: argparse.Namespace) -> dict:
     """The data and execution options of ``bench run`` that go into every run's config."""
     import torch
 
+    from bench.train import timing
+
+    threads = args.threads or torch.get_num_threads()
+    if args.jobs > 1 and not args.threads:
+        threads = max(1, timing.cores() // args.jobs)
     return {
         "dtype": args.dtype,
         "val_size": args.val_size,
         "limit_train": args.limit_train,
         "limit_test": args.limit_test,
         "deterministic": args.deterministic,
-        "threads": args.threads or torch.get_num_threads(),
+        "threads": threads,
         "loader": args.loader,
         "seed_parallel": args.seed_parallel,
         "channels_last": args.channels_last,
@@ -92,10 +98,20 @@ def sweep_configs(args: argparse.Namespace) -> list:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``bench run``; with ``--no-wait``, its runs (and its children's) do not wait for the
+    machine-wide training slot."""
+    from bench.train import slot
+
+    with slot.mode_set("off") if args.no_wait else contextlib.nullcontext():
+        return run_sweeps(args)
+
+
+def run_sweeps(args: argparse.Namespace) -> int:
+    import sys
 
     from bench.store import ResultsStore
     from bench.sweep import make_executor, sweep
-    from bench.train import SweepProgress
+    from bench.train import SweepProgress, timing
 
     configs = sweep_configs(args)
     executor = make_executor(
@@ -103,9 +119,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         ray_address=args.ray_address,
         cpus_per_task=args.cpus_per_task,
+        jobs=args.jobs,
     )
     executor.validate(configs)  # before anything is written
     store = ResultsStore(args.results)
+    cpu = [c.threads or 1 for c in configs if c.device == "cpu"]
+    warning = timing.busy_warning(max(cpu) * args.jobs) if cpu and args.executor != "ray" else None
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     summary = sweep.run(
         configs,
         store,

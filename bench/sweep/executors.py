@@ -9,6 +9,8 @@ results store, so resume and crash safety are the same whichever executor ran th
 - ``process``: each task in a fresh child process, one after another, so a run that crashes
   the interpreter (a segfault, ``os._exit``, the OOM killer) or hangs past ``timeout_s`` is
   recorded as ``error`` and the sweep goes on.
+- ``local`` with ``jobs`` > 1 (``bench run --jobs N``): up to N tasks at once, each in a
+  child process, with the cores split between them (:class:`ParallelExecutor`).
 - ``ray``: one Ray task per task, spread over a Ray cluster (:mod:`bench.sweep.ray_executor`; Ray is
   the optional extra ``archbench[ray]`` and is imported only when asked for).
 
@@ -29,11 +31,12 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.config import RunConfig, UsageError
-from bench.train import RunProgress, RunResult, SweepProgress, execute_task, now, one_line
+from bench.train import RunProgress, RunResult, SweepProgress, execute_task, now, one_line, slot
 from bench.train.loop import Reporter
 
 OnResult = Callable[[RunResult, RunProgress | None], None]
@@ -198,3 +201,29 @@ class ProcessExecutor(Executor):
                 child.kill()
                 child.join()
             receiver.close()
+
+
+@dataclass
+class ParallelExecutor(ProcessExecutor):
+    """``bench run --jobs N``: up to ``jobs`` tasks at once, each in its own child process (as
+    with ``process``), for runs whose thread counts split the cores between them. This process
+    holds the machine-wide training slot (:mod:`bench.train.slot`) while its children train,
+    so another ``bench run`` waits instead of oversubscribing the cores."""
+
+    jobs: int = 2
+
+    name = "local"
+
+    def run(self, tasks, *, data_root, targets, progress, on_result) -> None:
+        if not tasks:
+            return
+        context = multiprocessing.get_context("spawn")
+        with (
+            slot.held_for_children(progress.line),
+            futures.ThreadPoolExecutor(max_workers=self.jobs) as pool,
+        ):
+            running = [
+                pool.submit(self.run_one, context, task, data_root, targets) for task in tasks
+            ]
+            for done in futures.as_completed(running):
+                self.deliver(done.result(), on_result)

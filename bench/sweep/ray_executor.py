@@ -62,7 +62,14 @@ def import_ray():
 
 
 def streamed(task_fn: TaskFn, task, data_root, targets) -> Iterator[Any]:
-    """The Ray task: say it has started (the driver times it from here), then run."""
+    """The Ray task: say it has started (the driver times it from here), then run. Ray
+    reserves the task's CPUs itself, so the task does not wait for archbench's machine-wide
+    slot (:mod:`bench.train.slot`); it is still flagged if it trains beside other work."""
+    import os
+
+    from bench.train import slot
+
+    os.environ[slot.ENV_MODE] = "off"
     yield STARTED
     yield task_fn(task, data_root, targets)
 

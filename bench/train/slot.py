@@ -112,6 +112,19 @@ def announced(threads: int) -> Iterator[None]:
             path.unlink()
 
 
+def acquire(say=None) -> FileLock:
+    """The slot, taken (waiting as long as it takes); ``say`` hears one line if it waits."""
+    slot = lock()
+    try:
+        slot.acquire(timeout=0)
+    except TimeoutError:
+        if say is not None:
+            holders = ", ".join(str(o["pid"]) for o in others_training()) or "another process"
+            say(f"waiting for the machine-wide training slot (held by archbench pid {holders})")
+        slot.acquire()
+    return slot
+
+
 @contextlib.contextmanager
 def training(threads: int, say=None) -> Iterator[float]:
     """Hold the slot (per :func:`mode`) and announce this process while training; yields the
@@ -119,15 +132,23 @@ def training(threads: int, say=None) -> Iterator[float]:
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
         if mode() == "wait":
-            slot = lock()
-            try:
-                slot.acquire(timeout=0)
-            except TimeoutError:
-                if say is not None:
-                    holders = ", ".join(str(o["pid"]) for o in others_training()) or "?"
-                    say(f"waiting for the training slot (held by archbench pid {holders})")
-                slot.acquire()
-            stack.callback(slot.release)
+            stack.callback(acquire(say).release)
         waited = time.perf_counter() - t0
         stack.enter_context(announced(threads))
         yield waited
+
+
+@contextlib.contextmanager
+def held_for_children(say=None) -> Iterator[None]:
+    """Take the slot in this process for the child processes it runs in parallel (``bench
+    run --jobs N``, whose runs split the cores between them): inside, children see mode
+    ``held`` and do not wait for it themselves. With mode ``off`` nothing is taken."""
+    if mode() != "wait":
+        yield
+        return
+    slot = acquire(say)
+    try:
+        with mode_set("held"):
+            yield
+    finally:
+        slot.release()

@@ -84,14 +84,20 @@ def cpu_seconds() -> float:
 
 
 def busy_warning(threads: int) -> str | None:
-    """One line when the machine is busy before a run starts: a 1-minute load above the
-    cores this run leaves free; else None."""
-    load, n = load1(), cores()
-    if load is None or load <= max(n - threads, 0) + 0.5:
+    """One line when the machine is busy before a run starts: more threads of other
+    processes ready to run than the cores a run of ``threads`` leaves free (where ``/proc``
+    does not say: a 1-minute load above them); else None."""
+    n, load = cores(), load1()
+    free = max(n - threads, 0)
+    runnable = runnable_others()
+    busy = runnable > free if runnable is not None else load is not None and load > free + 0.5
+    if not busy:
         return None
+    now = f"{runnable} runnable thread(s) of other processes, " if runnable is not None else ""
     return (
-        f"warning: this machine is busy (1-minute load {load:.2f} on {n} cores, a run uses "
-        f"{threads} thread(s)): runs that train beside other work are recorded as contended"
+        f"warning: this machine is busy ({now}1-minute load {load:.2f} on {n} cores; runs "
+        f"here use {threads} thread(s)): runs that train beside other work are recorded as "
+        "contended and their times kept out of the report's time statistics"
     )
 
 

@@ -1,0 +1,100 @@
+"""Timings you can trust, as a user meets them: concurrent `bench run` processes on one
+machine take turns on the cores (the machine-wide slot), `--no-wait` runs are flagged,
+`--jobs N` splits the cores.
+
+test_two_bench_runs_started_together_take_turns compares training times with a solo run's:
+it needs an idle machine (beside other work every time is off, and rightly contended)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bench.store import ResultsStore
+from bench.train import timing
+
+# a run of a few seconds: long enough for two runs started together to overlap
+LONG = ["--arch", "mlp512x2", "--dataset", "synthetic", "--epochs", "40", "--device", "cpu",
+        "--seeds", "0", "--quiet"]  # fmt: skip
+
+
+def threads() -> list[str]:
+    return ["--threads", str(min(2, timing.cores()))]
+
+
+def start(results, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench", "run", *LONG, *threads(), "--results", str(results),
+         *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+    )  # fmt: skip
+
+
+def finish(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err
+    return err
+
+
+def only_run(results):
+    runs = ResultsStore(results, create=False).runs()
+    assert len(runs) == 1
+    return runs.iloc[0]
+
+
+@pytest.mark.slow
+def test_two_bench_runs_started_together_take_turns(tmp_path):
+    finish(start(tmp_path / "solo"))
+    solo = only_run(tmp_path / "solo")
+    assert solo.timing == "clean", solo.timing_reason
+    pair = [start(tmp_path / "A"), start(tmp_path / "B")]
+    errors = [finish(p) for p in pair]
+    runs = [only_run(tmp_path / name) for name in ("A", "B")]
+    assert [run.timing for run in runs] == ["clean", "clean"], [r.timing_reason for r in runs]
+    for run in runs:
+        assert run.time_train_s <= 1.3 * solo.time_train_s
+        assert run.run_id == solo.run_id  # the same config: only the conditions differ
+    waited = [run.slot_wait_s > 1.0 for run in runs]
+    assert sorted(waited) == [False, True]  # one trained while the other waited its turn
+    said = errors[waited.index(True)]
+    assert "waiting for the machine-wide training slot (held by archbench pid" in said
+
+
+@pytest.mark.slow
+def test_two_bench_runs_with_no_wait_are_flagged(tmp_path):
+    pair = [start(tmp_path / name, "--no-wait") for name in ("A", "B")]
+    for process in pair:
+        finish(process)
+    runs = [only_run(tmp_path / name) for name in ("A", "B")]
+    for run in runs:
+        assert run.timing == "contended"
+        assert "another archbench process trained beside it" in run.timing_reason
+        assert run.others_training == 1 and run.slot_wait_s < 1.0
+
+
+def test_jobs_split_the_cores_between_parallel_runs(tmp_path):
+    from bench.cli import main
+
+    code = main(["run", "--arch", "mlp32", "tinycnn", "--dataset", "synthetic", "--epochs", "1",
+                 "--seeds", "0", "--jobs", "2", "--results", str(tmp_path), "--quiet"])  # fmt: skip
+    assert code == 0
+    runs = ResultsStore(tmp_path, create=False).runs()
+    assert sorted(runs.arch) == ["mlp32", "tinycnn"]
+    assert set(runs.threads) == {max(1, timing.cores() // 2)}
+    assert set(runs.status) == {"ok"}
+    # two runs of cores/2 threads each share the cores: neither is flagged for the other
+    for run in runs.itertuples():
+        assert not (run.timing_reason or "").startswith("another archbench")
+
+
+def test_jobs_with_ray_is_refused(tmp_path, capsys):
+    from bench.cli import main
+
+    code = main(["run", "--arch", "mlp32", "--dataset", "synthetic", "--jobs", "2",
+                 "--executor", "ray", "--results", str(tmp_path)])  # fmt: skip
+    assert code == 2
+    assert "--jobs applies to --executor local or process" in capsys.readouterr().err
+    assert not (tmp_path / "archbench.sqlite").exists()

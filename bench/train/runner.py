@@ -305,9 +305,7 @@ def execute_group(
     first = task[0]
     device = torch.device(first.device)
 
-    def train_together(
-        results: list[RunResult], t_start: float, watch: timing.TimingWatch
-    ) -> None:
+    def train_together(results: list[RunResult], t_start: float, watch: timing.TimingWatch) -> None:
         facts = model_facts(first.arch, first.kwargs)
         data, sizes = prepare_data(first, data_root, device)
         stacked = seedpar.stack(

@@ -186,8 +186,7 @@ def against_clean(conditions: dict[str, Any], clean_utils: list[float]) -> dict[
     if util >= UTIL_FLOOR * reference:
         return conditions
     reason = (
-        f"CPU time / (wall x threads) {util:.2f}, clean runs of this config reach "
-        f"{reference:.2f}"
+        f"CPU time / (wall x threads) {util:.2f}, clean runs of this config reach {reference:.2f}"
     )
     previous = conditions.get("timing_reason")
     return {

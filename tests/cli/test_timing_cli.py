@@ -34,7 +34,7 @@ def start(results, *extra: str) -> subprocess.Popen:
 
 
 def finish(process: subprocess.Popen) -> str:
-    out, err = process.communicate(timeout=600)
+    _out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
     return err
 

@@ -74,8 +74,9 @@ def test_another_archbench_process_training_makes_a_run_contended(tmp_path):
         other.wait()
     assert result.metrics["others_training"] == 1
     assert result.metrics["timing"] == "contended"
-    assert f"another archbench process trained beside it (pid {other.pid})" in (
-        result.metrics["timing_reason"]
+    assert (
+        f"another archbench process trained beside it (pid {other.pid})"
+        in (result.metrics["timing_reason"])
     )
     assert slot.others_training() == []  # a dead process's entry is cleaned up
     assert not entry.exists()

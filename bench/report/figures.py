@@ -154,7 +154,7 @@ def tradeoff(
                 row.model, (row[x], acc[i]), textcoords="offset points", xytext=(6, -12),
                 fontsize=8,
             )  # fmt: skip
-    on_front = frame[front].sort_values(x)
+    on_front = frame[pd.Series(front, index=frame.index, dtype=bool)].sort_values(x)
     ax.step(
         on_front[x],
         on_front.test_acc_mean * 100,

@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from bench.report import stats
+from bench.report import stats, timings
 from bench.report.numbers import (
     TARGET,
 )
@@ -33,18 +33,27 @@ def mean_std(mean: float, std: float, fmt: str, scale: float = 1.0, unit: str = 
 
 
 def recap_markdown(frame: pd.DataFrame) -> str:
-    """The recap table as GitHub markdown (``DataFrame.to_markdown``)."""
-    rows = []
+    """The recap table as GitHub markdown (``DataFrame.to_markdown``), with a footnote when
+    some runs' times were left out as contended (see :mod:`bench.report.timings`)."""
+    rows, notes = [], []
     for r in frame.itertuples():
         reached = getattr(r, f"tta_{TARGET}_reached")
+        timed = getattr(r, "time_n", r.n)
         tta = (
             "n/a (no validation set)"
             if getattr(r, "n_val", None) == 0
-            else f"not reached (0/{r.n})"
+            else NOTHING
+            if timed == 0
+            else f"not reached (0/{timed})"
             if reached == 0
             else mean_std(getattr(r, f"tta_{TARGET}_s_mean"), getattr(r, f"tta_{TARGET}_s_std"),
-                          ".1f", unit=" s") + (f" ({reached}/{r.n})" if reached < r.n else "")
+                          ".1f", unit=" s") + (f" ({reached}/{timed})" if reached < timed else "")
         )  # fmt: skip
+        time = timings.text(r.time_train_s_mean, r.time_train_s_std, r.time_train_s_median,
+                            r.time_train_s_min, r.time_train_s_max)  # fmt: skip
+        if timed < r.n:
+            notes.append(f"{len(notes) + 1}. `{r.model}`: {timings.count_note(timed, r.n)}")
+            time += f" [{len(notes)}]"
         ci = f"[{pct(r.test_acc_ci_low)}, {pct(r.test_acc_ci_high)}] %" if r.n >= 2 else "n=1: none"
         row = {
             "Model": r.model,
@@ -54,7 +63,7 @@ def recap_markdown(frame: pd.DataFrame) -> str:
             "95 % CI": ci,
             "n": r.n,
             "Test loss": mean_std(r.test_loss_mean, r.test_loss_std, ".4f"),
-            "Training time": mean_std(r.time_train_s_mean, r.time_train_s_std, ".1f", unit=" s"),
+            "Training time": time,
             f"Time to {TARGET} % val": tta,
         }
         if "rotated_acc_mean" in frame:
@@ -62,7 +71,16 @@ def recap_markdown(frame: pd.DataFrame) -> str:
                 r.rotated_acc_mean, r.rotated_acc_std, ".2f", 100, " %"
             )
         rows.append(row)
-    return markdown_table(pd.DataFrame(rows), left=("Model",))
+    table = markdown_table(pd.DataFrame(rows), left=("Model",))
+    if not notes:
+        return table
+    return "\n\n".join([table, TIME_FOOTNOTE, "\n".join(notes)])
+
+
+TIME_FOOTNOTE = (
+    "Times marked [k] leave out runs recorded `contended` (trained beside other work: see "
+    "README, Speed); their accuracies count:"
+)
 
 
 def markdown_table(frame: pd.DataFrame, left: tuple[str, ...] = ()) -> str:

@@ -13,6 +13,12 @@ Flags, the rule for "beyond noise":
 - time: the ratio of mean training times B / A is outside [0.9, 1.1] and the difference is
   larger than 2 standard deviations of the per-run times (the larger side's std; with n < 2
   on both sides the ratio alone decides).
+
+Times compare like with like (column ``time_basis`` says on what): runs recorded
+``contended`` are left out (:mod:`bench.report.timings`), so they never flag a time change;
+and seeds trained together record the group's time divided by its size, which depends on
+the size, so times are compared within equal group sizes only (the largest size both sides
+have; ``alone`` = trained one seed at a time). A side with no such runs gets no time flag.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.config import ArchbenchError, UsageError
-from bench.report import stats, variants
+from bench.report import stats, timings, variants
 from bench.store import load
 
 TIME_RATIO_BAND = (0.9, 1.1)
@@ -81,8 +87,35 @@ def compare(runs_a: pd.DataFrame, runs_b: pd.DataFrame) -> pd.DataFrame:
 
 COLUMNS = [
     "model", "device", "n_a", "n_b", "acc_a", "acc_b", "delta_pp", "ci_low_pp", "ci_high_pp",
-    "test", "p_value", "time_a_s", "time_b_s", "time_ratio", "flag",
+    "test", "p_value", "time_a_s", "time_b_s", "time_ratio", "time_basis", "flag",
+    "time_a_std", "time_a_median", "time_a_min", "time_a_max",
+    "time_b_std", "time_b_median", "time_b_min", "time_b_max",
 ]  # fmt: skip
+
+
+def group_sizes(runs: pd.DataFrame) -> pd.Series:
+    """Seeds trained together with each run (1: alone; older stores may not say)."""
+    if "parallel_seeds" not in runs:
+        return pd.Series(1, index=runs.index)
+    return runs.parallel_seeds.fillna(1).astype(int)
+
+
+def timed_alike(ga: pd.DataFrame, gb: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The runs of each side whose times compare like with like (not contended, trained in
+    groups of one size both sides have) and the basis, in words."""
+    ca, cb = timings.clean(ga), timings.clean(gb)
+    left_out = timings.n_contended(ga) + timings.n_contended(gb)
+    note = f"; {left_out} contended left out" if left_out else ""
+    if ca.empty or cb.empty:
+        return ca.iloc[:0], cb.iloc[:0], "contended: not compared"
+    common = set(group_sizes(ca)) & set(group_sizes(cb))
+    if not common:
+        sizes = [",".join(map(str, sorted(set(group_sizes(c))))) for c in (ca, cb)]
+        return ca.iloc[:0], cb.iloc[:0], f"seeds x{sizes[0]} vs x{sizes[1]}: not compared"
+    size = max(common)
+    ca, cb = ca[group_sizes(ca) == size], cb[group_sizes(cb) == size]
+    basis = "alone" if size == 1 else f"seeds x{size}"
+    return ca, cb, basis + note
 
 
 def _device(ga: pd.DataFrame, gb: pd.DataFrame) -> str:
@@ -95,14 +128,15 @@ def _row(ga: pd.DataFrame, gb: pd.DataFrame) -> dict:
     d = stats.difference(
         dict(zip(gb.seed, gb.test_acc, strict=True)), dict(zip(ga.seed, ga.test_acc, strict=True))
     )
-    time_a, time_b = ga.time_train_s.mean(), gb.time_train_s.mean()
+    ta, tb, basis = timed_alike(ga, gb)
+    time_a, time_b = ta.time_train_s.mean(), tb.time_train_s.mean()
     ratio = time_b / time_a if time_a > 0 else math.nan
     flags = []
     if d.ci_excludes_zero:
         flags.append("accuracy up" if d.diff > 0 else "accuracy down")
-    stds = [s for s in (ga.time_train_s.std(), gb.time_train_s.std()) if not math.isnan(s)]
+    stds = [s for s in (ta.time_train_s.std(), tb.time_train_s.std()) if not math.isnan(s)]
     noise = TIME_STD_FACTOR * max(stds) if stds else 0.0
-    outside = not TIME_RATIO_BAND[0] <= ratio <= TIME_RATIO_BAND[1]
+    outside = not TIME_RATIO_BAND[0] <= ratio <= TIME_RATIO_BAND[1]  # False for nan
     if outside and abs(time_b - time_a) > noise:
         flags.append("slower" if ratio > 1 else "faster")
     return {
@@ -120,8 +154,16 @@ def _row(ga: pd.DataFrame, gb: pd.DataFrame) -> dict:
         "time_a_s": time_a,
         "time_b_s": time_b,
         "time_ratio": ratio,
+        "time_basis": basis,
         "flag": "; ".join(flags),
+        **_spread("a", ta),
+        **_spread("b", tb),
     }
+
+
+def _spread(side: str, runs: pd.DataFrame) -> dict[str, float]:
+    values = timings.summary("t", runs.time_train_s)
+    return {f"time_{side}_{k}": values[f"t_{k}"] for k in ("std", "median", "min", "max")}
 
 
 def _one_side(group: pd.DataFrame, flag: str) -> dict:
@@ -133,7 +175,8 @@ def _one_side(group: pd.DataFrame, flag: str) -> dict:
             "device": group.device.iloc[0],
             f"n_{side}": len(group),
             f"acc_{side}": group.test_acc.mean(),
-            f"time_{side}_s": group.time_train_s.mean(),
+            f"time_{side}_s": timings.clean(group).time_train_s.mean(),
+            **_spread(side, timings.clean(group)),
             "flag": flag,
         }
     )
@@ -164,16 +207,26 @@ def formatted(frame: pd.DataFrame) -> pd.DataFrame:
                 f"[{lo:+.2f}, {hi:+.2f}]" if not pd.isna(lo) else "n < 2" if test else ""
                 for lo, hi, test in zip(frame.ci_low_pp, frame.ci_high_pp, frame.test, strict=True)
             ],
-            "time A": [num(v, ".1f", " s") for v in frame.time_a_s],
-            "time B": [num(v, ".1f", " s") for v in frame.time_b_s],
+            "time A": _times(frame, "a"),
+            "time B": _times(frame, "b"),
             "B / A": [num(v, ".2f") for v in frame.time_ratio],
+            "timed": frame.time_basis.fillna(""),
             "flag": frame.flag.fillna(""),
         }
     )
 
 
+def _times(frame: pd.DataFrame, side: str) -> list[str]:
+    columns = [f"time_{side}_{k}" for k in ("s", "std", "median", "min", "max")]
+    return [
+        "" if pd.isna(row[0]) else timings.text(*(float(v) for v in row))
+        for row in frame[columns].itertuples(index=False)
+    ]
+
+
 RULE = (
     "flags: accuracy when the 95 % CI of B - A excludes 0 (needs n >= 2 per side); time when "
     f"B / A is outside [{TIME_RATIO_BAND[0]:g}, {TIME_RATIO_BAND[1]:g}] and the change exceeds "
-    f"{TIME_STD_FACTOR:g} std of the per-run times"
+    f"{TIME_STD_FACTOR:g} std of the per-run times, over runs not recorded contended and "
+    "trained in groups of the same size (timed)"
 )

@@ -16,16 +16,18 @@ from bench.train import runner
 from tests.helpers import quick_config
 
 
-def stored(directory, arch, accs, times, device="cpu", label=None, seeds=None) -> None:
-    """Record finished runs without training (only the numbers compare reads)."""
+def stored(directory, arch, accs, times, device="cpu", label=None, seeds=None, timing=None) -> None:
+    """Record finished runs without training (only the numbers compare reads); ``timing``:
+    each run's verdict (default: clean)."""
     store = ResultsStore(directory)
     for i, (acc, seconds) in enumerate(zip(accs, times, strict=True)):
         seed = seeds[i] if seeds else i
         config = dataclasses.replace(quick_config(arch, seed=seed), device=device)
+        verdict = timing[i] if timing else "clean"
         result = runner.RunResult(
             config=config,
             status="ok",
-            metrics={"test_acc": acc, "time_train_s": seconds},
+            metrics={"test_acc": acc, "time_train_s": seconds, "timing": verdict},
             started_at=f"2026-01-01T00:00:0{i}",
         )
         store.record(result, label=label)
@@ -94,3 +96,39 @@ def test_compare_needs_exactly_two_sides(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "x"), str(tmp_path / "y")]) == 1
     err = capsys.readouterr().err
     assert "no results in" in err and err.count("\n") == 1
+
+
+def test_contended_runs_never_flag_a_time_regression(tmp_path):
+    a, b = tmp_path / "A", tmp_path / "B"
+    stored(a, "cnn", [0.98, 0.98, 0.98], [10.0, 10.1, 9.9])
+    stored(b, "cnn", [0.98, 0.98, 0.98], [10.0, 30.0, 31.0],
+           timing=["clean", "contended", "contended"])  # fmt: skip
+    stored(a, "mlp32", [0.95, 0.95], [2.0, 2.0])
+    stored(b, "mlp32", [0.95, 0.95], [9.0, 9.5], timing=["contended", "contended"])
+    frame = compare.compare(ResultsStore(a).tables().runs, ResultsStore(b).tables().runs)
+    rows = frame.set_index("model")
+    assert rows.loc["cnn", "flag"] == "" and rows.loc["cnn", "time_b_s"] == 10.0
+    assert rows.loc["cnn", "time_basis"] == "alone; 2 contended left out"
+    assert rows.loc["mlp32", "flag"] == ""
+    assert rows.loc["mlp32", "time_basis"] == "contended: not compared"
+    assert not compare.has_regression(frame)
+    assert rows.loc["cnn", "n_b"] == 3  # accuracies of contended runs still count
+
+
+def test_seed_parallel_groups_of_different_sizes_are_not_compared_as_alike(tmp_path, capsys):
+    """The same config as --seeds 0-7 and as --seeds 0-1 (seeds trained together): the same
+    run ids, each recording the group's time / its size. Before, compare flagged 'slower'."""
+    common = ["run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
+              "--threads", "1", "--seed-parallel", "on", "--quiet"]  # fmt: skip
+    assert main([*common, "--seeds", "0-7", "--results", str(tmp_path / "A")]) == 0
+    assert main([*common, "--seeds", "0-1", "--results", str(tmp_path / "C")]) == 0
+    runs_a, runs_c = (ResultsStore(tmp_path / n).tables().runs for n in ("A", "C"))
+    assert set(runs_a.parallel_seeds) == {8} and set(runs_c.parallel_seeds) == {2}
+    assert set(runs_c.run_id) < set(runs_a.run_id)
+    capsys.readouterr()
+    args = ["compare", str(tmp_path / "A"), str(tmp_path / "C"), "--fail-on-regression"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "seeds x8 vs x2: not compared" in out and "slower" not in out
+    frame = compare.compare(runs_a, runs_a)
+    assert frame.time_basis.tolist() == ["seeds x8"]  # equal groups compare as usual

@@ -1,0 +1,73 @@
+"""The report on a store holding clean and contended runs: the contended runs' times are
+left out of time statistics, Pareto vs time and time to accuracy (and counted in a footnote),
+their accuracies are kept."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bench.cli import main
+from bench.report import recap
+from bench.store import ResultsStore
+
+CLEAN_TIMES = {0: 1.0, 1: 2.0, 2: 3.0}  # mlp32 seeds 0-2; seeds 3-4 contended
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("timings") / "results"
+    common = ["run", "--dataset", "synthetic", "--epochs", "1", "--threads", "1",
+              "--seed-parallel", "off", "--results", str(directory), "--quiet"]  # fmt: skip
+    assert main([*common, "--arch", "mlp32", "--seeds", "0-4"]) == 0
+    assert main([*common, "--arch", "tinycnn", "--seeds", "0-1"]) == 0
+    # the verdicts and times a busy machine would have given, set to known numbers
+    with sqlite3.connect(directory / "archbench.sqlite") as conn:
+        conn.execute("UPDATE runs SET timing = 'contended', time_train_s = 40.0 + seed, "
+                     "timing_reason = 'load: 2 runnable thread(s) of other processes'")  # fmt: skip
+        for seed, seconds in CLEAN_TIMES.items():
+            conn.execute(
+                "UPDATE runs SET timing = 'clean', timing_reason = NULL, time_train_s = ?, "
+                "time_to_target_json = '{}' WHERE arch = 'mlp32' AND seed = ?",
+                (seconds, seed),
+            )
+    return directory
+
+
+def test_time_statistics_use_only_the_clean_runs(store):
+    tables = ResultsStore(store).tables()
+    frame = recap(tables.runs).set_index("arch")
+    mlp = frame.loc["mlp32"]
+    assert (mlp.n, mlp.time_n, mlp.time_contended) == (5, 3, 2)
+    assert mlp.time_train_s_mean == pytest.approx(2.0)
+    assert mlp.time_train_s_std == pytest.approx(1.0)
+    assert (mlp.time_train_s_median, mlp.time_train_s_min, mlp.time_train_s_max) == (2.0, 1.0, 3.0)
+    runs = tables.runs[tables.runs.arch == "mlp32"]
+    assert mlp.test_acc_mean == pytest.approx(runs.test_acc.mean())  # all five accuracies
+    tiny = frame.loc["tinycnn"]
+    assert (tiny.n, tiny.time_n, tiny.time_contended) == (2, 0, 2)
+    assert tiny.time_train_s_mean != tiny.time_train_s_mean  # nan: no clean time
+
+
+def test_report_marks_contended_times_with_a_footnote_and_counts(store):
+    assert main(["report", "--results", str(store), "--quiet"]) == 0
+    text = (store / "report.md").read_text()
+    section = text.split("## Recap")[1].split("\n## ")[0]
+    rows = {
+        cells[0]: cells
+        for line in section.splitlines()
+        if line.startswith("| ") and (cells := [c.strip() for c in line.strip("|").split("|")])
+    }
+    header = rows["Model"]
+    time_of = {m: rows[m][header.index("Training time")] for m in ("mlp32", "tinycnn")}
+    assert time_of == {
+        "mlp32": "2.0 ± 1.0 s (median 2.0, 1.0..3.0) [1]",
+        "tinycnn": "— [2]",
+    }
+    assert rows["tinycnn"][header.index("Time to 99 % val")] == "—"
+    assert "Times marked [k] leave out runs recorded `contended`" in section
+    assert "1. `mlp32`: time over 3 of 5 runs; 2 contended" in section
+    assert "2. `tinycnn`: time over 0 of 2 runs; 2 contended" in section
+    front = next(line for line in section.splitlines() if "vs training time:" in line)
+    assert "`mlp32`" in front and "tinycnn" not in front  # no clean time: not on the front

@@ -213,3 +213,24 @@ def test_fast_path_settings_hold_the_numbers():
     assert fast.status == "ok"
     assert fast.history[0]["train_loss"] == pytest.approx(plain.history[0]["train_loss"], rel=1e-4)
     assert fast.metrics["test_acc"] == pytest.approx(plain.metrics["test_acc"], abs=0.01)
+
+
+def test_bench_speed_repeats_a_contended_round_and_refuses_a_ratio_from_it(capsys):
+    """Beside processes that keep every core busy (they stop themselves), every round is
+    contended: each is repeated, saying so, and no ratio is printed."""
+    from bench.train import timing
+    from tests.train.test_timing import start_burners, stop
+
+    burners = start_burners(timing.cores(), seconds=120)
+    try:
+        code = main(["speed", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
+                     "--parallel-seeds", "0", "--threads", str(min(2, timing.cores()))])  # fmt: skip
+    finally:
+        stop(burners)
+    captured = capsys.readouterr()
+    assert code == 1
+    said = captured.out + captured.err
+    for attempt in range(2, speed.TRIES + 1):
+        assert f"repeating the round (try {attempt} of {speed.TRIES})" in said
+    assert f"mlp32 round 1 was contended in all {speed.TRIES} tries (load: " in captured.err
+    assert "ratio" not in captured.out

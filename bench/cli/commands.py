@@ -143,20 +143,22 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
 
 HEADLINE = [
     "run_id", "arch", "dataset", "recipe", "seed", "device", "status", "epochs_completed",
-    "test_acc", "test_loss", "val_acc", "best_epoch", "time_train_s", "images_per_s", "params",
-    "message",
+    "test_acc", "test_loss", "val_acc", "best_epoch", "time_train_s", "timing", "images_per_s",
+    "params", "message",
 ]  # fmt: skip
 
 
 SWEEP_SUMMARY = [
     "run_id", "arch", "seed", "device", "status", "test_acc", "test_loss", "time_train_s",
-    "message",
+    "timing", "message",
 ]  # fmt: skip
 
 
 def results_frame(runs: pd.DataFrame) -> pd.DataFrame:
     frame = runs[[column for column in HEADLINE if column in runs]].copy()
     frame["message"] = frame["message"].fillna("")
+    if "timing" in frame:  # clean | contended (empty: recorded before timings were judged)
+        frame["timing"] = frame["timing"].fillna("")
     return frame
 
 

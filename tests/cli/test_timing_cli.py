@@ -98,3 +98,21 @@ def test_jobs_with_ray_is_refused(tmp_path, capsys):
     assert code == 2
     assert "--jobs applies to --executor local or process" in capsys.readouterr().err
     assert not (tmp_path / "archbench.sqlite").exists()
+
+
+def test_bench_run_warns_once_when_the_machine_is_busy(tmp_path, capsys):
+    from bench.cli import main
+    from tests.train.test_timing import start_burners, stop
+
+    burners = start_burners(timing.cores(), seconds=60)
+    try:
+        code = main(["run", "--arch", "mlp32", "tinycnn", "--dataset", "synthetic", "--epochs",
+                     "1", *threads(), "--results", str(tmp_path), "--quiet"])  # fmt: skip
+    finally:
+        stop(burners)
+    assert code == 0
+    err = capsys.readouterr().err
+    assert err.count("warning: this machine is busy (") == 1, err
+    assert "runs that train beside other work are recorded as contended" in err
+    runs = ResultsStore(tmp_path, create=False).runs()
+    assert set(runs.timing) == {"contended"}

@@ -221,10 +221,11 @@ def test_bench_speed_repeats_a_contended_round_and_refuses_a_ratio_from_it(capsy
     from bench.train import timing
     from tests.train.test_timing import start_burners, stop
 
+    threads = str(min(2, timing.cores()))
     burners = start_burners(timing.cores(), seconds=120)
     try:
         code = main(["speed", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
-                     "--parallel-seeds", "0", "--threads", str(min(2, timing.cores()))])  # fmt: skip
+                     "--parallel-seeds", "0", "--threads", threads])  # fmt: skip
     finally:
         stop(burners)
     captured = capsys.readouterr()

@@ -163,6 +163,7 @@ class ProcessExecutor(Executor):
 
     def __post_init__(self) -> None:
         check_timeout(self.timeout_s)
+        self.children: set = set()  # running now (several with ParallelExecutor)
 
     def run(self, tasks, *, data_root, targets, progress, on_result) -> None:
         context = multiprocessing.get_context("spawn")
@@ -178,6 +179,7 @@ class ProcessExecutor(Executor):
             name=f"archbench-{task[0].run_id}",
         )
         child.start()
+        self.children.add(child)
         sender.close()  # the child now holds the only sending end: EOF if it dies
 
         def failed(message: str, trace: str | None = None) -> list[RunResult]:
@@ -200,6 +202,7 @@ class ProcessExecutor(Executor):
             if child.is_alive():  # timed out, interrupted (Ctrl-C), or it would not exit
                 child.kill()
                 child.join()
+            self.children.discard(child)
             receiver.close()
 
 
@@ -225,5 +228,12 @@ class ParallelExecutor(ProcessExecutor):
             running = [
                 pool.submit(self.run_one, context, task, data_root, targets) for task in tasks
             ]
-            for done in futures.as_completed(running):
-                self.deliver(done.result(), on_result)
+            try:
+                for done in futures.as_completed(running):
+                    self.deliver(done.result(), on_result)
+            except BaseException:  # interrupted: start nothing more, stop what runs
+                for future in running:
+                    future.cancel()
+                for child in list(self.children):
+                    child.kill()
+                raise

@@ -267,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     timing.add_argument(
         "--jobs", type=at_least(1), default=1, metavar="N",
         help="train N runs at once, each in a child process, with the cores split between "
-        "them: each run gets cores/N threads unless --threads says (recorded in its config)",
+        "them: each run gets cores/N threads unless --threads says (recorded in its config); "
+        "N x threads above the cores is refused",
     )  # fmt: skip
     timing.add_argument(
         "--no-wait", action="store_true",

@@ -122,8 +122,14 @@ def run_sweeps(args: argparse.Namespace) -> int:
         jobs=args.jobs,
     )
     executor.validate(configs)  # before anything is written
-    store = ResultsStore(args.results)
     cpu = [c.threads or 1 for c in configs if c.device == "cpu"]
+    if args.jobs > 1 and cpu and max(cpu) * args.jobs > timing.cores():
+        raise UsageError(
+            f"--jobs {args.jobs} x {max(cpu)} thread(s) is more than this machine's "
+            f"{timing.cores()} cores: the runs would slow each other down (and be recorded "
+            f"contended); use --jobs {max(1, timing.cores() // max(cpu))} or fewer threads"
+        )
+    store = ResultsStore(args.results)
     warning = timing.busy_warning(max(cpu) * args.jobs) if cpu and args.executor != "ray" else None
     if warning:
         print(warning, file=sys.stderr, flush=True)

@@ -116,3 +116,16 @@ def test_bench_run_warns_once_when_the_machine_is_busy(tmp_path, capsys):
     assert "runs that train beside other work are recorded as contended" in err
     runs = ResultsStore(tmp_path, create=False).runs()
     assert set(runs.timing) == {"contended"}
+
+
+def test_jobs_that_would_oversubscribe_the_cores_are_refused(tmp_path, capsys):
+    from bench.cli import main
+
+    jobs = str(timing.cores() + 1)
+    code = main(["run", "--arch", "mlp32", "--dataset", "synthetic", "--jobs", jobs,
+                 "--threads", "1", "--results", str(tmp_path / "r")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"--jobs {jobs} x 1 thread(s) is more than this machine's {timing.cores()} cores" in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "r").exists()

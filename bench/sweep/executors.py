@@ -153,7 +153,9 @@ class ProcessExecutor(Executor):
     ``error`` "worker process died (exit code N)"; one still running ``timeout_s`` seconds
     after it started (interpreter start-up included) is killed and recorded as ``error``
     "timed out after N s". Either way the sweep goes on. ``task_fn`` is what the child runs
-    (default :func:`run_task`); it must be importable by name from the child.
+    (default :func:`run_task`); it must be importable by name from the child. This process
+    takes the machine-wide training slot (:mod:`bench.train.slot`) for each child before it
+    starts, so a wait for the slot is never counted against ``timeout_s``.
     """
 
     timeout_s: float | None = None
@@ -168,7 +170,10 @@ class ProcessExecutor(Executor):
     def run(self, tasks, *, data_root, targets, progress, on_result) -> None:
         context = multiprocessing.get_context("spawn")
         for task in tasks:
-            self.deliver(self.run_one(context, task, data_root, targets), on_result)
+            # the slot is taken here, so that --timeout never counts a wait for it
+            with slot.held_for_children(progress.line):
+                results = self.run_one(context, task, data_root, targets)
+            self.deliver(results, on_result)
 
     def run_one(self, context, task, data_root, targets) -> list[RunResult]:
         started_at = now()

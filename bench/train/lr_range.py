@@ -27,7 +27,8 @@ import torch
 
 from bench.config import RunConfig, UsageError, seeding
 from bench.train import loop as train
-from bench.train.runner import apply_run_settings, build_model, now, prepare_data
+from bench.train import slot
+from bench.train.runner import apply_run_settings, build_model, now, prepare_data, say
 
 RULE = (
     "lowest validation loss after one pass over the first {images:,} training images, from "
@@ -100,8 +101,14 @@ def run_range_test(
     on_point: Callable[[RangePoint], None] | None = None,
 ) -> RangeResult:
     """Train a fresh model at each LR of ``lrs`` and measure validation loss (see the module
-    docstring for the rule), telling ``on_point`` about each LR as it completes. Raises
-    UsageError when the config has no validation set."""
+    docstring for the rule), telling ``on_point`` about each LR as it completes, inside the
+    machine-wide training slot (:mod:`bench.train.slot`). Raises UsageError when the config
+    has no validation set."""
+    with slot.training(config.threads or torch.get_num_threads(), say):
+        return _range_test(config, lrs, train_images, data_root, on_point)
+
+
+def _range_test(config, lrs, train_images, data_root, on_point) -> RangeResult:
     device = torch.device(config.device)
     apply_run_settings(config)
     data, sizes = prepare_data(config, data_root, device)

@@ -165,7 +165,11 @@ def tradeoff(
     )
     ax.scatter([], [], color="#1f77b4", label="on the front")
     ax.scatter([], [], color="#7f7f7f", label="dominated (another is as cheap and better)")
-    ax.set_xscale("log")
+    if frame.empty:  # e.g. every run's time was left out as contended
+        ax.text(0.5, 0.5, f"no model has a {xlabel} to plot", ha="center",
+                transform=ax.transAxes)  # fmt: skip
+    else:
+        ax.set_xscale("log")
     ax.set_xlabel(f"{xlabel} (log scale)")
     ax.set_ylabel("test accuracy (%), mean ± std over seeds")
     ax.grid(alpha=0.3, which="both")

@@ -71,3 +71,16 @@ def test_report_marks_contended_times_with_a_footnote_and_counts(store):
     assert "2. `tinycnn`: time over 0 of 2 runs; 2 contended" in section
     front = next(line for line in section.splitlines() if "vs training time:" in line)
     assert "`mlp32`" in front and "tinycnn" not in front  # no clean time: not on the front
+
+
+def test_a_store_whose_every_time_is_contended_still_reports(tmp_path):
+    """As on a busy machine: every time left out, accuracies reported, the figures written."""
+    results = str(tmp_path / "results")
+    assert main(["run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
+                 "--results", results, "--quiet"]) == 0  # fmt: skip
+    with sqlite3.connect(tmp_path / "results" / "archbench.sqlite") as conn:
+        conn.execute("UPDATE runs SET timing = 'contended'")
+    assert main(["report", "--results", results, "--quiet"]) == 0
+    text = (tmp_path / "results" / "report.md").read_text()
+    assert "1. `mlp32`: time over 0 of 1 runs; 1 contended" in text
+    assert (tmp_path / "results" / "report_figures" / "accuracy_vs_time.png").stat().st_size

@@ -90,7 +90,9 @@ class Protocol:
 
 
 def grid(**values: list[Any]) -> tuple[dict[str, Any], ...]:
-    """Every combination of recipe overrides: ``grid(lr=[1, 2], batch_size=[32])``."""
+    """Every combination of overrides: ``grid(lr=[1, 2], batch_size=[32])``. A name that is
+    not a recipe field is an argument of the suite's architectures (``hidden=[[512], [512,
+    512]]``), so a grid may vary the model as well as its training."""
     names = list(values)
     return tuple(
         dict(zip(names, combo, strict=True)) for combo in itertools.product(*values.values())
@@ -105,7 +107,8 @@ class Suite:
     archs: tuple[str, ...]
     recipe: str
     dataset: str = "mnist"
-    grid: tuple[dict[str, Any], ...] = ()  # recipe overrides per grid point; () is one point
+    # per grid point: recipe overrides and architecture arguments; () is one point
+    grid: tuple[dict[str, Any], ...] = ()
     lr_range: LRRangeStep | None = None
     protocol: Protocol | None = None  # every registered suite has one (checked on register)
 
@@ -145,24 +148,34 @@ class Suite:
             return f"as in the source: {self.protocol.train_images:,} training images, no selection"
         return f"{self.training_text()}; selects {self.protocol.selection}"
 
-    def recipes(self, overrides: dict[str, Any] | None = None) -> list[Recipe]:
-        """One validated recipe per grid point, with ``overrides`` (non-None values, e.g.
-        from the command line) applied on top; equal recipes appear once."""
+    def points(
+        self, overrides: dict[str, Any] | None = None
+    ) -> list[tuple[Recipe, dict[str, Any]]]:
+        """Per grid point, its validated recipe (``overrides``, non-None values e.g. from the
+        command line, applied on top) and its architecture arguments; equal points appear
+        once."""
         base = get_recipe(self.recipe)
-        recipes: list[Recipe] = []
+        fields = set(base.numbers())
+        points: list[tuple[Recipe, dict[str, Any]]] = []
         for point in self.grid or ({},):
-            recipe = base.with_overrides(**point).with_overrides(**(overrides or {}))
-            if recipe not in recipes:
-                recipes.append(recipe)
-        return recipes
+            recipe_part = {k: v for k, v in point.items() if k in fields}
+            arch_part = {k: v for k, v in point.items() if k not in fields}
+            recipe = base.with_overrides(**recipe_part).with_overrides(**(overrides or {}))
+            if (recipe, arch_part) not in points:
+                points.append((recipe, arch_part))
+        return points
+
+    def recipes(self, overrides: dict[str, Any] | None = None) -> list[Recipe]:
+        """One validated recipe per grid point (equal recipes once): see :meth:`points`."""
+        return list(dict.fromkeys(recipe for recipe, _ in self.points(overrides)))
 
     def grid_text(self) -> str:
         if not self.grid:
             return ""
         names = list(self.grid[0])
-        values = {name: sorted({point[name] for point in self.grid}, key=float) for name in names}
+        values = {name: _sorted_values(point[name] for point in self.grid) for name in names}
         axes = " x ".join(
-            f"{name} {{{', '.join(f'{v:g}' for v in vs)}}}" for name, vs in values.items()
+            f"{name} {{{', '.join(_value_text(v) for v in vs)}}}" for name, vs in values.items()
         )
         return f"{axes} ({len(self.grid)} points)"
 
@@ -170,13 +183,34 @@ class Suite:
         info = datasets.get_dataset_info(self.dataset)
         for arch in self.archs:
             splits.require_compatible(arch, architectures.get_info(arch).input_shape, info)
-        self.recipes()
+        for arch in self.archs:
+            for _, kwargs in self.points():
+                if kwargs:
+                    architectures.create(arch, **kwargs)  # a wrong argument fails here
         if self.lr_range is not None and self.lr_range.arch not in self.archs:
             raise ValueError(f"suite {self.name!r}: LR range arch is not one of its archs")
         if self.protocol is None:
             raise ValueError(f"suite {self.name!r} has no protocol")
         if self.lr_range is not None and self.held_out() == 0:
             raise ValueError(f"suite {self.name!r}: the LR range test needs a validation set")
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value_text(v) for v in value) + "]"
+    return str(value)
+
+
+def _sorted_values(values: Any) -> list[Any]:
+    """Distinct values in order: numbers by size, lists by length then items, else by text."""
+    unique = list({_value_text(v): v for v in values}.values())
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in unique):
+        return sorted(unique, key=float)
+    if all(isinstance(v, list | tuple) for v in unique):
+        return sorted(unique, key=lambda v: (len(v), [_value_text(x) for x in v]))
+    return sorted(unique, key=_value_text)
 
 
 SUITES: dict[str, Suite] = {}
@@ -313,5 +347,28 @@ register_suite(
             "set; the suite runs the recap's recipe and protocol, so its cnn and mlp32 runs "
             "are the recap's own (trained once)",
         ),
+    )
+)
+register_suite(
+    Suite(
+        "fc-depth-width",
+        description="The fully-connected study's other question: depth x width of the MLP "
+        "(hidden layers of equal width), at fc-sweep's recipe",
+        source="Fully-connected network study: depth x width",
+        archs=("mlp",),
+        recipe="sgd-lr1e-3-bs64-e20",
+        grid=grid(hidden=[[w] * d for d in (1, 2, 3) for w in (128, 256, 512)]),
+    )
+)
+register_suite(
+    Suite(
+        "robustness",
+        description="Does augmentation or label smoothing buy robustness to rotation? The "
+        "notebook's CNN and LeNet-5, augmentation none vs random affine + elastic x label "
+        "smoothing 0 vs 0.1; clean and rotated (±15°) test accuracy",
+        source="MNIST notebook: robustness study (augmentation, label smoothing, rotated test)",
+        archs=("mnistcnn", "lenet5"),
+        recipe="adam-bs64-e5-norm",
+        grid=grid(augment=["none", "affine+elastic"], label_smoothing=[0.0, 0.1]),
     )
 )

@@ -106,10 +106,11 @@ def plan_suite(
     overrides: dict[str, Any] | None = None,
     **options: Any,
 ) -> list[RunConfig]:
-    """Every config of ``suite``: its archs x each grid point's recipe (with ``overrides`` on
-    top) x seeds x devices, validated. The validation split is the suite's protocol's
-    (``val_size=0`` where its source trained on every training image) unless ``val_size`` is
-    given (``--val-size``), which then shows in the runs' config and id."""
+    """Every config of ``suite``: its archs x each grid point (its recipe, with ``overrides``
+    on top, and its architecture arguments) x seeds x devices, validated. The validation
+    split is the suite's protocol's (``val_size=0`` where its source trained on every training
+    image) unless ``val_size`` is given (``--val-size``), which then shows in the runs' config
+    and id."""
     if options.get("val_size") is None:
         options["val_size"] = suite.protocol.val_size
     elif options["val_size"] == 0 and suite.lr_range is not None:
@@ -117,8 +118,12 @@ def plan_suite(
             f"suite {suite.name}'s LR range test chooses on validation loss: drop --val-size 0"
         )
     configs: list[RunConfig] = []
-    for recipe in suite.recipes(overrides):
-        configs += plan(suite.archs, suite.dataset, recipe, seeds, devices, **options)
+    given = options.pop("arch_kwargs", None) or {}
+    for recipe, arch_kwargs in suite.points(overrides):
+        kwargs = {**given, **arch_kwargs} or None
+        configs += plan(
+            suite.archs, suite.dataset, recipe, seeds, devices, arch_kwargs=kwargs, **options
+        )
     return configs
 
 

@@ -32,7 +32,8 @@ def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
 def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per variant of the ``ok`` runs (in the order they first ran), with n, the
     seeds, parameters, mult-adds, and mean/std (and the 95 % CI for test accuracy) over seeds
-    of test accuracy, test loss, training time (also its median, min and max) and time to 99 %
+    of test accuracy (its 95 % CI clipped to [0, 1]: :func:`bench.report.stats.bounded`), test
+    loss, training time (also its median, min and max) and time to 99 %
     validation accuracy. Times are over the runs not recorded ``contended`` only
     (:mod:`bench.report.timings`): ``time_n`` of the ``n``, ``time_contended`` left out. With
     ``evaluations`` (from :func:`bench.report.evaluation.ensure_evaluations`) also the accuracy on
@@ -41,7 +42,7 @@ def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.Dat
     runs = variants.with_variants(ok_runs(runs))
     rows = []
     for variant, group in runs.groupby("variant", sort=False):
-        acc = stats.summarize(group.test_acc.tolist())
+        acc = stats.bounded(stats.summarize(group.test_acc.tolist()))
         row = {
             "model": group.model.iloc[0],
             "arch": group.arch.iloc[0],

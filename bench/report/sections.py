@@ -92,7 +92,8 @@ def recap_section(ctx: Context) -> str:
 {recap_markdown(ctx.recap)}
 
 Test accuracy and loss are the last epoch's (the stored weights), as mean ± sample standard
-deviation over the n seeds; the 95 % CI is the t interval of the mean accuracy (none for n=1).
+deviation over the n seeds; the 95 % CI is the t interval of the mean accuracy (none for n=1),
+clipped to [0, 100] % (with few seeds the t interval can reach past what an accuracy can be).
 Training time is the training loop's wall time, evaluation excluded. Time to {TARGET} % val is
 the training time until validation accuracy first reached {TARGET} %, over the seeds that
 reached it. Rotated ±15° is the accuracy on the test set turned by +15° and −15° (the mean of

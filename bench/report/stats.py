@@ -7,12 +7,15 @@
   shuffle order) and the test is the paired t-test on the per-seed differences; otherwise
   Welch's t-test (unequal variances, Welch-Satterthwaite degrees of freedom). With fewer than
   two values on a side (fewer than two pairs) no claim can be made: no interval, no test.
+- :func:`bounded`: a summary whose interval is clipped to the range the values can take
+  (accuracies: [0, 1]); the report's tables say so in their notes.
 - :func:`holm`: Holm-Bonferroni adjusted p-values for a family of tests.
 - :func:`pareto_front`: which models no other model beats on both cost and accuracy.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +63,18 @@ def summarize(values: Sequence[float]) -> Summary:
     std = float(x.std(ddof=1))
     low, high = t_interval(mean, std / math.sqrt(n), n - 1)
     return Summary(n, mean, std, low, high)
+
+
+def bounded(summary: Summary, low: float = 0.0, high: float = 1.0) -> Summary:
+    """``summary`` with its confidence interval clipped to ``[low, high]``: the t interval of
+    a mean accuracy with few seeds can reach past 0 or 100 %, values no accuracy can take."""
+    if math.isnan(summary.ci_low):
+        return summary
+    return dataclasses.replace(
+        summary,
+        ci_low=min(max(summary.ci_low, low), high),
+        ci_high=max(min(summary.ci_high, high), low),
+    )
 
 
 @dataclass(frozen=True)

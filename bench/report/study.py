@@ -98,7 +98,9 @@ def recover_grid(runs: pd.DataFrame) -> Grid | None:
     if runs.empty:
         return None
     runs = variants.with_variants(runs, per=("device", "status"))
-    by_variant = {v: _settings(g.config_json.iloc[0]) for v, g in runs.groupby("variant", sort=False)}
+    by_variant = {
+        v: _settings(g.config_json.iloc[0]) for v, g in runs.groupby("variant", sort=False)
+    }
     settings = list(by_variant.values())
     if len(settings) < MIN_CELLS:
         return None

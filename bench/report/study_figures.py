@@ -1,0 +1,197 @@
+"""The study's figures (see :mod:`bench.report.study`): a heatmap of mean test accuracy over two
+grid axes, sensitivity curves, and learning curves whose legend stays readable (colour by one
+axis, line style by another). Matplotlib's object API, PNG, like :mod:`bench.report.figures`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+
+from bench.report.figures import WRONG, _colors, _save
+from bench.report.study import Grid, value_text
+
+DPI = 110
+STYLES = ("-", "--", ":", "-.")
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def layout(grid: Grid) -> tuple[str | None, str, list[str]]:
+    """(rows axis, columns axis, panel axes): the learning rate (else the axis with the most
+    values) across, the next axis down, the rest one panel per combination."""
+    names = sorted(grid.axes, key=lambda a: (a != "lr", -len(grid.axes[a])))
+    columns = names[0]
+    rows = names[1] if len(names) > 1 else None
+    return rows, columns, names[2:]
+
+
+def is_log(grid: Grid, axis: str) -> bool:
+    values = grid.axes[axis]
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    return numeric and min(values) > 0 and (axis == "lr" or max(values) / min(values) >= 10)
+
+
+def _panels(grid: Grid, panel_axes: Sequence[str]) -> list[tuple[str, pd.DataFrame]]:
+    """One panel per combination of the panel axes' values (those with a cell), in order."""
+    result = []
+    for combo in itertools.product(*(grid.axes[a] for a in panel_axes)):
+        mask = np.ones(len(grid.cells), dtype=bool)
+        for axis, value in zip(panel_axes, combo, strict=True):
+            mask &= (grid.cells[axis].map(_key) == _key(value)).to_numpy()
+        if mask.any():
+            title = ", ".join(
+                f"{a}={value_text(v)}" for a, v in zip(panel_axes, combo, strict=True)
+            )
+            result.append((title, grid.cells[mask]))
+    return result
+
+
+def heatmap(
+    grid: Grid, best: str | None, path: Path, rotated: dict[str, float] | None = None
+) -> Path:
+    """Mean test accuracy (%) per cell, annotated with the mean and n (and the rotated ±15°
+    accuracy when given, ``{model: acc}``); failed cells say so, missing ones are blank; the
+    best setting (chosen on validation accuracy) outlined."""
+    rows_axis, col_axis, panel_axes = layout(grid)
+    panels = _panels(grid, panel_axes)
+    cols, rows = grid.axes[col_axis], grid.axes[rows_axis] if rows_axis else [None]
+    width = max(4.5, 1.25 * len(cols) + 1.5)
+    fig = Figure(figsize=(width * len(panels), max(3.2, 0.95 * len(rows) + 1.8)))
+    axes = np.atleast_1d(fig.subplots(1, len(panels), squeeze=False)[0])
+    finite = grid.cells.test_mean.dropna() * 100
+    vmin, vmax = (finite.min(), finite.max()) if len(finite) else (0, 100)
+    image = None
+    for ax, (title, cells) in zip(axes, panels, strict=True):
+        values = np.full((len(rows), len(cols)), np.nan)
+        for _, cell in cells.iterrows():
+            i = [_key(v) for v in rows].index(_key(cell[rows_axis])) if rows_axis else 0
+            j = [_key(v) for v in cols].index(_key(cell[col_axis]))
+            values[i, j] = cell.test_mean * 100
+            text = (
+                f"{cell.test_mean * 100:.2f}\nn={cell.n}"
+                if cell.n
+                else f"{cell.failed_status or 'failed'}\n(0 ok)"
+            )
+            if cell.n and cell.failed:
+                text += f", {cell.failed} failed"
+            if rotated and cell.model in rotated and not math.isnan(rotated[cell.model]):
+                text += f"\nrot {rotated[cell.model] * 100:.2f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color=WRONG if not cell.n else "black")  # fmt: skip
+            if cell.model == best:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black",
+                                       linewidth=3))  # fmt: skip
+        image = ax.imshow(values, cmap="viridis", vmin=vmin, vmax=vmax, alpha=0.75, aspect="auto")
+        ax.set_xticks(range(len(cols)), [value_text(v) for v in cols])
+        ax.set_yticks(range(len(rows)), [value_text(v) for v in rows] if rows_axis else [""])
+        ax.set_xlabel(col_axis)
+        if rows_axis:
+            ax.set_ylabel(rows_axis)
+        ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=list(axes), fraction=0.04, pad=0.02, label="mean test accuracy (%)")
+    fig.suptitle("Mean test accuracy (%) per setting, n seeds; outlined: the best on validation")
+    return _save(fig, path)
+
+
+def sensitivity(grid: Grid, path: Path) -> Path:
+    """Per axis, test accuracy against its values: one line per value of another axis (the
+    cells' mean over seeds, pooled over any further axes), a band from the lowest to the
+    highest seed, and failed cells as red crosses at the bottom."""
+    names = list(grid.axes)
+    fig = Figure(figsize=(6 * len(names), 4.6))
+    axes = np.atleast_1d(fig.subplots(1, len(names), squeeze=False)[0])
+    for ax, axis in zip(axes, names, strict=True):
+        others = [a for a in names if a != axis]
+        line_axis = max(others, key=lambda a: len(grid.axes[a])) if others else None
+        groups = (
+            [(value_text(v), grid.cells[grid.cells[line_axis].map(_key) == _key(v)])
+             for v in grid.axes[line_axis]] if line_axis else [("all", grid.cells)]
+        )  # fmt: skip
+        positions = {_key(v): i for i, v in enumerate(grid.axes[axis])}
+        log = is_log(grid, axis)
+
+        def x_of(value: Any, log: bool = log, positions: dict = positions) -> float:
+            return float(value) if log else positions[_key(value)]
+
+        for (label, cells), color in zip(groups, _colors(len(groups)), strict=True):
+            points = []
+            for value in grid.axes[axis]:
+                here = cells[cells[axis].map(_key) == _key(value)]
+                accs = [a * 100 for t in here.test for a in t.values() if not math.isnan(a)]
+                if accs:
+                    points.append((x_of(value), np.mean(accs), min(accs), max(accs)))
+                if (here.n == 0).any():
+                    ax.scatter([x_of(value)], [0], marker="x", color=WRONG, s=60, zorder=3)
+            if not points:
+                continue
+            x, mean, low, high = map(np.array, zip(*points, strict=True))
+            name = f"{line_axis}={label}" if line_axis else label
+            ax.plot(x, mean, marker="o", color=color, label=name)
+            ax.fill_between(x, low, high, color=color, alpha=0.2, linewidth=0)
+        if log:
+            ax.set_xscale("log")
+            ax.set_xticks([float(v) for v in grid.axes[axis]],
+                          [value_text(v) for v in grid.axes[axis]])  # fmt: skip
+            ax.minorticks_off()
+        else:
+            ax.set_xticks(range(len(grid.axes[axis])), [value_text(v) for v in grid.axes[axis]])
+        ax.set_xlabel(axis + (" (log scale)" if log else ""))
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(alpha=0.3, which="both")
+        if (grid.cells.n == 0).any():
+            ax.scatter([], [], marker="x", color=WRONG, label="failed / diverged")
+        ax.legend(fontsize=8)
+    fig.suptitle("Sensitivity: mean over seeds (band: lowest to highest seed)")
+    return _save(fig, path)
+
+
+def learning_curves(history: pd.DataFrame, grid: Grid, path: Path) -> Path:
+    """Validation loss and accuracy per epoch (mean over seeds), one line per setting: colour
+    by the columns axis of :func:`layout`, line style by its rows axis; further axes share a
+    colour and style (their lines overlap). ``history`` needs ``model``, ``epoch``,
+    ``val_loss`` and ``val_acc``."""
+    rows_axis, col_axis, _ = layout(grid)
+    colors = dict(zip(map(_key, grid.axes[col_axis]), _colors(len(grid.axes[col_axis])),
+                      strict=True))  # fmt: skip
+    styles = {_key(v): STYLES[i % len(STYLES)] for i, v in enumerate(grid.axes.get(rows_axis, []))}
+    fig = Figure(figsize=(11, 4.6))
+    axes = fig.subplots(1, 2, sharex=True)
+    for _, cell in grid.cells.iterrows():
+        rows = history[history.model == cell.model]
+        if rows.empty:
+            continue
+        per_epoch = rows.groupby("epoch")[["val_loss", "val_acc"]].mean()
+        style = styles.get(_key(cell[rows_axis]), "-") if rows_axis else "-"
+        for ax, column, scale in zip(axes, ("val_loss", "val_acc"), (1, 100), strict=True):
+            ax.plot(per_epoch.index, per_epoch[column] * scale, color=colors[_key(cell[col_axis])],
+                    linestyle=style, marker="o", markersize=3)  # fmt: skip
+    axes[0].set_title("validation loss")
+    axes[0].set_yscale("log")
+    axes[1].set_title("validation accuracy (%)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3, which="both")
+    handles = [Line2D([], [], color=c, label=f"{col_axis}={value_text(v)}")
+               for v, c in zip(grid.axes[col_axis], colors.values(), strict=True)]  # fmt: skip
+    if rows_axis:
+        handles += [
+            Line2D([], [], color="black", linestyle=styles[_key(v)], label=f"{rows_axis}={v}")
+            for v in map(value_text, grid.axes[rows_axis])
+        ]
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.suptitle(f"Learning curves, mean over seeds: colour = {col_axis}"
+                 + (f", line style = {rows_axis}" if rows_axis else ""))  # fmt: skip
+    return _save(fig, path)

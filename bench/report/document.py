@@ -52,6 +52,8 @@ from bench.report.sections import (
     robustness_section,
     title,
 )
+from bench.report.study import recover_grid
+from bench.report.study_section import study_figures_section, study_section
 from bench.store import DB_NAME, ResultsStore, Tables
 from bench.sweep import suites
 
@@ -126,6 +128,7 @@ def write_report(
             figures=temp,
             link=final_figures.name,
             data_root=data_root,
+            study=study_of(tables, runs),
         )
         text = render(ctx, suite, command)
         temp.chmod(0o755)  # mkdtemp makes it private; the report is meant to be shared
@@ -139,14 +142,38 @@ def write_report(
     return out
 
 
+def study_of(tables: Tables, runs):
+    """The grid of ``tables``' runs (see :mod:`bench.report.study`), its cells labelled as the
+    recap labels the models; None when they are not a study."""
+    grid = recover_grid(tables.runs)
+    if grid is not None:
+        labels = dict(zip(runs.variant, runs.model, strict=True))
+        grid.cells["model"] = [
+            labels.get(v, m) for v, m in zip(grid.cells.variant, grid.cells.model, strict=True)
+        ]
+    return grid
+
+
 def render(ctx: Context, suite: str | None, command: str | None) -> str:
+    """The report's markdown. When the runs form a grid (``ctx.study``), a study section comes
+    first, the recap folds into ``<details>``, and the figures are the study's (no per-model
+    confusion matrices or prediction grids but the best setting's)."""
+    if ctx.study is not None:
+        recap = recap_section(ctx).replace(
+            "## Recap\n",
+            f"## Recap\n\n<details><summary>Every setting as a model ({len(ctx.recap)} rows)"
+            "</summary>\n",
+            1,
+        )
+        body = [study_section(ctx), recap + "\n\n</details>", pairwise_section(ctx),
+                study_figures_section(ctx)]  # fmt: skip
+    else:
+        body = [recap_section(ctx), pairwise_section(ctx), figures_section(ctx),
+                robustness_section(ctx)]  # fmt: skip
     sections = [
         title(ctx, suite),
         protocol_section(ctx, suite),
-        recap_section(ctx),
-        pairwise_section(ctx),
-        figures_section(ctx),
-        robustness_section(ctx),
+        *body,
         lr_range_section(ctx),
         device_section(ctx),
         failed_section(ctx),

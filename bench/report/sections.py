@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,7 @@ class Context:
     link: str  # the folder name the markdown links to
     data_root: Path | None
     written: list[str] = dataclasses.field(default_factory=list)
+    study: Any = None  # a bench.report.study.Grid when the runs form a grid, else None
 
     def save(self, name: str, draw: Callable[[Path], Path]) -> str:
         """Draw one figure into the figures folder; returns its markdown image link."""

@@ -188,8 +188,10 @@ def learning_curves(history: pd.DataFrame, grid: Grid, path: Path) -> Path:
                for v, c in zip(grid.axes[col_axis], colors.values(), strict=True)]  # fmt: skip
     if rows_axis:
         handles += [
-            Line2D([], [], color="black", linestyle=styles[_key(v)], label=f"{rows_axis}={v}")
-            for v in map(value_text, grid.axes[rows_axis])
+            Line2D([], [], color="black", linestyle=styles[_key(v)], label=f"{rows_axis}={t}")
+            for v, t in zip(
+                grid.axes[rows_axis], map(value_text, grid.axes[rows_axis]), strict=True
+            )
         ]
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     fig.suptitle(f"Learning curves, mean over seeds: colour = {col_axis}"

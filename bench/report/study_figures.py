@@ -17,12 +17,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
-from bench.report.figures import WRONG, _colors, _save
+from bench.report.figures import WRONG, _colors, _save, log_y
 from bench.report.study import Grid, value_text
 
 DPI = 110
 STYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D")  # with the line style, so one epoch (no line) still tells them apart
 
 
 def _key(value: Any) -> str:
@@ -166,7 +168,9 @@ def learning_curves(history: pd.DataFrame, grid: Grid, path: Path) -> Path:
     rows_axis, col_axis, _ = layout(grid)
     colors = dict(zip(map(_key, grid.axes[col_axis]), _colors(len(grid.axes[col_axis])),
                       strict=True))  # fmt: skip
-    styles = {_key(v): STYLES[i % len(STYLES)] for i, v in enumerate(grid.axes.get(rows_axis, []))}
+    row_values = grid.axes.get(rows_axis, []) if rows_axis else []
+    styles = {_key(v): STYLES[i % len(STYLES)] for i, v in enumerate(row_values)}
+    markers = {_key(v): MARKERS[i % len(MARKERS)] for i, v in enumerate(row_values)}
     fig = Figure(figsize=(11, 4.6))
     axes = fig.subplots(1, 2, sharex=True)
     for _, cell in grid.cells.iterrows():
@@ -175,20 +179,30 @@ def learning_curves(history: pd.DataFrame, grid: Grid, path: Path) -> Path:
             continue
         per_epoch = rows.groupby("epoch")[["val_loss", "val_acc"]].mean()
         style = styles.get(_key(cell[rows_axis]), "-") if rows_axis else "-"
+        marker = markers.get(_key(cell[rows_axis]), "o") if rows_axis else "o"
         for ax, column, scale in zip(axes, ("val_loss", "val_acc"), (1, 100), strict=True):
             ax.plot(per_epoch.index, per_epoch[column] * scale, color=colors[_key(cell[col_axis])],
-                    linestyle=style, marker="o", markersize=3)  # fmt: skip
+                    linestyle=style, marker=marker, markersize=4)  # fmt: skip
     axes[0].set_title("validation loss")
-    axes[0].set_yscale("log")
+    log_y(axes[0])
     axes[1].set_title("validation accuracy (%)")
     for ax in axes:
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.set_xlim(0.5, max(history.epoch.max(), 1) + 0.5)
         ax.grid(alpha=0.3, which="both")
     handles = [Line2D([], [], color=c, label=f"{col_axis}={value_text(v)}")
                for v, c in zip(grid.axes[col_axis], colors.values(), strict=True)]  # fmt: skip
     if rows_axis:
         handles += [
-            Line2D([], [], color="black", linestyle=styles[_key(v)], label=f"{rows_axis}={t}")
+            Line2D(
+                [],
+                [],
+                color="black",
+                linestyle=styles[_key(v)],
+                marker=markers[_key(v)],
+                label=f"{rows_axis}={t}",
+            )
             for v, t in zip(
                 grid.axes[rows_axis], map(value_text, grid.axes[rows_axis]), strict=True
             )

@@ -225,7 +225,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         data_root=args.data_root,
         command=command,
         say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),
+        fmt=args.format,
     )
+    if args.format == "html":
+        print(f"wrote {out} (one self-contained page, figures embedded)")
+        return 0
     figures = sorted((out.parent / f"{out.stem}_figures").glob("*.png"))
     print(f"wrote {out} ({len(figures)} figures in {out.parent / f'{out.stem}_figures'})")
     return 0

@@ -330,7 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(learning curves, accuracy vs parameters and vs training time with the Pareto "
         "front, confusion matrices, sample predictions), accuracy on the test set rotated by "
         "±15°, the LR range test, device comparison, torchinfo summaries and the "
-        "environment. Checkpoints are evaluated on the test set once and the numbers stored.",
+        "environment. Checkpoints are evaluated on the test set once and the numbers stored. "
+        "When the runs form a grid (a suite's grid, or models that differ only in recipe "
+        "values or architecture arguments), a study section comes first: a heatmap of test "
+        "accuracy over the grid, sensitivity curves, and the settings that cannot be told "
+        "apart from the best on validation accuracy.",
     )
     report.add_argument("--suite", metavar="NAME", help="only the runs of this suite")
     report.add_argument(
@@ -339,6 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(report_figures/ for report.md)",
     )  # fmt: skip
     report.add_argument("--quiet", action="store_true", help="no progress output")
+    report.add_argument(
+        "--format", choices=("md", "html"), default="md",
+        help="md: markdown with a figures folder (default); html: the same report as one "
+        "self-contained page (DIR/report.html unless --out), figures embedded, tables "
+        "sortable by a click on their header",
+    )  # fmt: skip
     report.set_defaults(func=cmd_report)
 
     compare_cmd = commands.add_parser(

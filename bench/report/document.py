@@ -27,9 +27,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.config import ArchbenchError
+from bench.config import ArchbenchError, UsageError
 from bench.data import idx
-from bench.report import variants
+from bench.report import html, variants
 from bench.report.evaluation import ensure_evaluations
 from bench.report.numbers import (
     ok_runs,
@@ -56,6 +56,8 @@ from bench.report.study import recover_grid
 from bench.report.study_section import study_figures_section, study_section
 from bench.store import DB_NAME, ResultsStore, Tables
 from bench.sweep import suites
+
+FORMATS = ("md", "html")  # bench report --format
 
 
 def missing_results(results_dir: Path) -> ArchbenchError:
@@ -104,16 +106,21 @@ def write_report(
     data_root: Path | None = None,
     command: str | None = None,
     say: Callable[[str], None] | None = None,
+    fmt: str = "md",
 ) -> Path:
     """Write the markdown report of ``results_dir`` (only ``suite``'s runs when given) to
     ``out_path`` (default ``results_dir/report.md``) with its figures in a folder beside it
     (``report_figures/`` for ``report.md``); returns the markdown's path. The figures are
     drawn into a temporary folder that replaces the old one only when all are drawn, and the
     markdown is written last (through a temporary file), so a failure leaves the previous
-    report as it was."""
+    report as it was. ``fmt="html"``: the same report as one self-contained HTML file
+    (default ``results_dir/report.html``, figures embedded: :mod:`bench.report.html`); no
+    figures folder is left beside it."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
     results_dir = Path(results_dir)
     store, tables = select(results_dir, suite)
-    out = Path(out_path) if out_path is not None else results_dir / "report.md"
+    out = Path(out_path) if out_path is not None else results_dir / f"report.{fmt}"
     out.parent.mkdir(parents=True, exist_ok=True)
     final_figures = out.parent / f"{out.stem}_figures"
     runs = variants.with_variants(ok_runs(tables.runs))
@@ -131,6 +138,11 @@ def write_report(
             study=study_of(tables, runs),
         )
         text = render(ctx, suite, command)
+        if fmt == "html":
+            page = html.to_html(text, temp, f"archbench report{f': {suite}' if suite else ''}")
+            idx.write_atomic(out, page.encode())
+            shutil.rmtree(temp, ignore_errors=True)
+            return out
         temp.chmod(0o755)  # mkdtemp makes it private; the report is meant to be shared
         if final_figures.exists():
             shutil.rmtree(final_figures)

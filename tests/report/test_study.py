@@ -1,0 +1,116 @@
+"""Studies over a grid: the grid recovered from stored configs, the best-setting set on known
+per-seed values, and accuracy intervals that stay inside [0, 100] %."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bench.config import RunConfig, get_recipe
+from bench.report import stats
+from bench.report.numbers import recap
+from bench.report.study import best_set, recover_grid
+from bench.store import ResultsStore
+from bench.train.runner import RunResult, now
+
+
+def config(lr: float, batch_size: int, seed: int, **kw) -> RunConfig:
+    recipe = get_recipe("sgd-lr1e-3-bs64-e20").with_overrides(lr=lr, batch_size=batch_size)
+    return RunConfig(arch=kw.pop("arch", "mlp512x2"), dataset="mnist", recipe=recipe, seed=seed,
+                     **kw)  # fmt: skip
+
+
+def record(store: ResultsStore, cfg: RunConfig, status: str = "ok", val=0.5, test=0.5) -> None:
+    metrics = {"val_acc": val, "test_acc": test} if status == "ok" else {}
+    store.record(RunResult(cfg, status, metrics=metrics, started_at=now(), finished_at=now()))
+
+
+def test_grid_is_recovered_from_stored_configs_with_axes_values_and_missing_cells(tmp_path):
+    store = ResultsStore(tmp_path)
+    for lr in (0.1, 0.01, 0.001):
+        for bs in (32, 128):
+            if (lr, bs) == (0.1, 128):
+                continue  # a missing cell
+            for seed in (0, 1):
+                status = "diverged" if (lr, bs) == (0.1, 32) else "ok"
+                record(store, config(lr, bs, seed), status, val=lr + bs / 1000)
+    grid = recover_grid(store.tables().runs)
+    assert grid is not None
+    assert grid.axes == {"lr": [0.001, 0.01, 0.1], "batch_size": [32, 128]}
+    assert grid.missing == [{"lr": 0.1, "batch_size": 128}]
+    cells = grid.cells.set_index(["lr", "batch_size"])
+    assert len(cells) == 5
+    failed = cells.loc[(0.1, 32)]
+    assert failed.n == 0 and failed.failed == 2 and failed.failed_status == "diverged"
+    ok = cells.loc[(0.01, 128)]
+    assert ok.n == 2 and ok.val == {0: pytest.approx(0.138), 1: pytest.approx(0.138)}
+
+
+def test_architecture_arguments_are_axes_and_equal_width_lists_become_depth_and_width(tmp_path):
+    store = ResultsStore(tmp_path)
+    for hidden in ([128], [512], [128, 128], [512, 512]):
+        record(store, config(0.01, 64, 0, arch="mlp", arch_kwargs=f'{{"hidden":{hidden}}}'))
+    grid = recover_grid(store.tables().runs)
+    assert grid.axes == {"hidden depth": [1, 2], "hidden width": [128, 512]}
+    assert not grid.missing
+
+
+def test_a_comparison_of_architectures_alone_is_not_a_study(tmp_path):
+    store = ResultsStore(tmp_path)
+    for arch in ("mlp32", "tinycnn", "cnn", "strongcnn"):
+        record(store, dataclasses.replace(config(0.01, 64, 0), arch=arch))
+    assert recover_grid(store.tables().runs) is None
+    other = ResultsStore(tmp_path / "b")  # differing in the data slice: not a recipe grid
+    for limit in (100, 200, 300, 400):
+        record(other, config(0.01, 64, 0, limit_train=limit))
+    assert recover_grid(other.tables().runs) is None
+
+
+def test_best_set_holds_the_settings_whose_paired_difference_includes_zero():
+    values = {
+        "best": {0: 0.90, 1: 0.92, 2: 0.94},
+        "close": {0: 0.91, 1: 0.90, 2: 0.93},  # differences -0.01, 0.02, 0.01: CI spans 0
+        "worse": {0: 0.80, 1: 0.82, 2: 0.84},  # differences all exactly 0.10: CI [0.1, 0.1]
+        "noisy": {0: 0.99, 1: 0.70, 2: 0.95},  # mean 0.88 but wide: cannot be told apart
+        "single": {0: 0.60},  # n=1: no comparison possible
+    }
+    result = best_set(values)
+    assert result.best == "best"
+    assert result.members == ["best", "close", "noisy"]
+    assert result.distinct == ["worse"]
+    assert result.undecided == ["single"]
+    d = result.differences["close"]
+    assert d.ci_low < 0 < d.ci_high and d.test == stats.PAIRED
+
+
+def test_best_is_chosen_on_validation_never_on_test(tmp_path):
+    store = ResultsStore(tmp_path)
+    for lr, val, test in ((0.1, 0.9, 0.5), (0.01, 0.5, 0.99), (0.001, 0.4, 0.4)):
+        for bs in (32, 64):
+            for seed in (0, 1):
+                record(store, config(lr, bs, seed), val=val + seed / 100, test=test)
+    grid = recover_grid(store.tables().runs)
+    chosen = best_set(dict(zip(grid.cells.model, grid.cells.val, strict=True)))
+    assert grid.cells.set_index("model").loc[chosen.best].lr == 0.1
+
+
+def test_accuracy_intervals_stay_inside_0_and_100_percent():
+    wide = stats.summarize([0.2, 0.95])  # n=2: t(0.975, 1) = 12.7 makes it reach past both ends
+    assert wide.ci_low < 0 and wide.ci_high > 1
+    clipped = stats.bounded(wide)
+    assert (clipped.ci_low, clipped.ci_high) == (0.0, 1.0)
+    assert clipped.mean == wide.mean and clipped.std == wide.std
+    inside = stats.summarize([0.90, 0.91, 0.92])
+    assert stats.bounded(inside) == inside
+    assert (
+        stats.bounded(stats.summarize([0.5])).ci_low != stats.bounded(stats.summarize([0.5])).ci_low
+    )  # nan
+
+
+def test_recap_intervals_are_bounded(tmp_path):
+    store = ResultsStore(tmp_path)
+    for seed, acc in ((0, 0.2), (1, 0.95)):
+        record(store, config(0.01, 64, seed), test=acc)
+    row = recap(store.tables().runs).iloc[0]
+    assert row.test_acc_ci_low == 0.0 and row.test_acc_ci_high == 1.0

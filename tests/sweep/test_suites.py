@@ -23,7 +23,7 @@ from tests.helpers import quick_config
 def test_the_registered_suites_are_the_source_comparisons():
     assert set(list_suites()) == {
         "mlp-vs-cnn", "mlp-baseline", "notebook-mlp-cnn", "fc-sweep", "digits-from-scratch",
-        "lenet",
+        "lenet", "fc-depth-width", "robustness",
     }  # fmt: skip
     recap = get_suite("mlp-vs-cnn")
     assert recap.archs == ("mlp32", "tinycnn", "cnn", "strongcnn")
@@ -205,3 +205,33 @@ def test_bench_suites_lists_each_protocol(capsys):
     assert "learning rate, on validation loss" in notebook
     assert "1,437 training images" in table.loc["digits-from-scratch", "protocol"]
     assert "batch 32/64/128" in table.loc["fc-sweep", "protocol"]
+
+
+plan_suite = sweep.plan_suite
+
+
+def test_grid_points_may_set_architecture_arguments():
+    suite = SUITES["fc-depth-width"]
+    configs = plan_suite(suite, [0], ["cpu"])
+    hidden = [json.loads(c.arch_kwargs)["hidden"] for c in configs]
+    assert hidden[:3] == [[128], [256], [512]] and hidden[-1] == [512, 512, 512]
+    assert len({c.run_id for c in configs}) == 9
+    assert {c.recipe for c in configs} == {get_recipe("sgd-lr1e-3-bs64-e20")}
+    fc = SUITES["fc-sweep"]  # a grid of recipe values only plans as it always did
+    before = [
+        c
+        for r in fc.recipes()
+        for c in sweep.plan(fc.archs, fc.dataset, r, [0], ["cpu"], val_size=fc.protocol.val_size)
+    ]
+    assert [c.run_id for c in plan_suite(fc, [0], ["cpu"])] == [c.run_id for c in before]
+
+
+def test_robustness_suite_crosses_two_cnns_with_augmentation_and_label_smoothing():
+    configs = plan_suite(SUITES["robustness"], [0], ["cpu"])
+    cells = {(c.arch, c.recipe.augment, c.recipe.label_smoothing) for c in configs}
+    assert cells == {
+        (arch, augment, smoothing)
+        for arch in ("mnistcnn", "lenet5")
+        for augment in ("none", "affine+elastic")
+        for smoothing in (0.0, 0.1)
+    }

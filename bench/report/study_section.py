@@ -88,12 +88,16 @@ def _best_text(grid: Grid, best: BestSet) -> str:
         + "; ".join(grid.label(_row(grid, m)) for m in best.members)
         + ".",
     ]
-    if best.undecided:
+    failed = set(grid.cells.model[grid.cells.n == 0])
+    undecided = [m for m in best.undecided if m not in failed]
+    if undecided:
         lines.append(
-            f"{len(best.undecided)} setting(s) with fewer than two seeds (or no validation "
+            f"{len(undecided)} setting(s) with fewer than two seeds (or no validation "
             "score) cannot be compared with the best: run more seeds (e.g. `--seeds 0-4`)."
         )
-    if not others and not best.undecided:
+    if failed:
+        lines.append(f"{len(failed)} setting(s) have no run that finished ok (see the table).")
+    if not others and not undecided:
         lines.append("Every other setting is distinguishably worse on validation accuracy.")
     return "\n\n".join(lines)
 
@@ -116,7 +120,8 @@ def _cells_table(grid: Grid, best: BestSet, rotated: dict[str, float]) -> str:
             where, delta = "**best**", NOTHING
         else:
             where = (
-                "in best set" if cell.model in best.members
+                f"no ok run ({cell.failed_status})" if cell.n == 0
+                else "in best set" if cell.model in best.members
                 else "worse" if cell.model in best.distinct else "n < 2: undecided"
             )  # fmt: skip
             delta = (
@@ -150,10 +155,15 @@ def study_figures_section(ctx: Context) -> str:
     grid: Grid = ctx.study
     best = study_best(grid)
     history = ctx.tables.history.merge(ctx.runs[["run_id", "model", "seed"]], on="run_id")
-    parts = [
-        "## Figures",
-        "### Learning curves",
-        ctx.save("learning_curves.png", lambda p: study_figures.learning_curves(history, grid, p)),
+    parts = ["## Figures"]
+    if not history.empty:
+        parts += [
+            "### Learning curves",
+            ctx.save(
+                "learning_curves.png", lambda p: study_figures.learning_curves(history, grid, p)
+            ),
+        ]
+    parts += [
         "### Accuracy vs training time",
         ctx.save(
             "accuracy_vs_time.png",

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from bench.config import RunConfig, get_recipe
-from bench.report import stats
+from bench.report import stats, write_report
 from bench.report.numbers import recap
 from bench.report.study import best_set, recover_grid
 from bench.store import ResultsStore
@@ -23,8 +23,12 @@ def config(lr: float, batch_size: int, seed: int, **kw) -> RunConfig:
 
 
 def record(store: ResultsStore, cfg: RunConfig, status: str = "ok", val=0.5, test=0.5) -> None:
-    metrics = {"val_acc": val, "test_acc": test} if status == "ok" else {}
-    store.record(RunResult(cfg, status, metrics=metrics, started_at=now(), finished_at=now()))
+    """A run as the runner records it (numbers given, nothing trained)."""
+    metrics = {"val_acc": val, "test_acc": test, "time_train_s": 1.0} if status == "ok" else {}
+    history = [{"epoch": 1, "val_loss": 1.0, "val_acc": val, "test_acc": test}] if metrics else []
+    result = RunResult(cfg, status, metrics=metrics, history=history, started_at=now(),
+                       finished_at=now())  # fmt: skip
+    store.record(result)
 
 
 def test_grid_is_recovered_from_stored_configs_with_axes_values_and_missing_cells(tmp_path):
@@ -113,3 +117,24 @@ def test_recap_intervals_are_bounded(tmp_path):
         record(store, config(0.01, 64, seed), test=acc)
     row = recap(store.tables().runs).iloc[0]
     assert row.test_acc_ci_low == 0.0 and row.test_acc_ci_high == 1.0
+
+
+def test_a_study_report_names_failed_and_missing_cells(tmp_path):
+    store = ResultsStore(tmp_path)
+    for lr in (0.1, 0.01, 0.001):
+        for bs in (32, 128):
+            if (lr, bs) == (0.001, 128):
+                continue
+            for seed in (0, 1):
+                status = "diverged" if (lr, bs) == (0.1, 32) else "ok"
+                record(store, config(lr, bs, seed), status, val=0.5 + lr + seed / 100)
+    text = write_report(tmp_path).read_text()
+    study = text[text.index("## Study") : text.index("## Recap")]
+    assert "1 of the 6 settings have no run: batch_size=128, lr=0.001." in study
+    assert "| 0 (2 diverged) |" in study.replace("  ", "") and "no ok run (diverged)" in study
+    assert "**Best setting (highest mean validation accuracy):** batch_size=128, lr=0.1" in study
+    figures = sorted(p.name for p in (tmp_path / "report_figures").glob("*.png"))
+    assert figures == [
+        "accuracy_vs_time.png", "learning_curves.png", "study_heatmap.png",
+        "study_sensitivity.png",
+    ]  # fmt: skip

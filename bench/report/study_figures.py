@@ -62,11 +62,16 @@ def _panels(grid: Grid, panel_axes: Sequence[str]) -> list[tuple[str, pd.DataFra
     return result
 
 
+def _position(cell, rows, cols, rows_axis, col_axis) -> tuple[int, int]:
+    i = [_key(v) for v in rows].index(_key(cell[rows_axis])) if rows_axis else 0
+    return i, [_key(v) for v in cols].index(_key(cell[col_axis]))
+
+
 def heatmap(
     grid: Grid, best: str | None, path: Path, rotated: dict[str, float] | None = None
 ) -> Path:
     """Mean test accuracy (%) per cell, annotated with the mean and n (and the rotated ±15°
-    accuracy when given, ``{model: acc}``); failed cells say so, missing ones are blank; the
+    accuracy when given, ``{model: acc}``); failed cells say so, missing ones say "no run"; the
     best setting (chosen on validation accuracy) outlined."""
     rows_axis, col_axis, panel_axes = layout(grid)
     panels = _panels(grid, panel_axes)
@@ -80,8 +85,7 @@ def heatmap(
     for ax, (title, cells) in zip(axes, panels, strict=True):
         values = np.full((len(rows), len(cols)), np.nan)
         for _, cell in cells.iterrows():
-            i = [_key(v) for v in rows].index(_key(cell[rows_axis])) if rows_axis else 0
-            j = [_key(v) for v in cols].index(_key(cell[col_axis]))
+            i, j = _position(cell, rows, cols, rows_axis, col_axis)
             values[i, j] = cell.test_mean * 100
             text = (
                 f"{cell.test_mean * 100:.2f}\nn={cell.n}"
@@ -97,6 +101,11 @@ def heatmap(
             if cell.model == best:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black",
                                        linewidth=3))  # fmt: skip
+        drawn = {(i, j) for i, j in zip(*np.nonzero(~np.isnan(values)), strict=True)}
+        drawn |= {_position(cell, rows, cols, rows_axis, col_axis) for _, cell in cells.iterrows()}
+        for i, j in np.ndindex(values.shape):
+            if (i, j) not in drawn:
+                ax.text(j, i, "no run", ha="center", va="center", fontsize=8, color="#7f7f7f")
         image = ax.imshow(values, cmap="viridis", vmin=vmin, vmax=vmax, alpha=0.75, aspect="auto")
         ax.set_xticks(range(len(cols)), [value_text(v) for v in cols])
         ax.set_yticks(range(len(rows)), [value_text(v) for v in rows] if rows_axis else [""])

@@ -53,7 +53,11 @@ from bench.report.sections import (
     title,
 )
 from bench.report.study import recover_grid
-from bench.report.study_section import study_figures_section, study_section
+from bench.report.study_section import (
+    study_figures_section,
+    study_pairwise_section,
+    study_section,
+)
 from bench.store import DB_NAME, ResultsStore, Tables
 from bench.sweep import suites
 
@@ -168,8 +172,9 @@ def study_of(tables: Tables, runs):
 
 def render(ctx: Context, suite: str | None, command: str | None) -> str:
     """The report's markdown. When the runs form a grid (``ctx.study``), a study section comes
-    first, the recap folds into ``<details>``, and the figures are the study's (no per-model
-    confusion matrices or prediction grids but the best setting's)."""
+    first, the recap folds into ``<details>``, the pairwise table compares each setting with
+    the best one (chosen on validation accuracy), and the figures are the study's (no
+    per-model confusion matrices or prediction grids but the best setting's)."""
     if ctx.study is not None:
         recap = recap_section(ctx).replace(
             "## Recap\n",
@@ -177,7 +182,7 @@ def render(ctx: Context, suite: str | None, command: str | None) -> str:
             "</summary>\n",
             1,
         )
-        body = [study_section(ctx), recap + "\n\n</details>", pairwise_section(ctx),
+        body = [study_section(ctx), recap + "\n\n</details>", study_pairwise_section(ctx),
                 study_figures_section(ctx)]  # fmt: skip
     else:
         body = [recap_section(ctx), pairwise_section(ctx), figures_section(ctx),

@@ -94,11 +94,14 @@ def _rotated(group: pd.DataFrame, evaluations: pd.DataFrame) -> dict[str, float]
     return row
 
 
-def pairwise(runs: pd.DataFrame, metric: str = "test_acc") -> pd.DataFrame:
+def pairwise(
+    runs: pd.DataFrame, metric: str = "test_acc", reference: str | None = None
+) -> pd.DataFrame:
     """Differences of mean ``metric`` between models (variants) on the same test set: every
     pair when there are at most :data:`ALL_PAIRS_LIMIT` models, else each model against the
-    best. In each row ``a`` has the higher mean. Columns: a, b, n_a, n_b, mean_a, mean_b,
-    diff, ci_low, ci_high, test, p_value, p_holm, verdict."""
+    best; with ``reference`` (a model chosen elsewhere, e.g. on validation accuracy), each
+    model against it. In each row ``a`` has the higher mean. Columns: a, b, n_a, n_b, mean_a,
+    mean_b, diff, ci_low, ci_high, test, p_value, p_holm, verdict."""
     runs = variants.with_variants(ok_runs(runs))
     runs["test_set"] = [
         json.dumps([f["dataset"], f.get("limit_test")])
@@ -112,7 +115,9 @@ def pairwise(runs: pd.DataFrame, metric: str = "test_acc") -> pd.DataFrame:
         }
         means = {model: np.mean(list(v.values())) for model, v in values.items()}
         models = list(values)
-        if len(models) <= ALL_PAIRS_LIMIT:
+        if reference in values:
+            pairs = [(reference, m) for m in models if m != reference]
+        elif len(models) <= ALL_PAIRS_LIMIT:
             pairs = list(itertools.combinations(models, 2))
         else:
             best = max(models, key=means.get)

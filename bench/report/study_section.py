@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 
 from bench.data import datasets
-from bench.report import figures, study_figures
+from bench.report import figures, stats, study_figures
 from bench.report.evaluation import TEST
-from bench.report.markdown import NOTHING, markdown_table, mean_std, pct
+from bench.report.markdown import NOTHING, markdown_table, mean_std, pairwise_markdown, pct
+from bench.report.numbers import pairwise
 from bench.report.sections import GRID_FIRST, GRID_MISTAKES, Context, _grid_drawer, slug
 from bench.report.study import BestSet, Grid, best_set, value_text
 
@@ -149,6 +150,26 @@ def _cells_table(grid: Grid, best: BestSet, rotated: dict[str, float]) -> str:
         row.update({"Δ val vs best (pp) [95 % CI]": delta, "": where})
         rows.append(row)
     return markdown_table(pd.DataFrame(rows), left=("",))
+
+
+def study_pairwise_section(ctx: Context) -> str:
+    """Test accuracy of each setting against the best one (chosen on validation accuracy)."""
+    best = study_best(ctx.study)
+    frame = pairwise(ctx.tables.runs, reference=best.best)
+    if frame.empty:
+        return ""
+    return f"""## Pairwise comparison
+
+Each setting against the best one only (chosen on validation accuracy, see Study), on test
+accuracy: {len(frame)} comparisons instead of every pair.
+
+{pairwise_markdown(frame)}
+
+A is the one with the higher mean test accuracy. The CI is the 95 % t interval of the
+difference in percentage points. Test: the {stats.PAIRED} on the per-seed differences when both
+ran the same seeds, else {stats.WELCH}; two-sided. Verdict: significant when the Holm-adjusted p
+(over the {len(frame)} comparisons of this table) is below {stats.ALPHA:g}. With n=1 on a side
+no claim can be made."""
 
 
 def study_figures_section(ctx: Context) -> str:

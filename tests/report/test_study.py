@@ -133,6 +133,11 @@ def test_a_study_report_names_failed_and_missing_cells(tmp_path):
     assert "1 of the 6 settings have no run: batch_size=128, lr=0.001." in study
     assert "| 0 (2 diverged) |" in study.replace("  ", "") and "no ok run (diverged)" in study
     assert "**Best setting (highest mean validation accuracy):** batch_size=128, lr=0.1" in study
+    pairs = text[text.index("## Pairwise") : text.index("## Figures")]
+    assert "Each setting against the best one only (chosen on validation accuracy" in pairs
+    rows = [line for line in pairs.splitlines() if line.startswith("| mlp")]
+    assert len(rows) == 3  # the other settings with an ok run (one diverged, one missing)
+    assert all("batch_size=128, lr=0.1)" in row.split("|")[1] + row.split("|")[2] for row in rows)
     figures = sorted(p.name for p in (tmp_path / "report_figures").glob("*.png"))
     assert figures == [
         "accuracy_vs_time.png", "learning_curves.png", "study_heatmap.png",

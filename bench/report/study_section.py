@@ -76,8 +76,10 @@ def study_section(ctx: Context) -> str:
 def _best_text(grid: Grid, best: BestSet) -> str:
     if best.best is None:
         return (
-            "**No best setting:** no run has a validation accuracy (trained with "
-            "`--val-size 0`?), and the test set is never used to choose one."
+            "**No best setting:** no run has a validation accuracy (the runs hold out no "
+            "validation images, as the suite's protocol does by default), and the test set is "
+            "never used to choose one; run the suite with `--val-size N` (e.g. 10000) for a "
+            "best set."
         )
     cell = grid.cells[grid.cells.model == best.best].iloc[0]
     others = [m for m in best.members if m != best.best]

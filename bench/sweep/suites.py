@@ -358,6 +358,14 @@ register_suite(
         archs=("mlp",),
         recipe="sgd-lr1e-3-bs64-e20",
         grid=grid(hidden=[[w] * d for d in (1, 2, 3) for w in (128, 256, 512)]),
+        protocol=Protocol(
+            60_000,
+            val_size=0,
+            selection="nothing (every grid point's last-epoch test accuracy is reported)",
+            reason="the study trained every depth x width point on all 60,000 training images "
+            "for a fixed 20 epochs and compared their final test accuracies; it picks no "
+            "point, so nothing needs a validation set",
+        ),
     )
 )
 register_suite(
@@ -370,5 +378,14 @@ register_suite(
         archs=("mnistcnn", "lenet5"),
         recipe="adam-bs64-e5-norm",
         grid=grid(augment=["none", "affine+elastic"], label_smoothing=[0.0, 0.1]),
+        protocol=Protocol(
+            60_000,
+            val_size=0,
+            selection="nothing (every setting's last-epoch clean and rotated test accuracies "
+            "are reported)",
+            reason="the study trained each setting on all 60,000 training images for a fixed "
+            "5 epochs and compared clean and rotated test accuracy; it picks no setting, so "
+            "nothing needs a validation set",
+        ),
     )
 )

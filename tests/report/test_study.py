@@ -143,3 +143,8 @@ def test_a_study_report_names_failed_and_missing_cells(tmp_path):
         "accuracy_vs_time.png", "learning_curves.png", "study_heatmap.png",
         "study_sensitivity.png",
     ]  # fmt: skip
+
+
+def test_without_validation_scores_no_best_setting_is_chosen():
+    result = best_set({"a": {0: math.nan, 1: math.nan}, "b": {}})
+    assert result.best is None and result.members == [] and result.undecided == ["a", "b"]

@@ -343,12 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(report_figures/ for report.md)",
     )  # fmt: skip
     report.add_argument("--quiet", action="store_true", help="no progress output")
-    report.add_argument(
-        "--format", choices=("md", "html"), default="md",
-        help="md: markdown with a figures folder (default); html: the same report as one "
-        "self-contained page (DIR/report.html unless --out), figures embedded, tables "
-        "sortable by a click on their header",
-    )  # fmt: skip
+    report.add_argument("--format", choices=("md", "html"), default="md", help="md: markdown + "
+        "figures folder (default); html: one self-contained page (DIR/report.html unless "
+        "--out), figures embedded, tables sortable")  # fmt: skip
     report.set_defaults(func=cmd_report)
 
     compare_cmd = commands.add_parser(

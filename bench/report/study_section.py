@@ -186,13 +186,16 @@ def study_figures_section(ctx: Context) -> str:
                 "learning_curves.png", lambda p: study_figures.learning_curves(history, grid, p)
             ),
         ]
-    parts += [
-        "### Accuracy vs training time",
-        ctx.save(
-            "accuracy_vs_time.png",
-            lambda p: figures.tradeoff(ctx.recap, "time_train_s_mean", "training time (s)", p),
-        ),
-    ]
+    parts.append("### Accuracy vs training time")
+    if ctx.recap.time_train_s_mean.notna().any():
+        parts.append(
+            ctx.save(
+                "accuracy_vs_time.png",
+                lambda p: figures.tradeoff(ctx.recap, "time_train_s_mean", "training time (s)", p),
+            )
+        )
+    else:
+        parts.append("Left out: no setting has a training time to plot (see the Recap's note).")
     if best.best is None:
         return "\n\n".join(parts)
     group = ctx.runs[ctx.runs.model == best.best]

@@ -60,7 +60,8 @@ def study_section(ctx: Context) -> str:
         "Validation and test accuracy are the last epoch's, means over the n seeds that finished "
         "ok; the 95 % CI is the t interval of the mean test accuracy, clipped to [0, 100] %. "
         "Δ val: the best setting's validation accuracy minus this one's (pp) with the 95 % CI "
-        "of the paired difference by seed (Welch's t when the seeds differ). In the best set: "
+        "of the paired difference by seed (Welch's t when the seeds differ), clipped to "
+        "±100 pp. In the best set: "
         "the CI includes 0, so the setting cannot be told apart from the best; the best is "
         "chosen on validation accuracy, never on the test set."
         + (
@@ -128,7 +129,8 @@ def _cells_table(grid: Grid, best: BestSet, rotated: dict[str, float]) -> str:
                 else "worse" if cell.model in best.distinct else "n < 2: undecided"
             )  # fmt: skip
             delta = (
-                f"{d.diff * 100:+.2f} [{d.ci_low * 100:+.2f}, {d.ci_high * 100:+.2f}]"
+                f"{d.diff * 100:+.2f} [{max(d.ci_low, -1) * 100:+.2f}, "
+                f"{min(d.ci_high, 1) * 100:+.2f}]"
                 if d is not None and d.claim_possible
                 else NOTHING
             )

@@ -4,6 +4,7 @@ subcommands (their code is in :mod:`bench.cli.commands` and :mod:`bench.cli.run_
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -34,6 +35,17 @@ def batch_size_arg(text: str) -> int | None:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid batch size {text!r}: use N or 'full'") from None
+
+
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number (``inf`` and ``nan`` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 def at_least(minimum: int):
@@ -168,19 +180,23 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("--dataset", help=f"default: {DEFAULT_DATASET}")
     run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
-    run.add_argument("--seeds", default="0", help="a seed, a list 0,1,2 or a range 0-4")
+    run.add_argument(
+        "--seeds", default="0",
+        help=f"a seed, a list 0,1,2 or a range 0-4; each from 0 to 2^63-1 (what the store and "
+        f"every random stream accept), at most {config.MAX_SEEDS:,} seeds",
+    )  # fmt: skip
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
     run.add_argument("--dtype", default="float32", choices=config.DTYPES)
     overrides = run.add_argument_group("recipe overrides (each yields a new run id)")
     overrides.add_argument("--optimizer", choices=config.OPTIMIZERS)
-    overrides.add_argument("--lr", type=float)
+    overrides.add_argument("--lr", type=finite_float)
     overrides.add_argument("--batch-size", type=batch_size_arg, metavar="N|full")
     overrides.add_argument("--epochs", type=int)
-    overrides.add_argument("--momentum", type=float)
+    overrides.add_argument("--momentum", type=finite_float)
     overrides.add_argument("--nesterov", action="store_true", default=None)
-    overrides.add_argument("--weight-decay", type=float)
+    overrides.add_argument("--weight-decay", type=finite_float)
     overrides.add_argument("--schedule", choices=config.SCHEDULES)
-    overrides.add_argument("--label-smoothing", type=float)
+    overrides.add_argument("--label-smoothing", type=finite_float)
     overrides.add_argument("--augment", choices=config.AUGMENTS)
     overrides.add_argument("--normalize", choices=config.NORMALIZATIONS)
     data_opts = run.add_argument_group("data")
@@ -257,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
         "nodes are not oversubscribed); CUDA runs get one GPU and one CPU",
     )  # fmt: skip
     scale.add_argument(
-        "--timeout", type=float, metavar="SECONDS",
+        "--timeout", type=finite_float, metavar="SECONDS",
         help="with --executor process or ray: a task still running this long after it "
         "started is killed and recorded as error",
     )  # fmt: skip

@@ -26,6 +26,7 @@ driver's torch default) and each run applies it wherever it executes: process an
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import signal
 import sys
@@ -78,8 +79,8 @@ def failed_results(
 
 
 def check_timeout(timeout_s: float | None) -> None:
-    if timeout_s is not None and not timeout_s > 0:
-        raise UsageError(f"--timeout must be > 0 seconds, got {timeout_s}")
+    if timeout_s is not None and not (timeout_s > 0 and math.isfinite(timeout_s)):
+        raise UsageError(f"--timeout must be a finite number of seconds > 0, got {timeout_s}")
 
 
 class Executor:

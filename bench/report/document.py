@@ -77,7 +77,10 @@ def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
         suites.get_suite(suite)  # an unknown name: exit 2 with the closest names
     if not (results_dir / DB_NAME).is_file():
         raise missing_results(results_dir)
-    store = ResultsStore(results_dir)
+    # the evaluations the report computes are stored when the store can be written; a
+    # read-only store is read as it is (and they are computed again next time)
+    writable = all(os.access(p, os.W_OK) for p in (results_dir, results_dir / DB_NAME))
+    store = ResultsStore(results_dir, readonly=not writable)
     tables = store.tables()
     if tables.runs.empty:
         raise ArchbenchError(

@@ -163,8 +163,16 @@ def results_frame(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from bench.store import load
+    from bench.store import ResultsStore, import_unrecorded, load, salvage
 
+    if args.salvage is not None:
+        outcome = salvage(args.results, args.salvage)
+        print(f"salvaged {args.results} into {args.salvage}: {outcome.describe()}")
+        return 0
+    if args.import_files:
+        for line in import_unrecorded(ResultsStore(args.results), args.import_files):
+            print(line)
+        return 0
     tables = load(args.results)
     runs = tables.runs
     if args.arch:

@@ -327,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
         "results",
         parents=[results_dir],
         help="one row per recorded run (or per epoch with --history)",
-        description="Show recorded runs with their headline columns.",
+        description="Show recorded runs with their headline columns (the store is opened "
+        "read-only). --salvage and --import recover work from a damaged store.",
     )
     results.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     results.add_argument("--arch", nargs="+", metavar="PATTERN")
@@ -335,6 +336,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--status", nargs="+", choices=("ok", "diverged", "oom", "error", "skipped")
     )
     results.add_argument("--history", action="store_true", help="per-epoch rows")
+    repair = results.add_mutually_exclusive_group()
+    repair.add_argument(
+        "--salvage", type=Path, metavar="NEW_DIR",
+        help="copy every row that can still be read from a damaged store (and the checkpoints "
+        "of those runs) into a new store in NEW_DIR; the damaged store is only read",
+    )  # fmt: skip
+    repair.add_argument(
+        "--import", dest="import_files", nargs="+", type=Path, metavar="FILE",
+        help="record runs bench run kept in side files (DIR/unrecorded/*.json) when it could "
+        "not record them, into --results DIR; each file is removed once its run is in",
+    )  # fmt: skip
     results.set_defaults(func=cmd_results)
 
     report = commands.add_parser(

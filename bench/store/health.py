@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -44,20 +45,39 @@ def check_file(path: Path) -> None:
         )
 
 
-def check_header(conn: sqlite3.Connection, path: Path) -> None:
+def check_header(path: Path) -> None:
     """Refuse a database file that is not SQLite (garbage, overwritten) or shorter than its
-    header says (truncated), before anything reads or writes its tables."""
+    header says (truncated), before anything reads or writes its tables (through a
+    connection of its own that never writes)."""
     try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        with contextlib.closing(connect_readonly(path)) as conn:
+            _check_header(conn, path)
     except sqlite3.DatabaseError as exc:
         if "not a database" in str(exc):
             raise StoreError(
                 f"{path} is not an SQLite database (garbage or overwritten): not a results "
                 f"store; restore it from a backup or move it aside"
             ) from None
-        raise
+        raise store_error(path, exc) from exc
+
+
+def _check_header(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            raise
+        # damaged: read the header itself to say whether the file was cut short (only now,
+        # as closing a file of the database drops the locks SQLite holds on it)
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big") if header[24:28] == header[92:96] else 0
+        if pages * page_size <= path.stat().st_size:
+            raise
     wal = Path(f"{path}-wal")
     size = path.stat().st_size
     if not (wal.exists() and wal.stat().st_size) and size < pages * page_size:
@@ -112,7 +132,7 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     uri = path.resolve().as_uri()
     conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout, isolation_level=None)
     try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        conn.execute("PRAGMA page_size").fetchone()
         return conn
     except sqlite3.OperationalError as exc:
         conn.close()

@@ -91,6 +91,7 @@ class ResultsStore:
         self._unsaved_evaluations: list[dict] = []
         if self.path.exists():
             health.check_file(self.path)
+            health.check_header(self.path)
         elif self.readonly:
             raise ArchbenchError(
                 f"no results in {self.directory} (no {DB_NAME}); run `bench run ... "
@@ -98,7 +99,6 @@ class ResultsStore:
             )
         if self.readonly:
             with self.connect() as conn:
-                health.check_header(conn, self.path)
                 present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
             if "runs" not in present:
                 raise health.store_error(self.path, sqlite3.OperationalError("no such table: runs"))
@@ -108,7 +108,6 @@ class ResultsStore:
         (self.directory / "checkpoints").mkdir(parents=True, exist_ok=True)
         with self.connect() as conn:
             if existed:
-                health.check_header(conn, self.path)
                 health.check_pages(conn, self.path)
             use_wal(conn)
         with self.transaction() as conn:  # one process at a time upgrades a store

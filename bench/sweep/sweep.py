@@ -3,7 +3,8 @@
 :func:`plan` builds and validates every :class:`RunConfig` before anything runs; :func:`run`
 skips configs already complete in the store (same run id) unless forced, hands the rest to an
 executor, and records each result as it arrives, so an interrupted sweep resumes where it
-stopped when the same command runs again.
+stopped when the same command runs again. A result the store cannot take (it became damaged,
+the disk is full) is kept in a side file (:func:`bench.store.keep_unrecorded`) to import later.
 
 A suite (:mod:`bench.sweep.suites`) is planned by :func:`plan_suite`, one sweep per grid point; its
 runs are recorded as members of the suite. :func:`run_lr_range_step` runs a suite's LR range
@@ -21,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import architectures
-from bench.config import Recipe, RunConfig, UsageError, fastpath
+from bench.config import Recipe, RunConfig, StoreError, UsageError, fastpath
 from bench.data import datasets, splits
-from bench.store import ResultsStore
+from bench.store import ResultsStore, keep_unrecorded
 from bench.sweep.executors import LocalExecutor
 from bench.sweep.suites import Suite
 from bench.train import (
@@ -133,6 +134,8 @@ class SweepSummary:
     already_done: int
     results: list[RunResult] = field(default_factory=list)
     kept_existing: int = 0  # finished by another process while this one ran them too
+    unrecorded: list[Path] = field(default_factory=list)  # side files of runs not recorded
+    record_error: str = ""  # why the first of them could not be recorded
 
     @property
     def counts(self) -> Counter:
@@ -141,7 +144,8 @@ class SweepSummary:
     def describe(self) -> str:
         parts = [f"{n} {status}" for status, n in sorted(self.counts.items())]
         done = f"{self.already_done} already done" if self.already_done else ""
-        return ", ".join(p for p in [*parts, done] if p) or "nothing to do"
+        kept = f"{len(self.unrecorded)} NOT recorded" if self.unrecorded else ""
+        return ", ".join(p for p in [*parts, done, kept] if p) or "nothing to do"
 
 
 def run(
@@ -174,8 +178,18 @@ def run(
         )
 
     def on_result(result: RunResult, run_progress: RunProgress | None) -> None:
-        judge_cpu_util(store, result)
-        written = store.record(result, force=force, label=label, suite=suite, step=step)
+        try:
+            judge_cpu_util(store, result)  # reads the store: it may be the one that broke
+            written = store.record(result, force=force, label=label, suite=suite, step=step)
+        except (StoreError, OSError) as exc:  # the store cannot take it: keep it beside
+            kept = keep_unrecorded(
+                store, result, exc, force=force, label=label, suite=suite, step=step
+            )
+            summary.unrecorded.append(kept)
+            summary.record_error = summary.record_error or " ".join(str(exc).split())
+            summary.results.append(result)
+            progress.finish(run_progress, result, f" (NOT recorded; kept in {kept})")
+            return
         note = "" if written else " (another process recorded it first; kept theirs)"
         summary.kept_existing += not written
         summary.results.append(result)

@@ -132,7 +132,7 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     uri = path.resolve().as_uri()
     conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout, isolation_level=None)
     try:
-        conn.execute("PRAGMA page_size").fetchone()
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return conn
     except sqlite3.OperationalError as exc:
         conn.close()

@@ -129,6 +129,8 @@ def run_sweeps(args: argparse.Namespace) -> int:
             f"{timing.cores()} cores: the runs would slow each other down (and be recorded "
             f"contended); use --jobs {max(1, timing.cores() // max(cpu))} or fewer threads"
         )
+    if executor.data_here:
+        sweep.check_data(configs, args.data_root)  # a corrupt dataset, an empty split
     store = ResultsStore(args.results)
     warning = timing.busy_warning(max(cpu) * args.jobs) if cpu and args.executor != "ray" else None
     if warning:

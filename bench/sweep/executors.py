@@ -88,6 +88,7 @@ class Executor:
     :meth:`run` executes the tasks and calls ``on_result`` for each result, in the driver."""
 
     name = "executor"
+    data_here = True  # its runs read the data under this machine's data root
 
     def validate(self, configs: Sequence[RunConfig]) -> None:
         """Raise UsageError for configs this executor cannot run (default: it runs all)."""

@@ -1,6 +1,8 @@
 """A sweep: the product of architectures x seeds x devices for one dataset and recipe.
 
-:func:`plan` builds and validates every :class:`RunConfig` before anything runs; :func:`run`
+:func:`plan` builds and validates every :class:`RunConfig` before anything runs, and
+:func:`check_data` loads their data and carves their splits once (``bench run`` calls it
+before the store is opened; :func:`run` again for what it runs); :func:`run`
 skips configs already complete in the store (same run id) unless forced, hands the rest to an
 executor, and records each result as it arrives, so an interrupted sweep resumes where it
 stopped when the same command runs again. A result the store cannot take (it became damaged,
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import architectures
-from bench.config import Recipe, RunConfig, StoreError, UsageError, fastpath
+from bench.config import DataError, Recipe, RunConfig, StoreError, UsageError, fastpath
 from bench.data import datasets, splits
 from bench.store import ResultsStore, keep_unrecorded
 from bench.sweep.executors import LocalExecutor
@@ -128,6 +130,21 @@ def plan_suite(
     return configs
 
 
+def check_data(configs: Sequence[RunConfig], data_root: Path | None = None) -> None:
+    """Load (and verify) each dataset the configs use and carve each of their splits once,
+    before anything runs: a missing or corrupt dataset, or a --val-size that leaves no
+    training images, is one UsageError here instead of an ``error`` row per run."""
+    for dataset, options in dict.fromkeys(
+        (c.dataset, (c.val_size, c.limit_train, c.limit_test)) for c in configs
+    ):
+        info = datasets.get_dataset_info(dataset)
+        try:
+            images = datasets.load(dataset, data_root)
+        except DataError as exc:
+            raise UsageError(exc.args[0] if exc.args else str(exc)) from None
+        splits.split_indices(images, info, *options)
+
+
 @dataclass
 class SweepSummary:
     planned: int
@@ -166,6 +183,8 @@ def run(
     unique = list({config.run_id: config for config in configs}.values())
     done = set() if force else store.completed_ids()
     todo = [config for config in unique if config.run_id not in done]
+    if getattr(executor or LocalExecutor(), "data_here", True):
+        check_data(todo, data_root)  # before any run: one line, not one error row per run
     summary = SweepSummary(planned=len(unique), already_done=len(unique) - len(todo))
     if suite is not None and summary.already_done:
         store.add_to_suite(suite, [c.run_id for c in unique if c.run_id in done], step)

@@ -275,4 +275,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
             compare.formatted(frame).to_markdown(index=False, tablefmt=style, disable_numparse=True)
         )  # cells as written
         print(compare.RULE)
+    if compare.compared(frame).empty:  # every model ran on one side only
+        print(
+            f"bench compare: nothing in common: no model ran on both {names[0]} and "
+            f"{names[1]} (same config minus seed and device), so nothing was compared",
+            file=sys.stderr,
+        )
+        return 1 if args.fail_on_regression else 0
     return 1 if args.fail_on_regression and compare.has_regression(frame) else 0

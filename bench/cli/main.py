@@ -385,8 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
         "training time A and B and their ratio, flagging changes beyond noise. The sets are "
         "two results directories, or two labels or two commits within --results DIR.",
         epilog="Flags: accuracy when the 95 % CI of the difference excludes 0 (n >= 2 per "
-        "side); time when B/A is outside [0.9, 1.1] and the change exceeds 2 std of the "
-        "per-run times.",
+        "side; paired t-test by seed on the seeds both sides ran when they share two or more, "
+        "else Welch's t-test: the test column says which); time when B/A is outside "
+        "[0.9, 1.1] and the change exceeds 2 std of the per-run times.",
     )
     compare_cmd.add_argument(
         "dirs", nargs="*", metavar="RESULTS_A RESULTS_B", help="two results directories"
@@ -398,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare_cmd.add_argument("--format", choices=FORMATS, default="table")
     compare_cmd.add_argument(
         "--fail-on-regression", action="store_true",
-        help="exit 1 when a model's accuracy dropped or its training slowed beyond noise",
+        help="exit 1 when a model's accuracy dropped or its training slowed beyond noise, or "
+        "when nothing was compared (no model ran on both sides)",
     )  # fmt: skip
     compare_cmd.set_defaults(func=cmd_compare)
     return parser

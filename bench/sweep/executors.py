@@ -28,8 +28,11 @@ from __future__ import annotations
 import contextlib
 import math
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent import futures
@@ -128,13 +131,35 @@ class LocalExecutor(Executor):
 
 
 def _child_main(connection, task_fn: TaskFn, task, data_root, targets) -> None:
-    """The body of a ``process`` executor child: run the task, send the results back."""
+    """The body of a ``process`` executor child: run the task, send the results back (and
+    stop early if the driver dies: :func:`exit_with_parent`)."""
+    exit_with_parent()
     try:
         payload = ("results", task_fn(task, data_root, targets))
     except Exception as exc:  # the task raised outside a run's own error handling
         payload = ("raised", (one_line(exc), traceback.format_exc()))
     connection.send(payload)
     connection.close()
+
+
+def exit_with_parent() -> None:
+    """In a child process: exit as soon as its parent is gone (killed with ``kill -9``, say),
+    instead of training on for a driver that can no longer record the result. A daemon
+    thread waits on the parent's sentinel, which becomes ready when the parent dies."""
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        print(
+            f"archbench worker {os.getpid()}: the driver (pid {parent.pid}) is gone; stopping",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(1)
+
+    threading.Thread(target=watch, name="archbench-parent-watch", daemon=True).start()
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -154,7 +179,8 @@ class ProcessExecutor(Executor):
     them (a segfault, ``os._exit``, the OOM killer) has each of its runs recorded as
     ``error`` "worker process died (exit code N)"; one still running ``timeout_s`` seconds
     after it started (interpreter start-up included) is killed and recorded as ``error``
-    "timed out after N s". Either way the sweep goes on. ``task_fn`` is what the child runs
+    "timed out after N s". Either way the sweep goes on. A child whose driver dies (``kill
+    -9``) notices and exits (:func:`exit_with_parent`). ``task_fn`` is what the child runs
     (default :func:`run_task`); it must be importable by name from the child. This process
     takes the machine-wide training slot (:mod:`bench.train.slot`) for each child before it
     starts, so a wait for the slot is never counted against ``timeout_s``.

@@ -152,7 +152,7 @@ def test_sixteen_seeds_against_two_of_them_pair_on_the_shared_seeds(tmp_path, ca
     assert "paired t, 2 shared seeds" in capsys.readouterr().out
     # no shared seed: Welch over all runs, named as such
     c = tmp_path / "C"
-    stored(c, "cnn", [0.99, 0.99], [10.0] * 2, seeds=[100, 101])
+    stored(c, "cnn", [0.99, 0.991], [10.0] * 2, seeds=[100, 101])
     row = compare.compare(ResultsStore(a).tables().runs, ResultsStore(c).tables().runs).iloc[0]
     assert row.test == "Welch's t-test" and row.flag == "accuracy up"
 

@@ -205,7 +205,8 @@ def run(
                 store, result, exc, force=force, label=label, suite=suite, step=step
             )
             summary.unrecorded.append(kept)
-            summary.record_error = summary.record_error or " ".join(str(exc).split())
+            cause = exc.__cause__ or exc  # SQLite's own reason, not the whole advice
+            summary.record_error = summary.record_error or " ".join(str(cause).split())
             summary.results.append(result)
             progress.finish(run_progress, result, f" (NOT recorded; kept in {kept})")
             return

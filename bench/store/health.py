@@ -96,9 +96,8 @@ def check_pages(conn: sqlite3.Connection, path: Path) -> None:
         problems = [str(exc)]
     if problems != ["ok"]:
         first = " ".join(problems[0].split())[:200]
-        raise StoreError(
-            f"results store {path} is damaged ({first}); nothing was run: {salvage_hint(path)}"
-        )
+        hint = salvage_hint(path)
+        raise StoreError(f"results store {path} is damaged ({first}); nothing was written: {hint}")
 
 
 def check_writable(directory: Path, path: Path) -> None:

@@ -126,7 +126,7 @@ def test_a_damaged_store_is_refused_before_training_with_how_to_salvage(tmp_path
     code = main(["run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
                  "--seeds", "5-6", "--results", str(results), "--quiet"])  # fmt: skip
     err = capsys.readouterr().err
-    assert code == 2 and "nothing was run" in err and "--salvage NEW_DIR" in err
+    assert code == 2 and "nothing was written" in err and "--salvage NEW_DIR" in err
     assert sorted((results / "checkpoints").iterdir()) == []  # nothing trained
 
 

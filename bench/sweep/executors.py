@@ -83,7 +83,7 @@ def failed_results(
 
 def check_timeout(timeout_s: float | None) -> None:
     if timeout_s is not None and not (timeout_s > 0 and math.isfinite(timeout_s)):
-        raise UsageError(f"--timeout must be a finite number of seconds > 0, got {timeout_s}")
+        raise UsageError(f"--timeout must be > 0 seconds and finite, got {timeout_s}")
 
 
 class Executor:

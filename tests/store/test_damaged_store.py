@@ -202,3 +202,27 @@ def test_a_valid_sqlite_file_that_is_not_a_store_is_named_as_such(tmp_path, caps
     assert main(["results", "--results", str(tmp_path / "R")]) == 2
     assert "not an archbench results store" in capsys.readouterr().err
     shutil.rmtree(tmp_path / "R")
+
+
+def test_a_checkpoint_that_cannot_be_written_travels_in_the_side_file(
+    tmp_path, capsys, monkeypatch
+):
+    from bench.data import idx
+
+    results = tmp_path / "R"
+    write = idx.write_atomic
+
+    def disk_full_for_checkpoints(path, data):
+        if Path(path).parent.name == "checkpoints":
+            raise OSError(28, "No space left on device", str(path))
+        return write(path, data)
+
+    monkeypatch.setattr(idx, "write_atomic", disk_full_for_checkpoints)
+    assert main(run_seed_9(results)) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    monkeypatch.undo()
+    kept = sorted((results / "unrecorded").glob("*.json"))
+    assert len(kept) == 1 and "checkpoint_b64" in kept[0].read_text()
+    assert main(["results", "--results", str(results), "--import", str(kept[0])]) == 0
+    run = load(results).runs.iloc[0]
+    assert run.seed == 9 and (results / run.checkpoint).stat().st_size > 0

@@ -4,7 +4,6 @@ subcommands (their code is in :mod:`bench.cli.commands` and :mod:`bench.cli.run_
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import architectures
 from bench import __version__
+from bench.cli.argtypes import at_least, batch_size_arg, finite_float, targets_arg
 from bench.cli.commands import (
     cmd_compare,
     cmd_data_prepare,
@@ -26,54 +26,6 @@ from bench.cli.run_command import DEFAULT_DATASET, DEFAULT_RECIPE, cmd_run
 from bench.config import ArchbenchError
 from bench.data import datasets
 from bench.report import FORMATS
-
-
-def batch_size_arg(text: str) -> int | None:
-    if text == "full":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid batch size {text!r}: use N or 'full'") from None
-
-
-def finite_float(text: str) -> float:
-    """An argparse type: a finite number (``inf`` and ``nan`` are refused)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return value
-
-
-def at_least(minimum: int):
-    """An argparse type: an integer >= ``minimum``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def targets_arg(text: str) -> list[float]:
-    """``0.98,0.99`` or ``98,99`` (percent)."""
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid targets {text!r}: use e.g. 98,99") from None
-    values = [v / 100 if v > 1 else v for v in values]
-    if not values or not all(0 < v <= 1 for v in values):
-        raise argparse.ArgumentTypeError(f"invalid targets {text!r}: accuracies in (0, 100]")
-    return values
-
 
 FORMAT_HELP = (
     "table (default) and markdown write accuracies in percent (95.45 %%); csv and json keep "

@@ -163,8 +163,16 @@ def results_frame(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from bench.store import load
+    from bench.store import ResultsStore, import_unrecorded, load, salvage
 
+    if args.salvage is not None:
+        outcome = salvage(args.results, args.salvage)
+        print(f"salvaged {args.results} into {args.salvage}: {outcome.describe()}")
+        return 0
+    if args.import_files:
+        for line in import_unrecorded(ResultsStore(args.results), args.import_files):
+            print(line)
+        return 0
     tables = load(args.results)
     runs = tables.runs
     if args.arch:
@@ -267,4 +275,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
             compare.formatted(frame).to_markdown(index=False, tablefmt=style, disable_numparse=True)
         )  # cells as written
         print(compare.RULE)
+    if compare.compared(frame).empty:  # every model ran on one side only
+        print(
+            f"bench compare: nothing in common: no model ran on both {names[0]} and "
+            f"{names[1]} (same config minus seed and device), so nothing was compared",
+            file=sys.stderr,
+        )
+        return 1 if args.fail_on_regression else 0
     return 1 if args.fail_on_regression and compare.has_regression(frame) else 0

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import architectures
 from bench import __version__
+from bench.cli.argtypes import at_least, batch_size_arg, finite_float, targets_arg
 from bench.cli.commands import (
     cmd_compare,
     cmd_data_prepare,
@@ -25,43 +26,6 @@ from bench.cli.run_command import DEFAULT_DATASET, DEFAULT_RECIPE, cmd_run
 from bench.config import ArchbenchError
 from bench.data import datasets
 from bench.report import FORMATS
-
-
-def batch_size_arg(text: str) -> int | None:
-    if text == "full":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid batch size {text!r}: use N or 'full'") from None
-
-
-def at_least(minimum: int):
-    """An argparse type: an integer >= ``minimum``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def targets_arg(text: str) -> list[float]:
-    """``0.98,0.99`` or ``98,99`` (percent)."""
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid targets {text!r}: use e.g. 98,99") from None
-    values = [v / 100 if v > 1 else v for v in values]
-    if not values or not all(0 < v <= 1 for v in values):
-        raise argparse.ArgumentTypeError(f"invalid targets {text!r}: accuracies in (0, 100]")
-    return values
-
 
 FORMAT_HELP = (
     "table (default) and markdown write accuracies in percent (95.45 %%); csv and json keep "
@@ -168,19 +132,23 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("--dataset", help=f"default: {DEFAULT_DATASET}")
     run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
-    run.add_argument("--seeds", default="0", help="a seed, a list 0,1,2 or a range 0-4")
+    run.add_argument(
+        "--seeds", default="0",
+        help=f"a seed, a list 0,1,2 or a range 0-4; each from 0 to 2^63-1 (what the store and "
+        f"every random stream accept), at most {config.MAX_SEEDS:,} seeds",
+    )  # fmt: skip
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
     run.add_argument("--dtype", default="float32", choices=config.DTYPES)
     overrides = run.add_argument_group("recipe overrides (each yields a new run id)")
     overrides.add_argument("--optimizer", choices=config.OPTIMIZERS)
-    overrides.add_argument("--lr", type=float)
+    overrides.add_argument("--lr", type=finite_float)
     overrides.add_argument("--batch-size", type=batch_size_arg, metavar="N|full")
     overrides.add_argument("--epochs", type=int)
-    overrides.add_argument("--momentum", type=float)
+    overrides.add_argument("--momentum", type=finite_float)
     overrides.add_argument("--nesterov", action="store_true", default=None)
-    overrides.add_argument("--weight-decay", type=float)
+    overrides.add_argument("--weight-decay", type=finite_float)
     overrides.add_argument("--schedule", choices=config.SCHEDULES)
-    overrides.add_argument("--label-smoothing", type=float)
+    overrides.add_argument("--label-smoothing", type=finite_float)
     overrides.add_argument("--augment", choices=config.AUGMENTS)
     overrides.add_argument("--normalize", choices=config.NORMALIZATIONS)
     data_opts = run.add_argument_group("data")
@@ -257,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         "nodes are not oversubscribed); CUDA runs get one GPU and one CPU",
     )  # fmt: skip
     scale.add_argument(
-        "--timeout", type=float, metavar="SECONDS",
+        "--timeout", type=finite_float, metavar="SECONDS",
         help="with --executor process or ray: a task still running this long after it "
         "started is killed and recorded as error",
     )  # fmt: skip
@@ -311,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
         "results",
         parents=[results_dir],
         help="one row per recorded run (or per epoch with --history)",
-        description="Show recorded runs with their headline columns.",
+        description="Show recorded runs with their headline columns (the store is opened "
+        "read-only). --salvage and --import recover work from a damaged store.",
     )
     results.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     results.add_argument("--arch", nargs="+", metavar="PATTERN")
@@ -319,6 +288,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--status", nargs="+", choices=("ok", "diverged", "oom", "error", "skipped")
     )
     results.add_argument("--history", action="store_true", help="per-epoch rows")
+    repair = results.add_mutually_exclusive_group()
+    repair.add_argument(
+        "--salvage", type=Path, metavar="NEW_DIR",
+        help="copy every row that can still be read from a damaged store (and the checkpoints "
+        "of those runs) into a new store in NEW_DIR; the damaged store is only read",
+    )  # fmt: skip
+    repair.add_argument(
+        "--import", dest="import_files", nargs="+", type=Path, metavar="FILE",
+        help="record runs bench run kept in side files (DIR/unrecorded/*.json) when it could "
+        "not record them, into --results DIR; each file is removed once its run is in",
+    )  # fmt: skip
     results.set_defaults(func=cmd_results)
 
     report = commands.add_parser(
@@ -357,8 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
         "training time A and B and their ratio, flagging changes beyond noise. The sets are "
         "two results directories, or two labels or two commits within --results DIR.",
         epilog="Flags: accuracy when the 95 % CI of the difference excludes 0 (n >= 2 per "
-        "side); time when B/A is outside [0.9, 1.1] and the change exceeds 2 std of the "
-        "per-run times.",
+        "side; paired t-test by seed on the seeds both sides ran when they share two or more, "
+        "else Welch's t-test: the test column says which); time when B/A is outside "
+        "[0.9, 1.1] and the change exceeds 2 std of the per-run times.",
     )
     compare_cmd.add_argument(
         "dirs", nargs="*", metavar="RESULTS_A RESULTS_B", help="two results directories"
@@ -370,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare_cmd.add_argument("--format", choices=FORMATS, default="table")
     compare_cmd.add_argument(
         "--fail-on-regression", action="store_true",
-        help="exit 1 when a model's accuracy dropped or its training slowed beyond noise",
+        help="exit 1 when a model's accuracy dropped or its training slowed beyond noise, or "
+        "when nothing was compared (no model ran on both sides)",
     )  # fmt: skip
     compare_cmd.set_defaults(func=cmd_compare)
     return parser

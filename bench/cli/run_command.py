@@ -7,7 +7,7 @@ import argparse
 import contextlib
 
 from bench.cli.commands import SWEEP_SUMMARY, results_frame, select_archs
-from bench.config import UsageError
+from bench.config import ArchbenchError, UsageError
 from bench.report import render
 
 DEFAULT_RECIPE, DEFAULT_DATASET = "adam-bs64-e5", "mnist"
@@ -129,6 +129,8 @@ def run_sweeps(args: argparse.Namespace) -> int:
             f"{timing.cores()} cores: the runs would slow each other down (and be recorded "
             f"contended); use --jobs {max(1, timing.cores() // max(cpu))} or fewer threads"
         )
+    if executor.data_here:
+        sweep.check_data(configs, args.data_root)  # a corrupt dataset, an empty split
     store = ResultsStore(args.results)
     warning = timing.busy_warning(max(cpu) * args.jobs) if cpu and args.executor != "ray" else None
     if warning:
@@ -141,6 +143,8 @@ def run_sweeps(args: argparse.Namespace) -> int:
         suite=args.suite,
     )
     print(f"{summary.planned} runs in {store.path}: {summary.describe()}")
+    if summary.unrecorded:
+        raise not_recorded(store, summary)
     results = list(summary.results)
     if args.suite:
         results += run_suite_steps(args, configs, store, executor)
@@ -150,6 +154,18 @@ def run_sweeps(args: argparse.Namespace) -> int:
         print(render(results_frame(runs)[SWEEP_SUMMARY], "table"))
     failed = sum(result.status in ("error", "oom") for result in results)
     return 1 if failed else 0
+
+
+def not_recorded(store, summary) -> ArchbenchError:
+    """The one line for runs that trained but could not be recorded (kept in side files)."""
+    files = summary.unrecorded
+    where = files[0].parent
+    return ArchbenchError(
+        f"{len(files)} trained runs could not be recorded in {store.path} "
+        f"({summary.record_error}); nothing is lost: they are kept in {where}. Once the store "
+        f"is repaired (or salvaged: bench results --results {store.directory} --salvage NEW), "
+        f"import them with: bench results --results DIR --import {where}/*.json"
+    )
 
 
 def run_options(args: argparse.Namespace, executor) -> dict:

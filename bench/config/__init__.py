@@ -6,10 +6,10 @@ environment a run records (:mod:`.environment`) and archbench's error types (:mo
 
 Imports: ``architectures`` only (no other step of ``bench``).
 Face: :class:`RunConfig`, :class:`Recipe`, :func:`get_recipe`, :data:`RECIPES`, and the errors
-:class:`ArchbenchError`, :class:`UsageError`, :class:`DataError`.
+:class:`ArchbenchError`, :class:`UsageError`, :class:`DataError`, :class:`StoreError`.
 """
 
-from bench.config.errors import ArchbenchError, DataError, UsageError
+from bench.config.errors import ArchbenchError, DataError, StoreError, UsageError
 from bench.config.runs import RECIPES, Recipe, RunConfig, get_recipe
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "DataError",
     "Recipe",
     "RunConfig",
+    "StoreError",
     "UsageError",
     "get_recipe",
 ]

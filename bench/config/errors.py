@@ -17,3 +17,9 @@ class UsageError(ArchbenchError):
 
 class DataError(ArchbenchError):
     """Data that is missing, unreachable or fails its checksum."""
+
+
+class StoreError(ArchbenchError):
+    """A results store that cannot be used as it is (not SQLite, damaged, read-only): exit 2."""
+
+    exit_code = 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,10 @@ class Recipe:
 
     def validate(self) -> None:
         """Raise UsageError (one line naming the field and the fix) on a value that cannot run."""
+        for name, value in self.numbers().items():
+            if isinstance(value, float) and not math.isfinite(value):
+                flag = "--" + name.replace("_", "-")
+                raise UsageError(f"{flag} must be a finite number, got {value}")
         checks = [
             (self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; valid: "
              f"{', '.join(OPTIMIZERS)}"),
@@ -219,6 +224,7 @@ class RunConfig:
 
     def validate(self) -> None:
         architectures.get_info(self.arch)  # unknown names raise with close matches
+        check_seed(self.seed)
         if self.dtype not in DTYPES:
             raise UsageError(f"unknown dtype {self.dtype!r}; valid: {', '.join(DTYPES)}")
         if self.loader not in LOADERS:
@@ -233,9 +239,23 @@ class RunConfig:
         self.recipe.validate()
 
 
+MAX_SEED = 2**63 - 1  # the store's INTEGER (signed 64-bit); every random stream is derived
+# from the seed by a hash (bench.config.seeding.derive_seed), so each accepts any of 0..MAX_SEED
+MAX_SEEDS = 100_000  # seeds in one sweep: a larger range is a typo, not a benchmark
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` if the store and every random stream accept it (0 to :data:`MAX_SEED`), else
+    UsageError (one line with the bound)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"invalid seed {seed!r}: seeds are integers from 0 to {MAX_SEED} (2^63-1)")
+    return seed
+
+
 def parse_seeds(text: str) -> list[int]:
-    """``"0"``, ``"0,1,2"``, ``"0-4"`` or a mix such as ``"0-2,7"``, in order, no repeats."""
-    seeds: list[int] = []
+    """``"0"``, ``"0,1,2"``, ``"0-4"`` or a mix such as ``"0-2,7"``, in order, no repeats;
+    each seed within 0..:data:`MAX_SEED`, at most :data:`MAX_SEEDS` of them."""
+    seeds: dict[int, None] = {}
     for part in text.split(","):
         part = part.strip()
         match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
@@ -243,20 +263,42 @@ def parse_seeds(text: str) -> list[int]:
             raise UsageError(
                 f"invalid seeds {text!r}: use a seed (0), a list (0,1,2) or a range (0-4)"
             )
-        low = int(match[1])
-        high = int(match[2]) if match[2] else low
+        low = check_seed(int(match[1]))
+        high = check_seed(int(match[2])) if match[2] else low
         if high < low:
             raise UsageError(f"invalid seed range {part!r}: the end is below the start")
-        seeds += [s for s in range(low, high + 1) if s not in seeds]
-    return seeds
+        if len(seeds) + (high - low + 1) > MAX_SEEDS:
+            raise UsageError(f"invalid seeds {text!r}: more than {MAX_SEEDS:,} seeds in one sweep")
+        seeds.update(dict.fromkeys(range(low, high + 1)))
+    return list(seeds)
 
 
 def parse_arch_arg(text: str) -> tuple[str, Any]:
-    """``key=value`` with a JSON value (``hidden=[64,32]``) or a bare string."""
+    """``key=value`` with a JSON value (``hidden=[64,32]``) or a bare word (a string).
+    A value that starts like JSON but is not valid JSON (or holds NaN/Infinity) is refused
+    with the position of the problem."""
     key, sep, value = text.partition("=")
     if not sep or not key.isidentifier():
         raise UsageError(f"invalid --arch-arg {text!r}: use KEY=VALUE, e.g. hidden=[64,32]")
+    if not _looks_like_json(value):
+        return key, value  # a bare word: a string
     try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+        return key, json.loads(value, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"invalid JSON in --arch-arg {text!r}: {exc.msg} at position {exc.pos} of the "
+            f"value; use JSON such as hidden=[64,32] (a bare word such as act=relu is a string)"
+        ) from None
+    except ValueError as exc:
+        raise UsageError(f"invalid --arch-arg {text!r}: {exc}") from None
+
+
+def _looks_like_json(value: str) -> bool:
+    """Whether ``value`` is meant as JSON (a number, list, object, quoted string, true,
+    false or null) rather than a bare string such as ``relu``."""
+    head = value.strip()[:1]
+    return head in set('[{"-0123456789.') or value.strip() in ("true", "false", "null")
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a finite number")

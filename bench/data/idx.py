@@ -7,8 +7,10 @@ dimensions (count, rows, columns); its labels are uint8 with one dimension.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -56,12 +58,30 @@ def md5_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def creation_mode(mode: int = 0o666) -> int:
+    """``mode`` less this process's umask: the mode ``open()`` gives a new file."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):  # Linux: read without changing it
+                return mode & ~int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mode & ~mask
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: never half-written."""
+    """Write ``data`` to ``path`` through a temporary file and a rename: never half-written.
+    The file gets the mode of the file it replaces, or for a new file the usual mode under
+    the umask (0644 under umask 022), not the private mode of a temporary file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            mode = creation_mode()
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -7,9 +7,12 @@ device is matched with the other side's single device, so CPU vs GPU can be comp
 
 Flags, the rule for "beyond noise":
 
-- accuracy: the 95 % CI of the difference in mean test accuracy (B - A; paired t by seed when
-  both sides ran the same seeds, else Welch) excludes 0. With n < 2 on a side the noise is
-  unknown and accuracy is not flagged.
+- accuracy: the 95 % CI of the difference in mean test accuracy (B - A) excludes 0. The
+  difference is paired by seed on the seeds both sides ran when they share at least two
+  (then over those seeds only: a seed gives the same split and shuffle order on both sides,
+  so 16 seeds against 2 of them compare those 2), else Welch's t-test on all runs; the
+  ``test`` column says which. With n < 2 on a side the noise is unknown and accuracy is not
+  flagged.
 - time: the ratio of mean training times B / A is outside [0.9, 1.1] and the difference is
   larger than 2 standard deviations of the per-run times (the larger side's std; with n < 2
   on both sides the ratio alone decides).
@@ -124,8 +127,8 @@ def _device(ga: pd.DataFrame, gb: pd.DataFrame) -> str:
 
 
 def _row(ga: pd.DataFrame, gb: pd.DataFrame) -> dict:
-    # B first: the difference is B - A (d.mean_a is B's mean, d.mean_b A's)
-    d = stats.difference(
+    # B first: the difference is B - A (over the shared seeds when it is paired on them)
+    d = stats.difference_on_shared(
         dict(zip(gb.seed, gb.test_acc, strict=True)), dict(zip(ga.seed, ga.test_acc, strict=True))
     )
     ta, tb, basis = timed_alike(ga, gb)
@@ -144,8 +147,8 @@ def _row(ga: pd.DataFrame, gb: pd.DataFrame) -> dict:
         "device": _device(ga, gb),
         "n_a": len(ga),
         "n_b": len(gb),
-        "acc_a": d.mean_b,
-        "acc_b": d.mean_a,
+        "acc_a": ga.test_acc.mean(),
+        "acc_b": gb.test_acc.mean(),
         "delta_pp": d.diff * 100,
         "ci_low_pp": d.ci_low * 100,
         "ci_high_pp": d.ci_high * 100,
@@ -183,6 +186,21 @@ def _one_side(group: pd.DataFrame, flag: str) -> dict:
     return row
 
 
+def short_test(test) -> str:
+    """The test column of the table: ``paired t``, ``paired t, 2 shared seeds``, ``Welch t``."""
+    if not isinstance(test, str) or test == stats.NO_CLAIM:
+        return ""
+    shared = test.removeprefix(stats.PAIRED + " on ")
+    if shared != test:
+        return f"paired t, {shared}"
+    return {stats.PAIRED: "paired t", stats.WELCH: "Welch t"}.get(test, test)
+
+
+def compared(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows where a model ran on both sides (not ``only in A``/``only in B``)."""
+    return frame[~frame.flag.fillna("").str.startswith("only in")]
+
+
 def has_regression(frame: pd.DataFrame) -> bool:
     return any(flag in str(text) for text in frame.flag for flag in REGRESSIONS)
 
@@ -207,6 +225,7 @@ def formatted(frame: pd.DataFrame) -> pd.DataFrame:
                 f"[{lo:+.2f}, {hi:+.2f}]" if not pd.isna(lo) else "n < 2" if test else ""
                 for lo, hi, test in zip(frame.ci_low_pp, frame.ci_high_pp, frame.test, strict=True)
             ],
+            "test": [short_test(test) for test in frame.test],
             "time A": _times(frame, "a"),
             "time B": _times(frame, "b"),
             "B / A": [num(v, ".2f") for v in frame.time_ratio],
@@ -225,7 +244,8 @@ def _times(frame: pd.DataFrame, side: str) -> list[str]:
 
 
 RULE = (
-    "flags: accuracy when the 95 % CI of B - A excludes 0 (needs n >= 2 per side); time when "
+    "flags: accuracy when the 95 % CI of B - A excludes 0 (needs n >= 2 per side; paired by "
+    "seed on the seeds both sides ran when they share two or more, else Welch); time when "
     f"B / A is outside [{TIME_RATIO_BAND[0]:g}, {TIME_RATIO_BAND[1]:g}] and the change exceeds "
     f"{TIME_STD_FACTOR:g} std of the per-run times, over runs not recorded contended and "
     "trained in groups of the same size (timed)"

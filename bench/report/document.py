@@ -77,7 +77,10 @@ def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
         suites.get_suite(suite)  # an unknown name: exit 2 with the closest names
     if not (results_dir / DB_NAME).is_file():
         raise missing_results(results_dir)
-    store = ResultsStore(results_dir)
+    # the evaluations the report computes are stored when the store can be written; a
+    # read-only store is read as it is (and they are computed again next time)
+    writable = all(os.access(p, os.W_OK) for p in (results_dir, results_dir / DB_NAME))
+    store = ResultsStore(results_dir, readonly=not writable)
     tables = store.tables()
     if tables.runs.empty:
         raise ArchbenchError(
@@ -119,12 +122,14 @@ def write_report(
     markdown is written last (through a temporary file), so a failure leaves the previous
     report as it was. ``fmt="html"``: the same report as one self-contained HTML file
     (default ``results_dir/report.html``, figures embedded: :mod:`bench.report.html`); no
-    figures folder is left beside it."""
+    figures folder is left beside it. A symlink ``out_path`` is written through (the file it
+    points to is replaced, its figures beside that file); anything but a new path or a
+    regular file is refused before any work (:func:`report_target`)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
     results_dir = Path(results_dir)
     store, tables = select(results_dir, suite)
-    out = Path(out_path) if out_path is not None else results_dir / f"report.{fmt}"
+    out = report_target(Path(out_path) if out_path is not None else results_dir / f"report.{fmt}")
     out.parent.mkdir(parents=True, exist_ok=True)
     final_figures = out.parent / f"{out.stem}_figures"
     runs = variants.with_variants(ok_runs(tables.runs))
@@ -144,17 +149,17 @@ def write_report(
         text = render(ctx, suite, command)
         if fmt == "html":
             page = html.to_html(text, temp, f"archbench report{f': {suite}' if suite else ''}")
-            idx.write_atomic(out, page.encode())
+            idx.write_atomic(report_target(out), page.encode())
             shutil.rmtree(temp, ignore_errors=True)
             return out
-        temp.chmod(0o755)  # mkdtemp makes it private; the report is meant to be shared
+        temp.chmod(idx.creation_mode(0o777))  # mkdtemp makes it private: follow the umask
         if final_figures.exists():
             shutil.rmtree(final_figures)
         os.replace(temp, final_figures)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    idx.write_atomic(out, text.encode())
+    idx.write_atomic(report_target(out), text.encode())
     return out
 
 
@@ -168,6 +173,35 @@ def study_of(tables: Tables, runs):
             labels.get(v, m) for v, m in zip(grid.cells.variant, grid.cells.model, strict=True)
         ]
     return grid
+
+
+def report_target(out: Path) -> Path:
+    """The file the report is written to: ``out`` itself, or the file a symlink ``out``
+    points to. Refused (UsageError, before anything is drawn) when that is not a new path or
+    a regular file (a directory, a FIFO, a device node), when its folder cannot be written,
+    or when the figures folder beside it is not a folder: the report never replaces
+    anything but a regular file (and its own figures folder)."""
+    target = out.resolve() if out.is_symlink() else out
+    via = f" (through the symlink {out})" if target != out else ""
+    if target.exists() and not target.is_file():
+        kind = "a directory" if target.is_dir() else "not a regular file (a FIFO, device, socket)"
+        raise UsageError(
+            f"--out {target}{via} is {kind}: name the report file to write, a new path or a "
+            f"regular file (e.g. --out {target / 'report.md' if target.is_dir() else 'report.md'})"
+        )
+    folder = next((p for p in (target.parent, *target.parent.parents) if p.exists()), Path("."))
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise UsageError(
+            f"the report {target}{via} cannot be written ({folder} is not a writable "
+            f"folder); choose where it goes with --out PATH"
+        )
+    figures = target.parent / f"{target.stem}_figures"
+    if figures.is_symlink() or (figures.exists() and not figures.is_dir()):
+        raise UsageError(
+            f"{figures} (where the report's figures go) is not a folder; move it away or "
+            f"choose another --out"
+        )
+    return target
 
 
 def render(ctx: Context, suite: str | None, command: str | None) -> str:

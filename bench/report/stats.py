@@ -9,6 +9,8 @@
   two values on a side (fewer than two pairs) no claim can be made: no interval, no test.
 - :func:`bounded`: a summary whose interval is clipped to the range the values can take
   (accuracies: [0, 1]); the report's tables say so in their notes.
+- :func:`difference_on_shared`: the same, paired on the seeds both sides share when they
+  share at least two but not all (``bench compare``).
 - :func:`holm`: Holm-Bonferroni adjusted p-values for a family of tests.
 - :func:`pareto_front`: which models no other model beats on both cost and accuracy.
 """
@@ -137,6 +139,20 @@ def difference(a: Mapping[int, float], b: Mapping[int, float]) -> Difference:
     else:
         low, high = t_interval(diff, se, df)
     return Difference(len(xa), len(xb), mean_a, mean_b, diff, low, high, test, statistic, df, p)
+
+
+def difference_on_shared(a: Mapping[int, float], b: Mapping[int, float]) -> Difference:
+    """:func:`difference`, paired on the seeds both sides ran when they share at least two
+    but not all (the same seed gives the same split and shuffle order on both sides, so
+    comparing the extra seeds of one side against the other's mean only adds noise); the test
+    is then named with the number of seeds paired. Otherwise :func:`difference` on all."""
+    a = {k: v for k, v in a.items() if v is not None and not math.isnan(v)}
+    b = {k: v for k, v in b.items() if v is not None and not math.isnan(v)}
+    shared = sorted(set(a) & set(b))
+    if len(shared) < 2 or set(a) == set(b):
+        return difference(a, b)
+    d = difference({s: a[s] for s in shared}, {s: b[s] for s in shared})
+    return dataclasses.replace(d, test=f"{PAIRED} on {len(shared)} shared seeds")
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

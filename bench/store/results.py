@@ -27,17 +27,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.config import ArchbenchError, RunConfig
+from bench.config import ArchbenchError, RunConfig, StoreError
 from bench.data import idx
+from bench.store import health
+from bench.store.rows import expand_runs, record_rows
 from bench.store.schema import (
     BUSY_TIMEOUT_MS,
     DB_NAME,
     EVALUATION_COLUMNS,
     LR_RANGE_COLUMNS,
-    RUN_COLUMNS,
     SCHEMA,
     SCHEMA_VERSION,
     SUITE_RUN_COLUMNS,
+    TABLE_COLUMNS,
     add_missing_columns,
     use_wal,
 )
@@ -77,47 +79,80 @@ def _empty(columns: dict[str, str]) -> pd.DataFrame:
 class ResultsStore:
     """A results directory: the SQLite database and the checkpoint files beside it."""
 
-    def __init__(self, directory: Path | str, *, create: bool = True):
+    def __init__(self, directory: Path | str, *, create: bool = True, readonly: bool = False):
+        """Open the store of ``directory``: for writing (``create``, the default: the
+        directory and database are created when missing, an existing database must pass
+        :func:`~bench.store.health.check_pages`), or ``readonly`` (never writes a file; the
+        evaluations :meth:`record_evaluation` is given are then kept in memory only).
+        Either way a database file that is not SQLite is refused before it is opened."""
         self.directory = Path(directory)
         self.path = self.directory / DB_NAME
-        if not create and not self.path.exists():
+        self.readonly = readonly or not create
+        self._unsaved_evaluations: list[dict] = []
+        if self.path.exists():
+            health.check_file(self.path)
+            health.check_header(self.path)
+        elif self.readonly:
             raise ArchbenchError(
                 f"no results in {self.directory} (no {DB_NAME}); run `bench run ... "
                 f"--results {self.directory}` first"
             )
-        if create:
-            (self.directory / "checkpoints").mkdir(parents=True, exist_ok=True)
+        if self.readonly:
             with self.connect() as conn:
-                use_wal(conn)
-            with self.transaction() as conn:  # one process at a time upgrades a store
-                for statement in SCHEMA:
-                    conn.execute(statement)
-                add_missing_columns(conn)
-                conn.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
-                )
+                present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            if "runs" not in present:
+                raise health.store_error(self.path, sqlite3.OperationalError("no such table: runs"))
+            return
+        health.check_writable(self.directory, self.path)
+        existed = self.path.exists()
+        (self.directory / "checkpoints").mkdir(parents=True, exist_ok=True)
+        with self.connect() as conn:
+            if existed:
+                health.check_pages(conn, self.path)
+            use_wal(conn)
+        with self.transaction() as conn:  # one process at a time upgrades a store
+            for statement in SCHEMA:
+                conn.execute(statement)
+            add_missing_columns(conn)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
+            )
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        """A connection (read-only for a read-only store); an SQLite error inside the block
+        becomes one :class:`~bench.config.StoreError` line naming the file and the fix."""
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            yield conn
-        finally:
-            conn.close()
+            if self.readonly:
+                conn = health.connect_readonly(self.path)
+            else:
+                conn = sqlite3.connect(
+                    self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+                )
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                if not self.readonly:
+                    conn.execute("PRAGMA synchronous = NORMAL")
+                    conn.execute("PRAGMA foreign_keys = ON")
+                yield conn
+            finally:
+                conn.close()
+        except health.DB_ERRORS as exc:
+            raise health.store_error(self.path, exc) from exc
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A connection inside ``BEGIN IMMEDIATE`` (one writer at a time; others wait up to
         the busy timeout): committed when the block ends, rolled back when it raises."""
+        if self.readonly:
+            raise StoreError(f"results store {self.directory} was opened read-only")
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse it too
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
 
@@ -163,23 +198,30 @@ class ResultsStore:
         if result.checkpoint is not None:
             checkpoint = self.checkpoint_path(result.run_id)
             idx.write_atomic(checkpoint, result.checkpoint)
-        row = run_row(result, checkpoint, label)
+        return self.record_rows(record_rows(result, checkpoint, label), force, suite, step)
+
+    def record_rows(
+        self, rows: dict, force: bool = False, suite: str | None = None, step: str = "main"
+    ) -> bool:
+        """:meth:`record` for a run already turned into rows (:func:`record_rows`: ``run``,
+        ``history``, ``model``), e.g. read back from a side file."""
+        run_id = rows["run"]["run_id"]
         with self.transaction() as conn:
             existing = conn.execute(
-                "SELECT status FROM runs WHERE run_id = ?", (result.run_id,)
+                "SELECT status FROM runs WHERE run_id = ?", (run_id,)
             ).fetchone()
             if suite is not None:
-                _add_to_suite(conn, suite, [result.run_id], step)
+                _add_to_suite(conn, suite, [run_id], step)
             if existing and existing[0] in DONE_STATUSES and not force:
                 return False
-            conn.execute("DELETE FROM history WHERE run_id = ?", (result.run_id,))
-            conn.execute("DELETE FROM evaluations WHERE run_id = ?", (result.run_id,))
-            conn.execute("DELETE FROM runs WHERE run_id = ?", (result.run_id,))
-            _insert(conn, "runs", row)
-            for record in result.history:
-                _insert(conn, "history", {"run_id": result.run_id, **record})
-            if result.facts is not None:
-                _insert(conn, "models", model_row(result), verb="INSERT OR IGNORE")
+            conn.execute("DELETE FROM history WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM evaluations WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            _insert(conn, "runs", rows["run"])
+            for record in rows["history"]:
+                _insert(conn, "history", {"run_id": run_id, **record})
+            if rows.get("model") is not None:
+                _insert(conn, "models", rows["model"], verb="INSERT OR IGNORE")
         return True
 
     def add_to_suite(self, suite: str, run_ids: Iterable[str], step: str = "main") -> None:
@@ -221,6 +263,9 @@ class ResultsStore:
             "confusion_json": json.dumps(confusion), "predictions_json": json.dumps(predictions),
             "computed_at": now(),
         }  # fmt: skip
+        if self.readonly:  # a read-only store: kept for this process only
+            self._unsaved_evaluations.append(row)
+            return
         with self.transaction() as conn:
             _insert(conn, "evaluations", row, verb="INSERT OR REPLACE")
 
@@ -230,27 +275,46 @@ class ResultsStore:
             return expand_runs(_read_runs(conn))
 
     def evaluations(self) -> pd.DataFrame:
-        """The stored checkpoint evaluations (one table, without reading the others)."""
+        """The stored checkpoint evaluations (one table, without reading the others), and
+        those a read-only store was given."""
         with self.connect() as conn:
-            return pd.read_sql_query("SELECT * FROM evaluations", conn)
+            stored = _read_table(conn, "evaluations", "SELECT * FROM evaluations")
+        if not self._unsaved_evaluations:
+            return stored
+        unsaved = pd.DataFrame(self._unsaved_evaluations, columns=list(EVALUATION_COLUMNS))
+        return unsaved if stored.empty else pd.concat([stored, unsaved], ignore_index=True)
 
     def tables(self) -> Tables:
         with self.connect() as conn:
             runs = _read_runs(conn)
-            history = pd.read_sql_query("SELECT * FROM history ORDER BY run_id, epoch", conn)
-            models = pd.read_sql_query("SELECT * FROM models ORDER BY model_key", conn)
-            present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            history = _read_table(conn, "history", "SELECT * FROM history ORDER BY run_id, epoch")
+            models = _read_table(conn, "models", "SELECT * FROM models ORDER BY model_key")
             extra = {
-                name: pd.read_sql_query(f"SELECT * FROM {name}", conn)
+                name: _read_table(conn, name, f"SELECT * FROM {name}")
                 for name in ("suite_runs", "lr_range", "evaluations")
-                if name in present  # a store written before these tables existed has none
             }
+        if self._unsaved_evaluations:
+            extra["evaluations"] = self.evaluations()
         return Tables(expand_runs(runs), history, models, **extra)
 
 
+def _read_table(conn: sqlite3.Connection, table: str, query: str) -> pd.DataFrame:
+    """A table as a DataFrame with every column of the current schema: a store written by
+    an older archbench (opened read-only, so not brought up to date) lacks some columns,
+    or the whole table; they read as empty."""
+    present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    if table not in present:
+        return _empty(TABLE_COLUMNS[table])
+    frame = pd.read_sql_query(query, conn)
+    for name in TABLE_COLUMNS[table]:
+        if name not in frame:
+            frame[name] = None
+    return frame
+
+
 def _read_runs(conn: sqlite3.Connection) -> pd.DataFrame:
-    return pd.read_sql_query(
-        "SELECT * FROM runs ORDER BY started_at, arch, seed, device, run_id", conn
+    return _read_table(
+        conn, "runs", "SELECT * FROM runs ORDER BY started_at, arch, seed, device, run_id"
     )
 
 
@@ -267,83 +331,11 @@ def _add_to_suite(conn: sqlite3.Connection, suite: str, run_ids: list[str], step
     )
 
 
-def run_row(result: RunResult, checkpoint: Path | None, label: str | None) -> dict:
-    config, metrics, env, facts = result.config, result.metrics, result.environment, result.facts
-    row = {
-        "run_id": result.run_id,
-        "status": result.status,
-        "message": result.message,
-        "label": label,
-        "arch": config.arch,
-        "arch_kwargs": config.arch_kwargs,
-        "dataset": config.dataset,
-        "recipe": config.recipe.name,
-        "seed": config.seed,
-        "device": config.device,
-        "dtype": config.dtype,
-        "optimizer": config.recipe.optimizer,
-        "lr": config.recipe.lr,
-        "batch_size": config.recipe.batch_size,
-        "epochs": config.recipe.epochs,
-        "loader": config.loader,
-        "seed_parallel": int(config.seed_parallel),
-        "deterministic": int(config.deterministic),
-        "config_json": config.to_json(),
-        "model_key": facts.key if facts else None,
-        "params": facts.total_params if facts else None,
-        "trainable_params": facts.trainable_params if facts else None,
-        "mult_adds": facts.mult_adds if facts else None,
-        "time_to_target_json": json.dumps(metrics.get("time_to_target") or {}),
-        "device_name": env.get("device_name"),
-        "threads": env.get("threads"),
-        "torch_version": env.get("torch_version"),
-        "archbench_version": env.get("archbench_version"),
-        "git_commit": env.get("git_commit"),
-        "hostname": env.get("hostname"),
-        "env_json": json.dumps(env, sort_keys=True),
-        "traceback": result.traceback,
-        "checkpoint": str(checkpoint.relative_to(checkpoint.parent.parent)) if checkpoint else None,
-        "started_at": result.started_at,
-        "finished_at": result.finished_at,
-    }
-    for name in RUN_COLUMNS:
-        if name not in row and name in metrics:
-            row[name] = metrics[name]
-    return row
-
-
-def model_row(result: RunResult) -> dict:
-    facts = result.facts
-    return {
-        "model_key": facts.key,
-        "arch": facts.arch,
-        "arch_kwargs": facts.arch_kwargs,
-        "input_shape": "x".join(map(str, facts.input_shape)),
-        "total_params": facts.total_params,
-        "trainable_params": facts.trainable_params,
-        "mult_adds": facts.mult_adds,
-        "summary": facts.summary,
-    }
-
-
-def expand_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Add ``tta_<target>_epochs``/``tta_<target>_s`` columns (time to validation accuracy)."""
-    if runs.empty or "time_to_target_json" not in runs:
-        return runs
-    parsed = runs["time_to_target_json"].map(lambda text: json.loads(text or "{}"))
-    targets = sorted({t for item in parsed for t in item}, key=float)
-    extra = {}
-    for target in targets:
-        pct = f"{float(target) * 100:g}"
-        extra[f"tta_{pct}_epochs"] = parsed.map(lambda d, t=target: (d.get(t) or {}).get("epochs"))
-        extra[f"tta_{pct}_s"] = parsed.map(lambda d, t=target: (d.get(t) or {}).get("seconds"))
-    return pd.concat([runs, pd.DataFrame(extra, index=runs.index)], axis=1)
-
-
 def load(directory: Path | str = "results") -> Tables:
-    """The runs, per-epoch history and model summaries of a results directory as DataFrames.
+    """The runs, per-epoch history and model summaries of a results directory as DataFrames
+    (read-only: the directory needs no write access).
 
     >>> tables = load("results")            # doctest: +SKIP
     >>> tables.runs.groupby("arch").test_acc.mean()  # doctest: +SKIP
     """
-    return ResultsStore(directory, create=False).tables()
+    return ResultsStore(directory, readonly=True).tables()

@@ -26,9 +26,13 @@ driver's torch default) and each run applies it wherever it executes: process an
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent import futures
@@ -78,8 +82,8 @@ def failed_results(
 
 
 def check_timeout(timeout_s: float | None) -> None:
-    if timeout_s is not None and not timeout_s > 0:
-        raise UsageError(f"--timeout must be > 0 seconds, got {timeout_s}")
+    if timeout_s is not None and not (timeout_s > 0 and math.isfinite(timeout_s)):
+        raise UsageError(f"--timeout must be > 0 seconds and finite, got {timeout_s}")
 
 
 class Executor:
@@ -87,6 +91,7 @@ class Executor:
     :meth:`run` executes the tasks and calls ``on_result`` for each result, in the driver."""
 
     name = "executor"
+    data_here = True  # its runs read the data under this machine's data root
 
     def validate(self, configs: Sequence[RunConfig]) -> None:
         """Raise UsageError for configs this executor cannot run (default: it runs all)."""
@@ -126,13 +131,35 @@ class LocalExecutor(Executor):
 
 
 def _child_main(connection, task_fn: TaskFn, task, data_root, targets) -> None:
-    """The body of a ``process`` executor child: run the task, send the results back."""
+    """The body of a ``process`` executor child: run the task, send the results back (and
+    stop early if the driver dies: :func:`exit_with_parent`)."""
+    exit_with_parent()
     try:
         payload = ("results", task_fn(task, data_root, targets))
     except Exception as exc:  # the task raised outside a run's own error handling
         payload = ("raised", (one_line(exc), traceback.format_exc()))
     connection.send(payload)
     connection.close()
+
+
+def exit_with_parent() -> None:
+    """In a child process: exit as soon as its parent is gone (killed with ``kill -9``, say),
+    instead of training on for a driver that can no longer record the result. A daemon
+    thread waits on the parent's sentinel, which becomes ready when the parent dies."""
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        print(
+            f"archbench worker {os.getpid()}: the driver (pid {parent.pid}) is gone; stopping",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(1)
+
+    threading.Thread(target=watch, name="archbench-parent-watch", daemon=True).start()
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -152,7 +179,8 @@ class ProcessExecutor(Executor):
     them (a segfault, ``os._exit``, the OOM killer) has each of its runs recorded as
     ``error`` "worker process died (exit code N)"; one still running ``timeout_s`` seconds
     after it started (interpreter start-up included) is killed and recorded as ``error``
-    "timed out after N s". Either way the sweep goes on. ``task_fn`` is what the child runs
+    "timed out after N s". Either way the sweep goes on. A child whose driver dies (``kill
+    -9``) notices and exits (:func:`exit_with_parent`). ``task_fn`` is what the child runs
     (default :func:`run_task`); it must be importable by name from the child. This process
     takes the machine-wide training slot (:mod:`bench.train.slot`) for each child before it
     starts, so a wait for the slot is never counted against ``timeout_s``.

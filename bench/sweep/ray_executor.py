@@ -118,6 +118,7 @@ class RayExecutor(Executor):
     _started_ray: bool = field(default=False, init=False, repr=False)
 
     name = "ray"
+    data_here = False  # workers may run on other nodes, with their own data root
 
     def __post_init__(self) -> None:
         check_timeout(self.timeout_s)

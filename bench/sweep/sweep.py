@@ -1,9 +1,12 @@
 """A sweep: the product of architectures x seeds x devices for one dataset and recipe.
 
-:func:`plan` builds and validates every :class:`RunConfig` before anything runs; :func:`run`
+:func:`plan` builds and validates every :class:`RunConfig` before anything runs, and
+:func:`check_data` loads their data and carves their splits once (``bench run`` calls it
+before the store is opened; :func:`run` again for what it runs); :func:`run`
 skips configs already complete in the store (same run id) unless forced, hands the rest to an
 executor, and records each result as it arrives, so an interrupted sweep resumes where it
-stopped when the same command runs again.
+stopped when the same command runs again. A result the store cannot take (it became damaged,
+the disk is full) is kept in a side file (:func:`bench.store.keep_unrecorded`) to import later.
 
 A suite (:mod:`bench.sweep.suites`) is planned by :func:`plan_suite`, one sweep per grid point; its
 runs are recorded as members of the suite. :func:`run_lr_range_step` runs a suite's LR range
@@ -21,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import architectures
-from bench.config import Recipe, RunConfig, UsageError, fastpath
+from bench.config import DataError, Recipe, RunConfig, StoreError, UsageError, fastpath
 from bench.data import datasets, splits
-from bench.store import ResultsStore
+from bench.store import ResultsStore, keep_unrecorded
 from bench.sweep.executors import LocalExecutor
 from bench.sweep.suites import Suite
 from bench.train import (
@@ -127,12 +130,29 @@ def plan_suite(
     return configs
 
 
+def check_data(configs: Sequence[RunConfig], data_root: Path | None = None) -> None:
+    """Load (and verify) each dataset the configs use and carve each of their splits once,
+    before anything runs: a missing or corrupt dataset, or a --val-size that leaves no
+    training images, is one UsageError here instead of an ``error`` row per run."""
+    for dataset, options in dict.fromkeys(
+        (c.dataset, (c.val_size, c.limit_train, c.limit_test)) for c in configs
+    ):
+        info = datasets.get_dataset_info(dataset)
+        try:
+            images = datasets.load(dataset, data_root)
+        except DataError as exc:
+            raise UsageError(exc.args[0] if exc.args else str(exc)) from None
+        splits.split_indices(images, info, *options)
+
+
 @dataclass
 class SweepSummary:
     planned: int
     already_done: int
     results: list[RunResult] = field(default_factory=list)
     kept_existing: int = 0  # finished by another process while this one ran them too
+    unrecorded: list[Path] = field(default_factory=list)  # side files of runs not recorded
+    record_error: str = ""  # why the first of them could not be recorded
 
     @property
     def counts(self) -> Counter:
@@ -141,7 +161,8 @@ class SweepSummary:
     def describe(self) -> str:
         parts = [f"{n} {status}" for status, n in sorted(self.counts.items())]
         done = f"{self.already_done} already done" if self.already_done else ""
-        return ", ".join(p for p in [*parts, done] if p) or "nothing to do"
+        kept = f"{len(self.unrecorded)} NOT recorded" if self.unrecorded else ""
+        return ", ".join(p for p in [*parts, done, kept] if p) or "nothing to do"
 
 
 def run(
@@ -162,6 +183,8 @@ def run(
     unique = list({config.run_id: config for config in configs}.values())
     done = set() if force else store.completed_ids()
     todo = [config for config in unique if config.run_id not in done]
+    if getattr(executor or LocalExecutor(), "data_here", True):
+        check_data(todo, data_root)  # before any run: one line, not one error row per run
     summary = SweepSummary(planned=len(unique), already_done=len(unique) - len(todo))
     if suite is not None and summary.already_done:
         store.add_to_suite(suite, [c.run_id for c in unique if c.run_id in done], step)
@@ -174,8 +197,19 @@ def run(
         )
 
     def on_result(result: RunResult, run_progress: RunProgress | None) -> None:
-        judge_cpu_util(store, result)
-        written = store.record(result, force=force, label=label, suite=suite, step=step)
+        try:
+            judge_cpu_util(store, result)  # reads the store: it may be the one that broke
+            written = store.record(result, force=force, label=label, suite=suite, step=step)
+        except (StoreError, OSError) as exc:  # the store cannot take it: keep it beside
+            kept = keep_unrecorded(
+                store, result, exc, force=force, label=label, suite=suite, step=step
+            )
+            summary.unrecorded.append(kept)
+            cause = exc.__cause__ or exc  # SQLite's own reason, not the whole advice
+            summary.record_error = summary.record_error or " ".join(str(cause).split())
+            summary.results.append(result)
+            progress.finish(run_progress, result, f" (NOT recorded; kept in {kept})")
+            return
         note = "" if written else " (another process recorded it first; kept theirs)"
         summary.kept_existing += not written
         summary.results.append(result)

@@ -136,3 +136,32 @@ def test_seed_parallel_groups_of_different_sizes_are_not_compared_as_alike(tmp_p
     assert "seeds x8 vs x2: not compared" in out and "slower" not in out
     frame = compare.compare(runs_a, runs_a)
     assert frame.time_basis.tolist() == ["seeds x8"]  # equal groups compare as usual
+
+
+def test_sixteen_seeds_against_two_of_them_pair_on_the_shared_seeds(tmp_path, capsys):
+    a, b = tmp_path / "A", tmp_path / "B"
+    accs = [0.99, 0.99] + [0.97 + 0.001 * (i % 3) for i in range(14)]
+    stored(a, "cnn", accs, [10.0] * 16)
+    stored(b, "cnn", accs[:2], [10.0] * 2)  # seeds 0-1, the same numbers as A's seeds 0-1
+    frame = compare.compare(ResultsStore(a).tables().runs, ResultsStore(b).tables().runs)
+    row = frame.iloc[0]
+    assert row.flag == "" and row.delta_pp == 0  # not "accuracy up"
+    assert row.test == "paired t-test on 2 shared seeds"
+    assert (row.n_a, row.n_b) == (16, 2) and row.acc_a == pytest.approx(sum(accs) / 16)
+    assert main(["compare", str(a), str(b), "--fail-on-regression"]) == 0
+    assert "paired t, 2 shared seeds" in capsys.readouterr().out
+    # no shared seed: Welch over all runs, named as such
+    c = tmp_path / "C"
+    stored(c, "cnn", [0.99, 0.991], [10.0] * 2, seeds=[100, 101])
+    row = compare.compare(ResultsStore(a).tables().runs, ResultsStore(c).tables().runs).iloc[0]
+    assert row.test == "Welch's t-test" and row.flag == "accuracy up"
+
+
+def test_nothing_in_common_says_so_and_fails_on_request(tmp_path, capsys):
+    a, b = tmp_path / "A", tmp_path / "B"
+    stored(a, "cnn", [0.98, 0.97], [10.0, 10.0])
+    stored(b, "lenet5", [0.98, 0.97], [10.0, 10.0])
+    assert main(["compare", str(a), str(b)]) == 0
+    err = capsys.readouterr().err
+    assert "nothing in common" in err and "nothing was compared" in err
+    assert main(["compare", str(a), str(b), "--fail-on-regression"]) == 1

@@ -22,7 +22,11 @@ def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[s
     in the order the patterns are given.
 
     A plain name that is not registered is refused even beside names that are, so a typo
-    never silently shrinks a sweep."""
+    never silently shrinks a sweep. A reference to user code (``FILE.py:NAME``,
+    ``module:NAME``) is imported and registered first."""
+    from bench.config import usercode
+
+    patterns = [usercode.resolve_reference(p) if usercode.is_reference(p) else p for p in patterns]
     for pattern in patterns:
         if not any(ch in pattern for ch in "*?["):
             architectures.get_info(pattern)  # an unknown plain name: closest matches

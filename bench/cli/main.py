@@ -22,7 +22,7 @@ from bench.cli.commands import (
     cmd_suites,
 )
 from bench.cli.run_command import DEFAULT_DATASET, DEFAULT_RECIPE, cmd_run
-from bench.config import ArchbenchError
+from bench.config import ArchbenchError, usercode
 from bench.data import datasets
 from bench.report import FORMATS
 
@@ -79,20 +79,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"archbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # user code: plugins that register architectures (see README "Benchmark your own model")
+    plugins = argparse.ArgumentParser(add_help=False)
+    plugins.add_argument(
+        "--import", dest="imports", action="append", default=[], metavar="MODULE_OR_FILE",
+        help="import a module or .py file that registers architectures (repeatable; also "
+        "[tool.archbench] import in ./pyproject.toml and 'archbench.plugins' entry points)",
+    )  # fmt: skip
 
     listing = commands.add_parser(
         "list",
+        parents=[plugins],
         help="list registered architectures with params and mult-adds",
         description="List registered architectures; params and mult-adds come from torchinfo "
         "at the architecture's input shape, batch 1.",
     )
-    listing.add_argument("pattern", nargs="*", help="names or shell wildcards (default: all)")
+    listing.add_argument(
+        "pattern", nargs="*",
+        help="names, shell wildcards or FILE.py:NAME / module:NAME (default: all)",
+    )  # fmt: skip
     listing.add_argument("--exclude", action="append", default=[], metavar="PATTERN")
     listing.add_argument("--format", choices=FORMATS, default="table")
     listing.set_defaults(func=cmd_list)
 
     suites_cmd = commands.add_parser(
         "suites",
+        parents=[plugins],
         help="list the registered suites (bench run --suite NAME runs one)",
         description="List the registered suites: each reproduces one source comparison as "
         "architectures x recipe (x a grid of recipe overrides) x dataset, with its source's "
@@ -144,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run",
-        parents=[results_dir, data_root],
+        parents=[results_dir, data_root, plugins],
         help="train architectures with fixed seeds and record every run",
         description="Train registered architectures with fixed seeds on the chosen devices and "
         "record every run in the results database. Runs already complete there (same config, "
@@ -154,19 +166,30 @@ def build_parser() -> argparse.ArgumentParser:
             f"{name}: {config.RECIPES[name].description}" for name in config.list_recipes()
         ),
     )
-    run.add_argument("--arch", nargs="+", metavar="PATTERN", help="names or shell wildcards")
+    run.add_argument(
+        "--arch", nargs="+", metavar="PATTERN",
+        help="names, shell wildcards, or your own: FILE.py:NAME or module:NAME (a class or "
+        "factory returning an nn.Module)",
+    )  # fmt: skip
     run.add_argument(
         "--suite", metavar="NAME",
         help="run a registered suite instead of --arch (`bench suites` lists them) with its "
         "source's protocol; recipe overrides, --seeds, --device and the data options apply to "
         "it (and give new run ids)",
     )  # fmt: skip
+    run.add_argument(
+        "--suite-file", type=Path, metavar="TOML",
+        help="run a study described in a TOML file (schema in README); recorded as a suite",
+    )  # fmt: skip
     run.add_argument("--exclude", nargs="+", default=[], metavar="PATTERN")
     run.add_argument(
         "--arch-arg", action="append", default=[], metavar="KEY=VALUE",
         help="architecture argument, JSON value (e.g. --arch mlp --arch-arg hidden=[64,32])",
     )  # fmt: skip
-    run.add_argument("--dataset", help=f"default: {DEFAULT_DATASET}")
+    run.add_argument(
+        "--dataset",
+        help=f"a registered name, an .npz file or an image folder (default: {DEFAULT_DATASET})",
+    )
     run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
     run.add_argument("--seeds", default="0", help="a seed, a list 0,1,2 or a range 0-4")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
@@ -323,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
-        parents=[results_dir, data_root],
+        parents=[results_dir, data_root, plugins],
         help="write the markdown report with its figures",
         description="Write a markdown report of the recorded runs: the recap table (mean ± std "
         "over seeds, n, 95 % CI), pairwise comparisons with a significance test, figures "
@@ -380,6 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        usercode.load_plugins(getattr(args, "imports", ()))
         return args.func(args)
     except (ArchbenchError, architectures.UnknownArchitectureError) as exc:
         code = getattr(exc, "exit_code", 2)

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import architectures
-from bench.config import Recipe, RunConfig, UsageError, fastpath
-from bench.data import datasets, splits
+from bench.config import Recipe, RunConfig, UsageError, fastpath, usercode
+from bench.data import datasets, splits, userdata
 from bench.store import ResultsStore
 from bench.sweep.executors import LocalExecutor
 from bench.sweep.suites import Suite
@@ -58,10 +58,14 @@ def plan(
     and ``fused_optimizer``: None for auto, or forced) are resolved here per architecture and
     device by :func:`bench.config.fastpath.resolve`, so each config records what it ran with.
     """
+    dataset_source = ""
+    if userdata.is_user_dataset(dataset):
+        dataset, dataset_source = userdata.resolve(dataset)
     info = datasets.get_dataset_info(dataset)
     recipe.validate()
     configs = []
     for arch in archs:
+        arch, arch_source = user_arch(arch, info, arch_kwargs or {})
         arch_info = architectures.get_info(arch)
         splits.require_compatible(arch, arch_info.input_shape, info)
         kwargs = canonical_kwargs(arch_kwargs)
@@ -90,12 +94,31 @@ def plan(
                     seed=seed,
                     device=device,
                     arch_kwargs=kwargs,
+                    arch_source=arch_source,
+                    dataset_source=dataset_source,
                     **execution,
                     **options,
                 )
                 config.validate()
                 configs.append(config)
     return configs
+
+
+def user_arch(arch: str, info: datasets.DatasetInfo, kwargs: dict[str, Any]) -> tuple[str, str]:
+    """``arch``'s registered name and, for user code, its source JSON (the code's identity,
+    the dataset's input shape unless the class declares ``input_shape``, and the dataset's
+    class count), after a dry forward that checks it returns ``[batch, classes]``."""
+    if usercode.is_reference(arch):
+        arch = usercode.resolve_reference(arch)
+    origin = usercode.user_origin(arch)
+    if origin is None:
+        return arch, ""
+    factory = architectures.get_info(arch).factory
+    shape = tuple(getattr(factory, "input_shape", info.image_shape))
+    source = usercode.source_json(origin, shape, info.num_classes)
+    usercode.ensure(arch, source)
+    usercode.dry_forward(arch, kwargs, shape, info.num_classes)
+    return arch, source
 
 
 def plan_suite(

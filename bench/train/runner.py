@@ -23,8 +23,8 @@ from typing import Any
 import torch
 
 import architectures
-from bench.config import RunConfig, environment, fastpath, seeding
-from bench.data import datasets, splits
+from bench.config import RunConfig, environment, fastpath, seeding, usercode
+from bench.data import datasets, splits, userdata
 from bench.train import loop as train
 from bench.train import reference, seedpar, slot, timing
 from bench.train.modelinfo import ModelFacts, model_facts
@@ -193,6 +193,9 @@ def guarded(
         t_start = time.perf_counter()
         watch = timing.TimingWatch(threads, task[0].device, waited)
         try:
+            for config in task:  # user code and data: imported here, their hashes checked
+                usercode.ensure(config.arch, config.arch_source)
+                userdata.ensure(config.dataset, config.dataset_source)
             apply_run_settings(task[0])
             train_fn(results, t_start, watch)
         except Exception as exc:  # a failing run is a result, not a crash

@@ -285,6 +285,42 @@ def _mismatch(arch: str, path: Path, here: str, planned: str) -> CodeMismatchErr
     )
 
 
+def planned_input_shape(source: str) -> tuple[int, ...] | None:
+    """The input shape a user architecture was planned with (None for built-ins)."""
+    return tuple(json.loads(source)["input_shape"]) if source else None
+
+
+def source_text(source: str) -> str:
+    """The text of the file that a user architecture's source JSON names."""
+    return Path(json.loads(source)["path"]).read_bytes().decode()
+
+
+def model_from_code(arch: str, source: str, text: str, kwargs: dict[str, Any]) -> nn.Module:
+    """Build ``arch`` from ``text``, the stored code of its file (as it was for the run),
+    leaving the registry as it was."""
+    origin = json.loads(source)
+    if hashlib.sha256(text.encode()).hexdigest() != origin["sha256"]:
+        raise CodeMismatchError(f"the code stored for {arch} does not have the run's hash")
+    saved = dict(registry._REGISTRY)
+    module = ModuleType(f"{FILE_MODULE_PREFIX}stored_{origin['sha256'][:10]}")
+    module.__file__ = origin["path"]
+    sys.modules[module.__name__] = module
+    try:
+        registry._REGISTRY.pop(arch, None)
+        exec(compile(text, origin["path"], "exec"), module.__dict__)  # noqa: S102
+        if arch not in registry._REGISTRY:
+            _register_callable(arch, getattr(module, arch), origin.get("ref", arch))
+        info = registry._REGISTRY[arch]
+        registry._REGISTRY[arch] = registry.ArchInfo(
+            **{**info.__dict__, "num_classes": origin["num_classes"]}
+        )
+        return registry.create(arch, **kwargs)
+    finally:
+        registry._REGISTRY.clear()
+        registry._REGISTRY.update(saved)
+        del sys.modules[module.__name__]
+
+
 def pyproject_imports(directory: Path | None = None) -> list[str]:
     """``[tool.archbench] import = [...]`` of ``pyproject.toml`` in ``directory`` (the cwd)."""
     path = (directory or Path.cwd()) / "pyproject.toml"

@@ -55,9 +55,16 @@ def load_checkpoint(path: Path) -> tuple[RunConfig, torch.nn.Module]:
     except (OSError, RuntimeError, EOFError) as exc:
         raise ArchbenchError(f"cannot read checkpoint {path}: {exc}") from None
     config = RunConfig.from_json(stored["config"])
-    usercode.ensure(config.arch, config.arch_source)
     userdata.ensure(config.dataset, config.dataset_source)
-    model = architectures.create(config.arch, **config.kwargs)
+    try:
+        usercode.ensure(config.arch, config.arch_source)
+        model = architectures.create(config.arch, **config.kwargs)
+    except usercode.CodeMismatchError:  # the file has changed since: use the stored code
+        if "code" not in stored:
+            raise
+        model = usercode.model_from_code(
+            config.arch, config.arch_source, stored["code"], config.kwargs
+        )
     if config.dtype == "float64":
         model = model.double()
     model.load_state_dict(stored["state_dict"])

@@ -222,6 +222,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bench.report import write_report
 
     command = " ".join(["bench", *sys.argv[1:]]) if sys.argv[1:2] == ["report"] else None
+    if args.suite_file is not None:
+        from bench.sweep import suite_file
+
+        if args.suite:
+            raise UsageError("give --suite NAME or --suite-file TOML, not both")
+        args.suite = suite_file.load(args.suite_file)[0].name
     out = write_report(
         args.results,
         args.out,

@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"a registered name, an .npz file or an image folder (default: {DEFAULT_DATASET})",
     )
     run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
-    run.add_argument("--seeds", default="0", help="a seed, a list 0,1,2 or a range 0-4")
+    run.add_argument("--seeds", help="a seed, a list 0,1,2 or a range 0-4 (default: 0)")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
     run.add_argument("--dtype", default="float32", choices=config.DTYPES)
     overrides = run.add_argument_group("recipe overrides (each yields a new run id)")
@@ -360,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
         "apart from the best on validation accuracy.",
     )
     report.add_argument("--suite", metavar="NAME", help="only the runs of this suite")
+    report.add_argument(
+        "--suite-file", type=Path, metavar="TOML", help="only the runs of the study in this file"
+    )
     report.add_argument(
         "--out", type=Path, metavar="PATH",
         help="markdown file (default: DIR/report.md); figures go to a folder beside it "

@@ -26,6 +26,7 @@ def suite_configs(args: argparse.Namespace) -> list:
     from bench.sweep import suites, sweep
 
     suite = suites.get_suite(args.suite)
+    seeds = args.seeds or getattr(args, "file_seeds", None) or "0"
     for flag, value in (("--arch", args.arch), ("--exclude", args.exclude),
                         ("--arch-arg", args.arch_arg), ("--recipe", args.recipe),
                         ("--dataset", args.dataset)):  # fmt: skip
@@ -36,7 +37,7 @@ def suite_configs(args: argparse.Namespace) -> list:
             )
     return sweep.plan_suite(
         suite,
-        config.parse_seeds(args.seeds),
+        seeds if isinstance(seeds, list) else config.parse_seeds(seeds),
         environment.resolve_devices(args.device),
         overrides={name: getattr(args, name) for name in RECIPE_OVERRIDES},
         **plan_options(args),
@@ -73,6 +74,13 @@ def sweep_configs(args: argparse.Namespace) -> list:
     from bench.config import runs as config
     from bench.sweep import sweep
 
+    if args.suite_file is not None:
+        from bench.sweep import suite_file
+
+        if args.suite:
+            raise UsageError("give --suite NAME or --suite-file TOML, not both")
+        suite, args.file_seeds = suite_file.load(args.suite_file)
+        args.suite = suite.name
     if args.suite:
         return suite_configs(args)
     patterns = args.arch or []
@@ -90,7 +98,7 @@ def sweep_configs(args: argparse.Namespace) -> list:
         archs,
         args.dataset or DEFAULT_DATASET,
         recipe,
-        config.parse_seeds(args.seeds),
+        config.parse_seeds(args.seeds or "0"),
         environment.resolve_devices(args.device),
         arch_kwargs=arch_kwargs,
         **plan_options(args),

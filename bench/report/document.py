@@ -73,7 +73,7 @@ def missing_results(results_dir: Path) -> ArchbenchError:
 
 def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
     """The store and its tables (only ``suite``'s runs when given); errors say what to run."""
-    if suite is not None:
+    if suite is not None and suite not in suites.SUITES and not (results_dir / DB_NAME).is_file():
         suites.get_suite(suite)  # an unknown name: exit 2 with the closest names
     if not (results_dir / DB_NAME).is_file():
         raise missing_results(results_dir)
@@ -86,6 +86,8 @@ def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
         )
     if suite is not None:
         present = sorted(set(tables.suite_runs.suite))
+        if suite not in suites.SUITES and suite not in present:  # a file suite is in the store
+            raise UsageError(suites.unknown_name_message("suite", suite, {*suites.SUITES, *present}))
         tables = tables.for_suite(suite)
         if tables.runs.empty:
             raise ArchbenchError(

@@ -120,7 +120,6 @@ def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
     assert f"data {npz} sha256 " in report and f"data {folder} sha256 " in report
 
 
-@pytest.mark.slow
 def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(tmp_path):
     """One small run pair: a factory from a file on an .npz dataset, local and on Ray."""
     pytest.importorskip("ray")

@@ -12,7 +12,7 @@ from bench.cli import main
 from tests.usercode_helpers import clean_registries, write_mynet  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("clean_registries")
-OPTIONS = dict(epochs=1, limit_train=300, limit_test=100, device="cpu", threads=1)  # noqa: C408
+OPTIONS = dict(epochs=1, limit_train=300, limit_test=100, device="cpu", threads=1)
 
 
 def test_api_run_gives_the_cli_run_ids_and_a_report(tmp_path, monkeypatch):

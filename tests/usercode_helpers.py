@@ -65,7 +65,9 @@ def write_image_folder(root: Path, size=(12, 12), classes=("a", "b", "c"), per_c
         for index, name in enumerate(classes):
             for i in range(count):
                 pixels = rng.integers(0, 60, size=(size[1], size[0]), dtype=np.uint8)
-                pixels[:, index * size[0] // len(classes) : (index + 1) * size[0] // len(classes)] += 150
+                pixels[
+                    :, index * size[0] // len(classes) : (index + 1) * size[0] // len(classes)
+                ] += 150
                 folder = root / part / name
                 folder.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(pixels).save(folder / f"{i}.png")
@@ -78,7 +80,9 @@ def clean_registries():
     saved = (dict(registry._REGISTRY), dict(datasets.DATASETS), dict(suites.SUITES))
     digests, loaded = dict(userdata._DIGESTS), set(usercode._LOADED)
     yield
-    for live, old in zip((registry._REGISTRY, datasets.DATASETS, suites.SUITES), saved, strict=True):
+    for live, old in zip(
+        (registry._REGISTRY, datasets.DATASETS, suites.SUITES), saved, strict=True
+    ):
         live.clear()
         live.update(old)
     userdata._DIGESTS.clear()
@@ -90,4 +94,8 @@ def clean_registries():
 
 def snapshot(directory: Path) -> dict[str, bytes]:
     """Every file under ``directory`` with its bytes (to check nothing was written)."""
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }

@@ -221,7 +221,10 @@ def dry_forward(arch: str, kwargs: dict[str, Any], input_shape, num_classes: int
     try:
         model = registry.create(arch, **kwargs)
     except Exception as exc:
-        raise UsageError(f"building {arch} failed: {_where(exc)}: {type(exc).__name__}: {exc}")
+        text = " ".join(str(exc).split())
+        raise UsageError(
+            f"building {arch} failed: {_where(exc)}: {type(exc).__name__}: {text}"
+        ) from None
     if not isinstance(model, nn.Module):
         raise UsageError(
             f"{info.source} returned {type(model).__name__}, not a torch.nn.Module; return the "
@@ -307,7 +310,7 @@ def model_from_code(arch: str, source: str, text: str, kwargs: dict[str, Any]) -
     sys.modules[module.__name__] = module
     try:
         registry._REGISTRY.pop(arch, None)
-        exec(compile(text, origin["path"], "exec"), module.__dict__)  # noqa: S102
+        exec(compile(text, origin["path"], "exec"), module.__dict__)
         if arch not in registry._REGISTRY:
             _register_callable(arch, getattr(module, arch), origin.get("ref", arch))
         info = registry._REGISTRY[arch]

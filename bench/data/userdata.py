@@ -39,9 +39,7 @@ def is_user_dataset(text: str) -> bool:
 
 
 def _image_files(root: Path) -> list[Path]:
-    return sorted(
-        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    )
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def content_sha256(path: Path) -> str:
@@ -96,8 +94,9 @@ def load_npz(path: Path) -> datasets.Images:
     train_y = _labels(arrays["y_train"], f"{path} y_train", len(names) if names else None)
     count = len(names) if names else int(train_y.max()) + 1
     test_y = _labels(arrays["y_test"], f"{path} y_test", count)
-    train_x, test_x = _images(arrays["x_train"], f"{path} x_train"), _images(
-        arrays["x_test"], f"{path} x_test"
+    train_x, test_x = (
+        _images(arrays["x_train"], f"{path} x_train"),
+        _images(arrays["x_test"], f"{path} x_test"),
     )
     for x, y, part in ((train_x, train_y, "train"), (test_x, test_y, "test")):
         if len(x) != len(y):

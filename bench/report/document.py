@@ -87,7 +87,9 @@ def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
     if suite is not None:
         present = sorted(set(tables.suite_runs.suite))
         if suite not in suites.SUITES and suite not in present:  # a file suite is in the store
-            raise UsageError(suites.unknown_name_message("suite", suite, {*suites.SUITES, *present}))
+            raise UsageError(
+                suites.unknown_name_message("suite", suite, {*suites.SUITES, *present})
+            )
         tables = tables.for_suite(suite)
         if tables.runs.empty:
             raise ArchbenchError(

@@ -14,7 +14,6 @@ from bench.cli import main
 from tests.helpers import bench_cli
 from tests.usercode_helpers import (
     clean_registries,  # noqa: F401  (fixture)
-    snapshot,
     write,
     write_image_folder,
     write_mynet,
@@ -68,7 +67,9 @@ def test_list_shows_a_file_reference_with_params_and_mult_adds(tmp_path, capsys)
 
 
 def test_a_factory_gets_num_classes_and_arch_args(tmp_path):
-    write(tmp_path / "nets.py", """
+    write(
+        tmp_path / "nets.py",
+        """
         from torch import nn
 
         def make_net(num_classes, hidden=8):
@@ -82,7 +83,8 @@ def test_a_factory_gets_num_classes_and_arch_args(tmp_path):
 
             def forward(self, x):
                 return self.fc(x.flatten(1))
-    """)
+    """,
+    )
     results = tmp_path / "results"
     code = main(["run", "--arch", f"{tmp_path}/nets.py:make_net", "--arch-arg", "hidden=5",
                  "--dataset", "synthetic", "--results", str(results), *QUICK])  # fmt: skip
@@ -101,19 +103,23 @@ def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
     results = tmp_path / "results"
     assert main(["run", "--arch", "mlp32", "--dataset", str(npz), "--results", str(results),
                  *QUICK]) == 0  # fmt: skip
-    write(tmp_path / "small.py", """
+    write(
+        tmp_path / "small.py",
+        """
         from torch import nn
 
         def small(num_classes):
             return nn.Sequential(nn.Flatten(), nn.Linear(144, 16), nn.ReLU(),
                                  nn.Linear(16, num_classes))
-    """)
+    """,
+    )
     assert main(["run", "--arch", f"{tmp_path}/small.py:small", "--dataset", str(folder),
                  "--results", str(results), *QUICK]) == 0  # fmt: skip
     with sqlite3.connect(results / "archbench.sqlite") as conn:
         rows = conn.execute("SELECT arch, dataset, status, test_acc FROM runs").fetchall()
     assert {(a, d, s) for a, d, s, _ in rows} == {
-        ("mlp32", "digits4.npz", "ok"), ("small", "shapes", "ok")
+        ("mlp32", "digits4.npz", "ok"),
+        ("small", "shapes", "ok"),
     }
     assert main(["report", "--results", str(results), "--quiet"]) == 0
     report = (results / "report.md").read_text()
@@ -124,13 +130,16 @@ def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(tmp_path):
     """One small run pair: a factory from a file on an .npz dataset, local and on Ray."""
     pytest.importorskip("ray")
     npz = write_npz(tmp_path / "d.npz", classes=3)
-    write(tmp_path / "small.py", """
+    write(
+        tmp_path / "small.py",
+        """
         from torch import nn
 
         def small(num_classes):
             return nn.Sequential(nn.Flatten(), nn.Linear(784, 8), nn.ReLU(),
                                  nn.Linear(8, num_classes))
-    """)
+    """,
+    )
     outputs = {}
     for executor in ("local", "ray"):
         results = tmp_path / executor
@@ -144,44 +153,62 @@ def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(tmp_path):
 
 
 def test_plugins_from_import_pyproject_and_entry_points(tmp_path, monkeypatch, capsys):
-    write(tmp_path / "plug" / "myplugin.py", """
+    write(
+        tmp_path / "plug" / "myplugin.py",
+        """
         from torch import nn
         from architectures import register
 
         @register(family="mine", description="a plugin MLP", source="my plugin")
         def plugnet(num_classes=10):
             return nn.Sequential(nn.Flatten(), nn.Linear(784, num_classes))
-    """)
+    """,
+    )
     assert main(["list", "--import", str(tmp_path / "plug" / "myplugin.py"), "plug*"]) == 0
     assert "plugnet" in capsys.readouterr().out
 
-    write(tmp_path / "proj" / "pyproject.toml", """
+    write(
+        tmp_path / "proj" / "pyproject.toml",
+        """
         [tool.archbench]
         import = ["projplug.py"]
-    """)
-    write(tmp_path / "proj" / "projplug.py", """
+    """,
+    )
+    write(
+        tmp_path / "proj" / "projplug.py",
+        """
         from torch import nn
         from architectures import register
 
         @register(family="mine", description="from pyproject", source="pyproject")
         def projnet(num_classes=10):
             return nn.Sequential(nn.Flatten(), nn.Linear(784, num_classes))
-    """)
+    """,
+    )
     monkeypatch.chdir(tmp_path / "proj")
     assert main(["list", "proj*"]) == 0
     assert "projnet" in capsys.readouterr().out
 
     site = tmp_path / "site"
-    write(site / "epplugin" / "__init__.py", """
+    write(
+        site / "epplugin" / "__init__.py",
+        """
         from torch import nn
         from architectures import register
 
         @register(family="mine", description="installed", source="epplugin 1.2")
         def epnet(num_classes=10):
             return nn.Sequential(nn.Flatten(), nn.Linear(784, num_classes))
-    """)
-    write(site / "epplugin-1.2.dist-info" / "METADATA", "Metadata-Version: 2.1\nName: epplugin\nVersion: 1.2\n")
-    write(site / "epplugin-1.2.dist-info" / "entry_points.txt", "[archbench.plugins]\nepplugin = epplugin\n")
+    """,
+    )
+    write(
+        site / "epplugin-1.2.dist-info" / "METADATA",
+        "Metadata-Version: 2.1\nName: epplugin\nVersion: 1.2\n",
+    )
+    write(
+        site / "epplugin-1.2.dist-info" / "entry_points.txt",
+        "[archbench.plugins]\nepplugin = epplugin\n",
+    )
     write(site / "epplugin-1.2.dist-info" / "RECORD", "epplugin/__init__.py,,\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
     proc = bench_cli("list", "ep*", env=env)
@@ -190,14 +217,17 @@ def test_plugins_from_import_pyproject_and_entry_points(tmp_path, monkeypatch, c
 
 
 def test_a_plugin_clashing_with_a_built_in_is_refused_naming_both(tmp_path, capsys):
-    plugin = write(tmp_path / "clash.py", """
+    plugin = write(
+        tmp_path / "clash.py",
+        """
         from torch import nn
         from architectures import register
 
         @register(family="mine", description="clash", source="me")
         def cnn(num_classes=10):
             return nn.Linear(784, num_classes)
-    """)
+    """,
+    )
     assert main(["list", "--import", str(plugin)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1

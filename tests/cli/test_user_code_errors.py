@@ -53,12 +53,15 @@ def _not_a_module(tmp):
 
 
 def _wrong_output(tmp):
-    write(tmp / "f.py", """
+    write(
+        tmp / "f.py",
+        """
         from torch import nn
 
         def five(num_classes):
             return nn.Sequential(nn.Flatten(), nn.Linear(784, 5))
-    """)
+    """,
+    )
     return ["--arch", f"{tmp}/f.py:five"], "output of shape [2, 5] for a batch of 2"
 
 

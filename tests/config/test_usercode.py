@@ -27,7 +27,7 @@ def test_a_built_in_config_keeps_its_run_id():
 
 def test_the_code_hash_is_in_the_run_id_and_the_path_is_not(tmp_path):
     recipe = get_recipe("adam-bs64-e5")
-    plan = dict(recipe=recipe, seeds=[0], devices=["cpu"], threads=1)  # noqa: C408
+    plan = dict(recipe=recipe, seeds=[0], devices=["cpu"], threads=1)
     one = sweep.plan([f"{write_mynet(tmp_path / 'a', 16)}:MyNet"], "synthetic", **plan)[0]
     origin = json.loads(one.arch_source)
     assert origin["path"] == str(tmp_path / "a" / "models.py")
@@ -43,7 +43,7 @@ def test_the_dataset_hash_is_in_the_run_id(tmp_path):
     from tests.usercode_helpers import write_npz
 
     recipe = get_recipe("adam-bs64-e5")
-    plan = dict(recipe=recipe, seeds=[0], devices=["cpu"], threads=1)  # noqa: C408
+    plan = dict(recipe=recipe, seeds=[0], devices=["cpu"], threads=1)
     first = sweep.plan(["slp"], str(write_npz(tmp_path / "d.npz", seed=1)), **plan)[0]
     assert first.dataset == "d.npz" and json.loads(first.dataset_source)["sha256"]
     assert datasets.get_dataset_info("d.npz").num_classes == 4

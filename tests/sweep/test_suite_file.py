@@ -14,7 +14,9 @@ pytestmark = pytest.mark.usefixtures("clean_registries")
 
 def test_a_study_file_runs_and_reports_as_a_suite(tmp_path):
     write_mynet(tmp_path / "study")
-    study = write(tmp_path / "study" / "study.toml", """
+    study = write(
+        tmp_path / "study" / "study.toml",
+        """
         name = "mynet-vs-slp"
         description = "My net against a softmax layer"
         archs = ["./models.py:MyNet", "slp"]
@@ -27,7 +29,8 @@ def test_a_study_file_runs_and_reports_as_a_suite(tmp_path):
 
         [grid]
         lr = [0.001, 0.003]
-    """)
+    """,
+    )
     results = tmp_path / "results"
     args = ["--results", str(results), "--limit-train", "300", "--limit-test", "100",
             "--device", "cpu", "--threads", "1", "--quiet"]  # fmt: skip

@@ -308,8 +308,9 @@ def model_from_code(arch: str, source: str, text: str, kwargs: dict[str, Any]) -
     module = ModuleType(f"{FILE_MODULE_PREFIX}stored_{origin['sha256'][:10]}")
     module.__file__ = origin["path"]
     sys.modules[module.__name__] = module
-    try:
-        registry._REGISTRY.pop(arch, None)
+    try:  # only the built-ins stay: the stored module may register several names
+        registry._REGISTRY.clear()
+        registry._REGISTRY.update({n: i for n, i in saved.items() if is_builtin(i)})
         exec(compile(text, origin["path"], "exec"), module.__dict__)
         if arch not in registry._REGISTRY:
             _register_callable(arch, getattr(module, arch), origin.get("ref", arch))

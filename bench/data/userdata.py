@@ -198,7 +198,8 @@ def ensure(name: str, source: str) -> None:
     digest = content_sha256(path) if path.exists() else "missing"
     if digest != origin["sha256"]:
         raise CodeMismatchError(
-            f"dataset {name} differs from the planned run: {path} has sha256 {digest[:16]} here, "
-            f"the run was planned with {origin['sha256'][:16]}; use the same data everywhere"
+            f"dataset {name} differs from the run's: {path} has sha256 {digest[:16]} here, the "
+            f"run used {origin['sha256'][:16]}; use the same data (restore the file, and the "
+            "same copy on every machine)"
         )
     _register(name, path, _load(path), digest)

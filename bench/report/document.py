@@ -27,8 +27,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.config import ArchbenchError, UsageError
-from bench.data import idx
+from bench.config import ArchbenchError, RunConfig, UsageError
+from bench.data import idx, userdata
 from bench.report import html, variants
 from bench.report.evaluation import ensure_evaluations
 from bench.report.numbers import (
@@ -128,6 +128,9 @@ def write_report(
         raise UsageError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
     results_dir = Path(results_dir)
     store, tables = select(results_dir, suite)
+    for text in tables.runs.config_json.dropna().unique():  # the user's datasets, checked
+        config = RunConfig.from_json(text)
+        userdata.ensure(config.dataset, config.dataset_source)
     out = Path(out_path) if out_path is not None else results_dir / f"report.{fmt}"
     out.parent.mkdir(parents=True, exist_ok=True)
     final_figures = out.parent / f"{out.stem}_figures"

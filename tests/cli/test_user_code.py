@@ -3,6 +3,7 @@ new variants, the user's datasets, plugins, and bad input (one line, exit 2, not
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import sys
@@ -220,6 +221,30 @@ def test_plugins_from_import_pyproject_and_entry_points(tmp_path, monkeypatch, c
     proc = bench_cli("list", "ep*", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "epnet" in proc.stdout and "installed" in proc.stdout
+    results = tmp_path / "results"
+    proc = bench_cli("run", "--arch", "epnet", "--dataset", "synthetic", "--results",
+                     str(results), *QUICK, env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    with sqlite3.connect(results / "archbench.sqlite") as conn:
+        (config,) = conn.execute("SELECT config_json FROM runs").fetchone()
+    origin = json.loads(json.loads(config)["arch_source"])
+    assert (origin["package"], origin["version"]) == ("epplugin", "1.2")
+    assert origin["path"] == str(site / "epplugin" / "__init__.py") and len(origin["sha256"]) == 64
+
+
+def test_a_module_reference_on_the_path(tmp_path, monkeypatch, capsys):
+    write(tmp_path / "mypkg" / "__init__.py", "")
+    write(tmp_path / "mypkg" / "models.py", """
+        from torch import nn
+
+        def make_net(num_classes=10):
+            return nn.Sequential(nn.Flatten(), nn.Linear(784, num_classes))
+    """)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["list", "mypkg.models:make_net"]) == 0
+    assert "make_net" in capsys.readouterr().out
+    assert main(["list", "mypkg.models:make_nett"]) == 2
+    assert "closest: make_net" in capsys.readouterr().err
 
 
 def test_a_plugin_clashing_with_a_built_in_is_refused_naming_both(tmp_path, capsys):

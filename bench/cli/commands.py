@@ -26,7 +26,18 @@ def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[s
     ``module:NAME``) is imported and registered first."""
     from bench.config import usercode
 
-    patterns = [usercode.resolve_reference(p) if usercode.is_reference(p) else p for p in patterns]
+    resolved, digests = [], {}
+    for pattern in patterns:
+        if usercode.is_reference(pattern):
+            pattern = usercode.resolve_reference(pattern)
+            origin = usercode.user_origin(pattern)
+            if digests.setdefault(pattern, origin["sha256"]) != origin["sha256"]:
+                raise UsageError(
+                    f"two different architectures are named {pattern!r} (the last one is "
+                    f"{origin['path']}); rename one of them"
+                )
+        resolved.append(pattern)
+    patterns = resolved
     for pattern in patterns:
         if not any(ch in pattern for ch in "*?["):
             architectures.get_info(pattern)  # an unknown plain name: closest matches

@@ -61,6 +61,11 @@ def _images(x: np.ndarray, where: str) -> torch.Tensor:
     if x.dtype == np.uint8:
         return torch.from_numpy(np.ascontiguousarray(x))
     if np.issubdtype(x.dtype, np.floating):
+        if x.size and not (float(x.min()) >= 0.0 and float(x.max()) <= 1.0):
+            raise UsageError(
+                f"{where}: float images must be in [0, 1], got {float(x.min()):g}.."
+                f"{float(x.max()):g}; divide by 255 or store uint8"
+            )
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     raise UsageError(f"{where}: images must be uint8 or float, got {x.dtype}")
 

@@ -64,8 +64,17 @@ def plan(
     info = datasets.get_dataset_info(dataset)
     recipe.validate()
     configs = []
+    sources: dict[str, str] = {}
     for arch in archs:
         arch, arch_source = user_arch(arch, info, arch_kwargs or {})
+        if arch_source and sha256_of(sources.setdefault(arch, arch_source)) != sha256_of(
+            arch_source
+        ):
+            raise UsageError(
+                f"two different architectures are named {arch!r} "
+                f"({json.loads(sources[arch])['path']}, {json.loads(arch_source)['path']}); "
+                "rename one of them"
+            )
         arch_info = architectures.get_info(arch)
         splits.require_compatible(arch, arch_info.input_shape, info)
         kwargs = canonical_kwargs(arch_kwargs)
@@ -102,6 +111,10 @@ def plan(
                 config.validate()
                 configs.append(config)
     return configs
+
+
+def sha256_of(source: str) -> str:
+    return json.loads(source)["sha256"]
 
 
 def user_arch(arch: str, info: datasets.DatasetInfo, kwargs: dict[str, Any]) -> tuple[str, str]:

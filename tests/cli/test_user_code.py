@@ -234,12 +234,15 @@ def test_plugins_from_import_pyproject_and_entry_points(tmp_path, monkeypatch, c
 
 def test_a_module_reference_on_the_path(tmp_path, monkeypatch, capsys):
     write(tmp_path / "mypkg" / "__init__.py", "")
-    write(tmp_path / "mypkg" / "models.py", """
+    write(
+        tmp_path / "mypkg" / "models.py",
+        """
         from torch import nn
 
         def make_net(num_classes=10):
             return nn.Sequential(nn.Flatten(), nn.Linear(784, num_classes))
-    """)
+    """,
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     assert main(["list", "mypkg.models:make_net"]) == 0
     assert "make_net" in capsys.readouterr().out

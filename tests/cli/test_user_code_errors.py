@@ -65,6 +65,16 @@ def _wrong_output(tmp):
     return ["--arch", f"{tmp}/f.py:five"], "output of shape [2, 5] for a batch of 2"
 
 
+def _two_models_one_name(tmp):
+    one, two = write_mynet(tmp / "one", 16), write_mynet(tmp / "two", 24)
+    return ["--arch", f"{one}:MyNet", f"{two}:MyNet"], "two different architectures are named"
+
+
+def _npz_float_range(tmp):
+    path = write_npz(tmp / "d.npz", x_test=np.full((80, 28, 28), 255.0))
+    return ["--arch", "slp", "--dataset", str(path)], "float images must be in [0, 1]"
+
+
 def _npz_missing_arrays(tmp):
     path = write_npz(tmp / "d.npz", y_test=None)
     return ["--arch", "slp", "--dataset", str(path)], "lacks array(s) y_test"
@@ -105,8 +115,9 @@ def _toml_unknown_override(tmp):
 
 CASES = [
     _missing_file, _import_failure, _missing_module, _missing_name, _not_a_module,
-    _wrong_output, _npz_missing_arrays, _npz_bad_labels, _mixed_sizes, _no_images,
-    _missing_dataset, _toml_unknown_key, _toml_unknown_override,
+    _wrong_output, _two_models_one_name, _npz_float_range, _npz_missing_arrays,
+    _npz_bad_labels, _mixed_sizes, _no_images, _missing_dataset, _toml_unknown_key,
+    _toml_unknown_override,
 ]  # fmt: skip
 
 

@@ -158,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         parents=[results_dir, data_root, plugins],
         help="train architectures with fixed seeds and record every run",
-        description="Train registered architectures with fixed seeds on the chosen devices and "
+        description="Train registered architectures (or your own, FILE.py:NAME) with fixed "
+        "seeds on the chosen devices and "
         "record every run in the results database. Runs already complete there (same config, "
         "same run id) are skipped, so an interrupted sweep resumes when run again.",
         epilog="Recipes: "

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import architectures
 from bench import __version__
+from bench.cli import run_command as own  # the user's own code and data: help and --import
 from bench.cli.commands import (
     cmd_compare,
     cmd_data_prepare,
@@ -79,13 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"archbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    # user code: plugins that register architectures (see README "Benchmark your own model")
-    plugins = argparse.ArgumentParser(add_help=False)
-    plugins.add_argument(
-        "--import", dest="imports", action="append", default=[], metavar="MODULE_OR_FILE",
-        help="import a module or .py file that registers architectures (repeatable; also "
-        "[tool.archbench] import in ./pyproject.toml and 'archbench.plugins' entry points)",
-    )  # fmt: skip
+    plugins = own.plugin_options()  # --import (README "Benchmark your own model")
 
     listing = commands.add_parser(
         "list",
@@ -94,10 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="List registered architectures; params and mult-adds come from torchinfo "
         "at the architecture's input shape, batch 1.",
     )
-    listing.add_argument(
-        "pattern", nargs="*",
-        help="names, shell wildcards or FILE.py:NAME / module:NAME (default: all)",
-    )  # fmt: skip
+    listing.add_argument("pattern", nargs="*", help="names, wildcards, FILE.py:NAME, module:NAME")
     listing.add_argument("--exclude", action="append", default=[], metavar="PATTERN")
     listing.add_argument("--format", choices=FORMATS, default="table")
     listing.set_defaults(func=cmd_list)
@@ -158,8 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         parents=[results_dir, data_root, plugins],
         help="train architectures with fixed seeds and record every run",
-        description="Train registered architectures (or your own, FILE.py:NAME) with fixed "
-        "seeds on the chosen devices and "
+        description="Train registered architectures with fixed seeds on the chosen devices and "
         "record every run in the results database. Runs already complete there (same config, "
         "same run id) are skipped, so an interrupted sweep resumes when run again.",
         epilog="Recipes: "
@@ -167,30 +158,20 @@ def build_parser() -> argparse.ArgumentParser:
             f"{name}: {config.RECIPES[name].description}" for name in config.list_recipes()
         ),
     )
-    run.add_argument(
-        "--arch", nargs="+", metavar="PATTERN",
-        help="names, shell wildcards, or your own: FILE.py:NAME or module:NAME (a class or "
-        "factory returning an nn.Module)",
-    )  # fmt: skip
+    run.add_argument("--arch", nargs="+", metavar="PATTERN", help=own.ARCH_HELP)
     run.add_argument(
         "--suite", metavar="NAME",
         help="run a registered suite instead of --arch (`bench suites` lists them) with its "
         "source's protocol; recipe overrides, --seeds, --device and the data options apply to "
         "it (and give new run ids)",
     )  # fmt: skip
-    run.add_argument(
-        "--suite-file", type=Path, metavar="TOML",
-        help="run a study described in a TOML file (schema in README); recorded as a suite",
-    )  # fmt: skip
+    run.add_argument("--suite-file", type=Path, metavar="TOML", help=own.SUITE_FILE_HELP)
     run.add_argument("--exclude", nargs="+", default=[], metavar="PATTERN")
     run.add_argument(
         "--arch-arg", action="append", default=[], metavar="KEY=VALUE",
         help="architecture argument, JSON value (e.g. --arch mlp --arch-arg hidden=[64,32])",
     )  # fmt: skip
-    run.add_argument(
-        "--dataset",
-        help=f"a registered name, an .npz file or an image folder (default: {DEFAULT_DATASET})",
-    )
+    run.add_argument("--dataset", help=f"{own.DATASET_HELP} (default: {DEFAULT_DATASET})")
     run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
     run.add_argument("--seeds", help="a seed, a list 0,1,2 or a range 0-4 (default: 0)")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
@@ -361,9 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
         "apart from the best on validation accuracy.",
     )
     report.add_argument("--suite", metavar="NAME", help="only the runs of this suite")
-    report.add_argument(
-        "--suite-file", type=Path, metavar="TOML", help="only the runs of the study in this file"
-    )
+    report.add_argument("--suite-file", type=Path, metavar="TOML", help="this study's runs")
     report.add_argument(
         "--out", type=Path, metavar="PATH",
         help="markdown file (default: DIR/report.md); figures go to a folder beside it "

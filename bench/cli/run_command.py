@@ -11,6 +11,22 @@ from bench.config import UsageError
 from bench.report import render
 
 DEFAULT_RECIPE, DEFAULT_DATASET = "adam-bs64-e5", "mnist"
+# the user's own code and data (README "Benchmark your own model")
+ARCH_HELP = "names, shell wildcards, or your own: FILE.py:NAME or module:NAME (a class or factory)"
+DATASET_HELP = "a registered name, an .npz file or an image folder"
+SUITE_FILE_HELP = "run the study in a TOML file (schema in README), recorded as a suite"
+
+
+def plugin_options() -> argparse.ArgumentParser:
+    """The ``--import`` option of ``list``, ``suites``, ``run`` and ``report``."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--import", dest="imports", action="append", default=[], metavar="MODULE_OR_FILE",
+        help="import a module or .py file that registers architectures (repeatable; also "
+        "[tool.archbench] import in ./pyproject.toml and 'archbench.plugins' entry points)",
+    )  # fmt: skip
+    return parent
+
 
 RECIPE_OVERRIDES = (
     "optimizer", "lr", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",

@@ -79,6 +79,7 @@ def clean_registries():
     """Architectures, datasets, suites and plugins registered by a test are gone after it."""
     saved = (dict(registry._REGISTRY), dict(datasets.DATASETS), dict(suites.SUITES))
     digests, loaded = dict(userdata._DIGESTS), set(usercode._LOADED)
+    sources = dict(userdata.SOURCES)
     yield
     for live, old in zip(
         (registry._REGISTRY, datasets.DATASETS, suites.SUITES), saved, strict=True
@@ -87,6 +88,8 @@ def clean_registries():
         live.update(old)
     userdata._DIGESTS.clear()
     userdata._DIGESTS.update(digests)
+    userdata.SOURCES.clear()
+    userdata.SOURCES.update(sources)
     usercode._LOADED.clear()
     usercode._LOADED.update(loaded)
     datasets._load_cached.cache_clear()

@@ -165,10 +165,18 @@ def _register(name: str, path: Path, images: datasets.Images, digest: str) -> No
     )
     datasets.DATASETS[name] = info
     _DIGESTS[name] = digest
+    SOURCES[name] = json.dumps({"path": str(path), "sha256": digest}, sort_keys=True,
+                               separators=(",", ":"))  # fmt: skip
     datasets._load_cached.cache_clear()
 
 
 _DIGESTS: dict[str, str] = {}
+SOURCES: dict[str, str] = {}  # registered user dataset name -> its source JSON
+
+
+def source_of(name: str) -> str:
+    """The source JSON of a registered user dataset ("" for a built-in one)."""
+    return SOURCES.get(name, "")
 
 
 def _load(path: Path) -> datasets.Images:
@@ -188,8 +196,7 @@ def resolve(text: str) -> tuple[str, str]:
     digest = content_sha256(path)
     if _DIGESTS.get(name) != digest:
         _register(name, path, _load(path), digest)
-    source = {"path": str(path), "sha256": digest}
-    return name, json.dumps(source, sort_keys=True, separators=(",", ":"))
+    return name, SOURCES[name]
 
 
 def ensure(name: str, source: str) -> None:

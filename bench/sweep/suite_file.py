@@ -72,6 +72,7 @@ def load(path: Path) -> tuple[suites.Suite, list[int] | None]:
     dataset = str(data.get("dataset", "mnist"))
     if userdata.is_user_dataset(dataset) or (base / dataset).exists():
         dataset = _relative(dataset, base) if not Path(dataset).is_absolute() else dataset
+        dataset, _ = userdata.resolve(dataset)  # registered under its name, with its hash
     recipe = str(data.get("recipe", "adam-bs64-e5"))
     overrides: dict[str, Any] = _table(data, "overrides", path)
     grid = _table(data, "grid", path)
@@ -87,7 +88,7 @@ def load(path: Path) -> tuple[suites.Suite, list[int] | None]:
         recipe=recipe,
         dataset=dataset,
         grid=tuple({**overrides, **point} for point in points) if overrides or grid else (),
-    )
+    )  # no source protocol: archbench's default split for the dataset, as with --arch
     suite.recipes()  # unknown recipe fields and bad values: one line, now
     existing = suites.SUITES.get(suite.name)
     if existing is not None and existing.source != suite.source:

@@ -58,7 +58,7 @@ def plan(
     and ``fused_optimizer``: None for auto, or forced) are resolved here per architecture and
     device by :func:`bench.config.fastpath.resolve`, so each config records what it ran with.
     """
-    dataset_source = ""
+    dataset_source = userdata.source_of(dataset)  # a user dataset registered by name
     if userdata.is_user_dataset(dataset):
         dataset, dataset_source = userdata.resolve(dataset)
     info = datasets.get_dataset_info(dataset)
@@ -147,8 +147,8 @@ def plan_suite(
     split is the suite's protocol's (``val_size=0`` where its source trained on every training
     image) unless ``val_size`` is given (``--val-size``), which then shows in the runs' config
     and id."""
-    if options.get("val_size") is None:
-        options["val_size"] = suite.protocol.val_size
+    if options.get("val_size") is None:  # a study file's suite has no protocol: the default
+        options["val_size"] = suite.protocol.val_size if suite.protocol else None
     elif options["val_size"] == 0 and suite.lr_range is not None:
         raise UsageError(
             f"suite {suite.name}'s LR range test chooses on validation loss: drop --val-size 0"

@@ -47,3 +47,16 @@ def test_a_study_file_runs_and_reports_as_a_suite(tmp_path):
     report = (results / "report.md").read_text()
     assert report.startswith("# archbench report: mynet-vs-slp")
     assert "My net against a softmax layer" in report
+
+
+def test_a_study_file_with_its_own_data_keeps_the_data_hash(tmp_path):
+    from bench.sweep import suite_file, sweep
+    from tests.usercode_helpers import write_npz
+
+    write_npz(tmp_path / "d.npz", classes=3)
+    study = write(tmp_path / "s.toml", 'archs = ["slp"]\ndataset = "./d.npz"\nseeds = [0, 2]\n')
+    suite, seeds = suite_file.load(study)
+    assert (suite.name, suite.dataset, seeds) == ("s", "d.npz", [0, 2])
+    configs = sweep.plan_suite(suite, seeds, ["cpu"], threads=1)
+    assert {c.dataset for c in configs} == {"d.npz"}
+    assert all(str(tmp_path / "d.npz") in c.dataset_source for c in configs)

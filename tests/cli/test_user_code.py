@@ -134,7 +134,8 @@ def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
 
 
 def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(tmp_path):
-    """One small run pair: a factory from a file on an .npz dataset, local and on Ray."""
+    """One small run: a factory from a file on an .npz dataset, local, in a child process and
+    on Ray (where each worker imports the file and checks its hash)."""
     pytest.importorskip("ray")
     npz = write_npz(tmp_path / "d.npz", classes=3)
     write(
@@ -148,15 +149,16 @@ def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(tmp_path):
     """,
     )
     outputs = {}
-    for executor in ("local", "ray"):
+    for executor in ("local", "process", "ray"):
         results = tmp_path / executor
         proc = bench_cli("run", "--arch", f"{tmp_path}/small.py:small", "--dataset", str(npz),
                          "--executor", executor, "--results", str(results), *QUICK)  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         history = bench_cli("results", "--results", str(results), "--history", "--format", "csv")
-        columns = [line.split(",")[:9] for line in history.stdout.splitlines()]
+        columns = [line.split(",")[:11] for line in history.stdout.splitlines()]
         outputs[executor] = columns
-    assert outputs["local"] == outputs["ray"]
+    assert outputs["local"] == outputs["process"] == outputs["ray"]
+    assert len(outputs["local"]) == 2  # the header and the one epoch
 
 
 def test_plugins_from_import_pyproject_and_entry_points(tmp_path, monkeypatch, capsys):

@@ -104,12 +104,21 @@ def suite_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def load_plugins(args: argparse.Namespace) -> None:
+    """Import the plugins (``--import``, ./pyproject.toml, entry points) for a command."""
+    from bench.config import usercode
+
+    usercode.load_plugins(getattr(args, "imports", ()))
+
+
 def cmd_suites(args: argparse.Namespace) -> int:
+    load_plugins(args)
     print(render(suite_table(), args.format))
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    load_plugins(args)
     print(render(arch_table(args.pattern, args.exclude), args.format))
     return 0
 
@@ -230,6 +239,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    load_plugins(args)
     from bench.report import write_report
 
     command = " ".join(["bench", *sys.argv[1:]]) if sys.argv[1:2] == ["report"] else None

@@ -23,7 +23,7 @@ from bench.cli.commands import (
     cmd_suites,
 )
 from bench.cli.run_command import DEFAULT_DATASET, DEFAULT_RECIPE, cmd_run
-from bench.config import ArchbenchError, usercode
+from bench.config import ArchbenchError
 from bench.data import datasets
 from bench.report import FORMATS
 
@@ -80,11 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"archbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    plugins = own.plugin_options()  # --import (README "Benchmark your own model")
 
     listing = commands.add_parser(
         "list",
-        parents=[plugins],
+        parents=[own.user_options()],
         help="list registered architectures with params and mult-adds",
         description="List registered architectures; params and mult-adds come from torchinfo "
         "at the architecture's input shape, batch 1.",
@@ -96,7 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     suites_cmd = commands.add_parser(
         "suites",
-        parents=[plugins],
         help="list the registered suites (bench run --suite NAME runs one)",
         description="List the registered suites: each reproduces one source comparison as "
         "architectures x recipe (x a grid of recipe overrides) x dataset, with its source's "
@@ -148,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run",
-        parents=[results_dir, data_root, plugins],
+        parents=[results_dir, data_root, own.user_options(study=True)],
         help="train architectures with fixed seeds and record every run",
         description="Train registered architectures with fixed seeds on the chosen devices and "
         "record every run in the results database. Runs already complete there (same config, "
@@ -165,7 +163,6 @@ def build_parser() -> argparse.ArgumentParser:
         "source's protocol; recipe overrides, --seeds, --device and the data options apply to "
         "it (and give new run ids)",
     )  # fmt: skip
-    run.add_argument("--suite-file", type=Path, metavar="TOML", help=own.SUITE_FILE_HELP)
     run.add_argument("--exclude", nargs="+", default=[], metavar="PATTERN")
     run.add_argument(
         "--arch-arg", action="append", default=[], metavar="KEY=VALUE",
@@ -328,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
-        parents=[results_dir, data_root, plugins],
+        parents=[results_dir, data_root, own.user_options(study=True)],
         help="write the markdown report with its figures",
         description="Write a markdown report of the recorded runs: the recap table (mean ± std "
         "over seeds, n, 95 % CI), pairwise comparisons with a significance test, figures "
@@ -342,7 +339,6 @@ def build_parser() -> argparse.ArgumentParser:
         "apart from the best on validation accuracy.",
     )
     report.add_argument("--suite", metavar="NAME", help="only the runs of this suite")
-    report.add_argument("--suite-file", type=Path, metavar="TOML", help="this study's runs")
     report.add_argument(
         "--out", type=Path, metavar="PATH",
         help="markdown file (default: DIR/report.md); figures go to a folder beside it "
@@ -386,7 +382,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        usercode.load_plugins(getattr(args, "imports", ()))
         return args.func(args)
     except (ArchbenchError, architectures.UnknownArchitectureError) as exc:
         code = getattr(exc, "exit_code", 2)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+from pathlib import Path
 
-from bench.cli.commands import SWEEP_SUMMARY, results_frame, select_archs
+from bench.cli.commands import SWEEP_SUMMARY, load_plugins, results_frame, select_archs
 from bench.config import UsageError
 from bench.report import render
 
@@ -14,17 +15,22 @@ DEFAULT_RECIPE, DEFAULT_DATASET = "adam-bs64-e5", "mnist"
 # the user's own code and data (README "Benchmark your own model")
 ARCH_HELP = "names, shell wildcards, or your own: FILE.py:NAME or module:NAME (a class or factory)"
 DATASET_HELP = "a registered name, an .npz file or an image folder"
-SUITE_FILE_HELP = "run the study in a TOML file (schema in README), recorded as a suite"
 
 
-def plugin_options() -> argparse.ArgumentParser:
-    """The ``--import`` option of ``list``, ``suites``, ``run`` and ``report``."""
+def user_options(*, study: bool = False) -> argparse.ArgumentParser:
+    """``--import`` (plugins) and, with ``study``, ``--suite-file``: the options for the user's
+    own code of ``list``, ``run`` and ``report`` (README "Benchmark your own model")."""
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
         "--import", dest="imports", action="append", default=[], metavar="MODULE_OR_FILE",
         help="import a module or .py file that registers architectures (repeatable; also "
         "[tool.archbench] import in ./pyproject.toml and 'archbench.plugins' entry points)",
     )  # fmt: skip
+    if study:
+        parent.add_argument(
+            "--suite-file", type=Path, metavar="TOML",
+            help="a study in a TOML file (schema in README), run and reported as a suite",
+        )  # fmt: skip
     return parent
 
 
@@ -122,6 +128,7 @@ def sweep_configs(args: argparse.Namespace) -> list:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    load_plugins(args)
     """``bench run``; with ``--no-wait``, its runs (and its children's) do not wait for the
     machine-wide training slot."""
     from bench.train import slot

@@ -75,6 +75,13 @@ def load(path: Path) -> tuple[suites.Suite, list[int] | None]:
         dataset, _ = userdata.resolve(dataset)  # registered under its name, with its hash
     recipe = str(data.get("recipe", "adam-bs64-e5"))
     overrides: dict[str, Any] = _table(data, "overrides", path)
+    fields = set(suites.get_recipe(recipe).numbers())
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise UsageError(
+            f"{path}: [overrides] recipe has no field {unknown[0]!r}; valid: "
+            f"{', '.join(sorted(fields))}"
+        )
     grid = _table(data, "grid", path)
     for key, values in grid.items():
         if not isinstance(values, list) or not values:

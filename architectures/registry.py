@@ -62,8 +62,8 @@ def register(
         name = factory.__name__
         if name in _REGISTRY:
             raise DuplicateArchitectureError(
-                f"architecture {name!r} is already registered "
-                f"(by {_REGISTRY[name].factory.__module__}); pick another name"
+                f"architecture {name!r} from {_origin(factory)} clashes with the one already "
+                f"registered from {_origin(_REGISTRY[name].factory)}; pick another name"
             )
         _REGISTRY[name] = ArchInfo(
             name=name,
@@ -78,6 +78,15 @@ def register(
         return factory
 
     return decorate
+
+
+def _origin(factory: Callable[..., Any]) -> str:
+    """Where a factory was defined: its module and file, for messages."""
+    try:
+        where = inspect.getsourcefile(factory)
+    except TypeError:
+        where = None
+    return f"{factory.__module__} ({where})" if where else factory.__module__
 
 
 def natural_key(name: str) -> list[Any]:
@@ -143,8 +152,11 @@ def create(name: str, **kwargs: Any) -> nn.Module:
     info = get_info(name)
     resolved = resolve_kwargs(name, **kwargs)
     accepted = inspect.signature(info.factory).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    if "num_classes" not in accepted and not takes_any and kwargs.get("num_classes") is None:
+        resolved.pop("num_classes")  # passed only to a factory that takes it
     unknown = sorted(set(resolved) - set(accepted))
-    if unknown:
+    if unknown and not takes_any:
         raise TypeError(
             f"architecture {name!r} takes no argument {unknown[0]!r}; "
             f"it accepts: {', '.join(accepted)}"

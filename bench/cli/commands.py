@@ -22,7 +22,22 @@ def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[s
     in the order the patterns are given.
 
     A plain name that is not registered is refused even beside names that are, so a typo
-    never silently shrinks a sweep."""
+    never silently shrinks a sweep. A reference to user code (``FILE.py:NAME``,
+    ``module:NAME``) is imported and registered first."""
+    from bench.config import usercode
+
+    resolved, digests = [], {}
+    for pattern in patterns:
+        if usercode.is_reference(pattern):
+            pattern = usercode.resolve_reference(pattern)
+            origin = usercode.user_origin(pattern)
+            if digests.setdefault(pattern, origin["sha256"]) != origin["sha256"]:
+                raise UsageError(
+                    f"two different architectures are named {pattern!r} (the last one is "
+                    f"{origin['path']}); rename one of them"
+                )
+        resolved.append(pattern)
+    patterns = resolved
     for pattern in patterns:
         if not any(ch in pattern for ch in "*?["):
             architectures.get_info(pattern)  # an unknown plain name: closest matches
@@ -89,12 +104,21 @@ def suite_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def load_plugins(args: argparse.Namespace) -> None:
+    """Import the plugins (``--import``, ./pyproject.toml, entry points) for a command."""
+    from bench.config import usercode
+
+    usercode.load_plugins(getattr(args, "imports", ()))
+
+
 def cmd_suites(args: argparse.Namespace) -> int:
+    load_plugins(args)
     print(render(suite_table(), args.format))
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    load_plugins(args)
     print(render(arch_table(args.pattern, args.exclude), args.format))
     return 0
 
@@ -223,9 +247,16 @@ def cmd_speed(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    load_plugins(args)
     from bench.report import write_report
 
     command = " ".join(["bench", *sys.argv[1:]]) if sys.argv[1:2] == ["report"] else None
+    if args.suite_file is not None:
+        from bench.sweep import suite_file
+
+        if args.suite:
+            raise UsageError("give --suite NAME or --suite-file TOML, not both")
+        args.suite = suite_file.load(args.suite_file)[0].name
     out = write_report(
         args.results,
         args.out,

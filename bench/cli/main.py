@@ -11,6 +11,7 @@ from pathlib import Path
 
 import architectures
 from bench import __version__
+from bench.cli import run_command as own  # the user's own code and data: help and --import
 from bench.cli.argtypes import at_least, batch_size_arg, finite_float, targets_arg
 from bench.cli.commands import (
     cmd_compare,
@@ -46,11 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser(
         "list",
+        parents=[own.user_options()],
         help="list registered architectures with params and mult-adds",
         description="List registered architectures; params and mult-adds come from torchinfo "
         "at the architecture's input shape, batch 1.",
     )
-    listing.add_argument("pattern", nargs="*", help="names or shell wildcards (default: all)")
+    listing.add_argument("pattern", nargs="*", help="names, wildcards, FILE.py:NAME, module:NAME")
     listing.add_argument("--exclude", action="append", default=[], metavar="PATTERN")
     listing.add_argument("--format", choices=FORMATS, default="table")
     listing.set_defaults(func=cmd_list)
@@ -108,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run",
-        parents=[results_dir, data_root],
+        parents=[results_dir, data_root, own.user_options(study=True)],
         help="train architectures with fixed seeds and record every run",
         description="Train registered architectures with fixed seeds on the chosen devices and "
         "record every run in the results database. Runs already complete there (same config, "
@@ -118,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"{name}: {config.RECIPES[name].description}" for name in config.list_recipes()
         ),
     )
-    run.add_argument("--arch", nargs="+", metavar="PATTERN", help="names or shell wildcards")
+    run.add_argument("--arch", nargs="+", metavar="PATTERN", help=own.ARCH_HELP)
     run.add_argument(
         "--suite", metavar="NAME",
         help="run a registered suite instead of --arch (`bench suites` lists them) with its "
@@ -130,12 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--arch-arg", action="append", default=[], metavar="KEY=VALUE",
         help="architecture argument, JSON value (e.g. --arch mlp --arch-arg hidden=[64,32])",
     )  # fmt: skip
-    run.add_argument("--dataset", help=f"default: {DEFAULT_DATASET}")
+    run.add_argument("--dataset", help=f"{own.DATASET_HELP} (default: {DEFAULT_DATASET})")
     run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
     run.add_argument(
-        "--seeds", default="0",
-        help=f"a seed, a list 0,1,2 or a range 0-4; each from 0 to 2^63-1 (what the store and "
-        f"every random stream accept), at most {config.MAX_SEEDS:,} seeds",
+        "--seeds",
+        help=f"a seed, a list 0,1,2 or a range 0-4 (default: 0); each from 0 to 2^63-1 (what the "
+        f"store and every random stream accept), at most {config.MAX_SEEDS:,} seeds",
     )  # fmt: skip
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
     run.add_argument("--dtype", default="float32", choices=config.DTYPES)
@@ -280,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[results_dir],
         help="one row per recorded run (or per epoch with --history)",
         description="Show recorded runs with their headline columns (the store is opened "
-        "read-only). --salvage and --import recover work from a damaged store.",
+        "read-only). --salvage and --record-unrecorded recover work from a damaged store.",
     )
     results.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     results.add_argument("--arch", nargs="+", metavar="PATTERN")
@@ -295,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
         "of those runs) into a new store in NEW_DIR; the damaged store is only read",
     )  # fmt: skip
     repair.add_argument(
-        "--import", dest="import_files", nargs="+", type=Path, metavar="FILE",
+        "--record-unrecorded", dest="import_files", nargs="+", type=Path, metavar="FILE",
         help="record runs bench run kept in side files (DIR/unrecorded/*.json) when it could "
         "not record them, into --results DIR; each file is removed once its run is in",
     )  # fmt: skip
@@ -303,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
-        parents=[results_dir, data_root],
+        parents=[results_dir, data_root, own.user_options(study=True)],
         help="write the markdown report with its figures",
         description="Write a markdown report of the recorded runs: the recap table (mean ± std "
         "over seeds, n, 95 % CI), pairwise comparisons with a significance test, figures "

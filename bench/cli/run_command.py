@@ -5,12 +5,34 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+from pathlib import Path
 
-from bench.cli.commands import SWEEP_SUMMARY, results_frame, select_archs
+from bench.cli.commands import SWEEP_SUMMARY, load_plugins, results_frame, select_archs
 from bench.config import ArchbenchError, UsageError
 from bench.report import render
 
 DEFAULT_RECIPE, DEFAULT_DATASET = "adam-bs64-e5", "mnist"
+# the user's own code and data (README "Benchmark your own model")
+ARCH_HELP = "names, shell wildcards, or your own: FILE.py:NAME or module:NAME (a class or factory)"
+DATASET_HELP = "a registered name, an .npz file or an image folder"
+
+
+def user_options(*, study: bool = False) -> argparse.ArgumentParser:
+    """``--import`` (plugins) and, with ``study``, ``--suite-file``: the options for the user's
+    own code of ``list``, ``run`` and ``report`` (README "Benchmark your own model")."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--import", dest="imports", action="append", default=[], metavar="MODULE_OR_FILE",
+        help="import a module or .py file that registers architectures (repeatable; also "
+        "[tool.archbench] import in ./pyproject.toml and 'archbench.plugins' entry points)",
+    )  # fmt: skip
+    if study:
+        parent.add_argument(
+            "--suite-file", type=Path, metavar="TOML",
+            help="a study in a TOML file (schema in README), run and reported as a suite",
+        )  # fmt: skip
+    return parent
+
 
 RECIPE_OVERRIDES = (
     "optimizer", "lr", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
@@ -26,6 +48,7 @@ def suite_configs(args: argparse.Namespace) -> list:
     from bench.sweep import suites, sweep
 
     suite = suites.get_suite(args.suite)
+    seeds = args.seeds or getattr(args, "file_seeds", None) or "0"
     for flag, value in (("--arch", args.arch), ("--exclude", args.exclude),
                         ("--arch-arg", args.arch_arg), ("--recipe", args.recipe),
                         ("--dataset", args.dataset)):  # fmt: skip
@@ -36,7 +59,7 @@ def suite_configs(args: argparse.Namespace) -> list:
             )
     return sweep.plan_suite(
         suite,
-        config.parse_seeds(args.seeds),
+        seeds if isinstance(seeds, list) else config.parse_seeds(seeds),
         environment.resolve_devices(args.device),
         overrides={name: getattr(args, name) for name in RECIPE_OVERRIDES},
         **plan_options(args),
@@ -73,6 +96,13 @@ def sweep_configs(args: argparse.Namespace) -> list:
     from bench.config import runs as config
     from bench.sweep import sweep
 
+    if args.suite_file is not None:
+        from bench.sweep import suite_file
+
+        if args.suite:
+            raise UsageError("give --suite NAME or --suite-file TOML, not both")
+        suite, args.file_seeds = suite_file.load(args.suite_file)
+        args.suite = suite.name
     if args.suite:
         return suite_configs(args)
     patterns = args.arch or []
@@ -90,7 +120,7 @@ def sweep_configs(args: argparse.Namespace) -> list:
         archs,
         args.dataset or DEFAULT_DATASET,
         recipe,
-        config.parse_seeds(args.seeds),
+        config.parse_seeds(args.seeds or "0"),
         environment.resolve_devices(args.device),
         arch_kwargs=arch_kwargs,
         **plan_options(args),
@@ -98,6 +128,7 @@ def sweep_configs(args: argparse.Namespace) -> list:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    load_plugins(args)
     """``bench run``; with ``--no-wait``, its runs (and its children's) do not wait for the
     machine-wide training slot."""
     from bench.train import slot
@@ -164,7 +195,7 @@ def not_recorded(store, summary) -> ArchbenchError:
         f"{len(files)} trained runs could not be recorded in {store.path} "
         f"({summary.record_error}); nothing is lost: they are kept in {where}. Once the store "
         f"is repaired (or salvaged: bench results --results {store.directory} --salvage NEW), "
-        f"import them with: bench results --results DIR --import {where}/*.json"
+        f"record them with: bench results --results DIR --record-unrecorded {where}/*.json"
     )
 
 

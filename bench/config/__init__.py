@@ -2,7 +2,8 @@
 
 Holds recipes and run configs with their run ids (:mod:`.runs`), the fast-path policy
 (:mod:`.fastpath`), the one place that seeds and sets determinism flags (:mod:`.seeding`), the
-environment a run records (:mod:`.environment`) and archbench's error types (:mod:`.errors`).
+environment a run records (:mod:`.environment`), archbench's error types (:mod:`.errors`) and
+the user's own architectures and plugins with the hash that identifies them (:mod:`.usercode`).
 
 Imports: ``architectures`` only (no other step of ``bench``).
 Face: :class:`RunConfig`, :class:`Recipe`, :func:`get_recipe`, :data:`RECIPES`, and the errors

@@ -19,6 +19,7 @@ from typing import Any
 
 import architectures
 from architectures.registry import natural_key, unknown_name_message
+from bench.config import usercode
 from bench.config.errors import UsageError
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -27,6 +28,8 @@ AUGMENTS = ("none", "affine", "elastic", "affine+elastic")
 NORMALIZATIONS = ("unit", "standard", "zscore")
 DTYPES = ("float32", "float64", "bfloat16")
 LOADERS = ("fast", "reference")
+SOURCE_FIELDS = ("arch_source", "dataset_source")
+LOCATION_KEYS = ("path", "import", "ref")
 
 
 @dataclass(frozen=True)
@@ -189,16 +192,30 @@ class RunConfig:
     channels_last: bool = False
     fused_optimizer: bool = False
     compile: bool = False
+    # User code and data (canonical JSON: path, sha256, package version; "" for built-ins,
+    # and then left out of the identity so that earlier run ids stay the same)
+    arch_source: str = ""
+    dataset_source: str = ""
 
     def identity(self) -> dict[str, Any]:
-        """The canonical dict that :attr:`run_id` hashes."""
+        """The canonical dict that the config is stored as (:attr:`run_id` hashes it)."""
         values = dataclasses.asdict(self)
         values["recipe"] = {"name": self.recipe.name, **self.recipe.numbers()}
+        for name in SOURCE_FIELDS:
+            if not values[name]:
+                del values[name]
         return values
 
     @property
     def run_id(self) -> str:
-        text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        """A hash of :meth:`identity`; of user code and data only the content counts (hash,
+        package version, shape), not where the files lie."""
+        values = self.identity()
+        for name in SOURCE_FIELDS:
+            if name in values:
+                origin = json.loads(values[name])
+                values[name] = {k: v for k, v in origin.items() if k not in LOCATION_KEYS}
+        text = json.dumps(values, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
@@ -223,6 +240,7 @@ class RunConfig:
         return cls(recipe=Recipe(**recipe), **{k: v for k, v in values.items() if k in known})
 
     def validate(self) -> None:
+        usercode.ensure(self.arch, self.arch_source)
         architectures.get_info(self.arch)  # unknown names raise with close matches
         check_seed(self.seed)
         if self.dtype not in DTYPES:

@@ -27,8 +27,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.config import ArchbenchError, UsageError
-from bench.data import idx
+from bench.config import ArchbenchError, RunConfig, UsageError
+from bench.data import idx, userdata
 from bench.report import html, variants
 from bench.report.evaluation import ensure_evaluations
 from bench.report.numbers import (
@@ -73,7 +73,7 @@ def missing_results(results_dir: Path) -> ArchbenchError:
 
 def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
     """The store and its tables (only ``suite``'s runs when given); errors say what to run."""
-    if suite is not None:
+    if suite is not None and suite not in suites.SUITES and not (results_dir / DB_NAME).is_file():
         suites.get_suite(suite)  # an unknown name: exit 2 with the closest names
     if not (results_dir / DB_NAME).is_file():
         raise missing_results(results_dir)
@@ -89,6 +89,10 @@ def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
         )
     if suite is not None:
         present = sorted(set(tables.suite_runs.suite))
+        if suite not in suites.SUITES and suite not in present:  # a file suite is in the store
+            raise UsageError(
+                suites.unknown_name_message("suite", suite, {*suites.SUITES, *present})
+            )
         tables = tables.for_suite(suite)
         if tables.runs.empty:
             raise ArchbenchError(
@@ -129,6 +133,9 @@ def write_report(
         raise UsageError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
     results_dir = Path(results_dir)
     store, tables = select(results_dir, suite)
+    for text in tables.runs.config_json.dropna().unique():  # the user's datasets, checked
+        config = RunConfig.from_json(text)
+        userdata.ensure(config.dataset, config.dataset_source)
     out = report_target(Path(out_path) if out_path is not None else results_dir / f"report.{fmt}")
     out.parent.mkdir(parents=True, exist_ok=True)
     final_figures = out.parent / f"{out.stem}_figures"

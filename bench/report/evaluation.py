@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 
 import architectures
-from bench.config import ArchbenchError, RunConfig
-from bench.data import augment, datasets
+from bench.config import ArchbenchError, RunConfig, usercode
+from bench.data import augment, datasets, userdata
 from bench.store import ResultsStore
 from bench.train import prepare_data
 from bench.train.loop import DeviceData
@@ -55,7 +55,16 @@ def load_checkpoint(path: Path) -> tuple[RunConfig, torch.nn.Module]:
     except (OSError, RuntimeError, EOFError) as exc:
         raise ArchbenchError(f"cannot read checkpoint {path}: {exc}") from None
     config = RunConfig.from_json(stored["config"])
-    model = architectures.create(config.arch, **config.kwargs)
+    userdata.ensure(config.dataset, config.dataset_source)
+    try:
+        usercode.ensure(config.arch, config.arch_source)
+        model = architectures.create(config.arch, **config.kwargs)
+    except usercode.CodeMismatchError:  # the file has changed since: use the stored code
+        if "code" not in stored:
+            raise
+        model = usercode.model_from_code(
+            config.arch, config.arch_source, stored["code"], config.kwargs
+        )
     if config.dtype == "float64":
         model = model.double()
     model.load_state_dict(stored["state_dict"])

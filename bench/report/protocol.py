@@ -21,13 +21,14 @@ def protocol_section(ctx, suite: str | None) -> str:
     """A paragraph per suite: the one reported, or (for a report of the whole store) each
     suite with runs in it; empty when the runs belong to no suite."""
     if suite is not None:
-        parts = [protocol_text(suites.get_suite(suite), ctx.runs)]
+        known = suites.SUITES.get(suite)  # a study file's suite: no source protocol to show
+        parts = [protocol_text(known, ctx.runs)] if known and known.protocol else []
     else:
         members = ctx.tables.suite_runs
         parts = [
             protocol_text(suites.SUITES[name], ctx.runs[ctx.runs.run_id.isin(set(group.run_id))])
             for name, group in members.groupby("suite", sort=True)
-            if name in suites.SUITES
+            if name in suites.SUITES and suites.SUITES[name].protocol
         ]
     parts = [part for part in parts if part]
     if "n_val" in ctx.runs and (ctx.runs.n_val == 0).any():

@@ -69,6 +69,9 @@ def variants_section(ctx: Context) -> str:
         "layout, fused optimizer, loader, deterministic algorithms) do not make a new model; "
         "when one seed was recorded more than once that way, the run that finished last counts."
     )
+    changes = variants.code_changes(list(ctx.recap.variant))
+    if changes:
+        note += "\n\nWhat changed between variants of user code: " + "; ".join(changes) + "."
     return f"## Variants\n\n{markdown_table(frame, left=tuple(frame.columns))}{note}"
 
 
@@ -111,6 +114,17 @@ def environment_section(ctx: Context, command: str | None) -> str:
         f"- runs from {runs.started_at.min()} to {runs.finished_at.max()}; report written "
         f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}",
     ]
+    sources = sorted(
+        {
+            f"{fields['arch' if key == 'arch_source' else 'dataset']}: "
+            + variants.source_text(key, fields[key], long=True)
+            for fields in map(variants.config_fields, runs.config_json.dropna())
+            for key in variants.SOURCE_FIELDS
+            if fields.get(key)
+        }
+    )
+    if sources:
+        lines.append("- user code and data: " + "; ".join(sources))
     reproduce = [c for c in commands if c] + ([command] if command else [])
     return (
         "## Environment\n\n"

@@ -64,8 +64,12 @@ def slug(text: str) -> str:
 def title(ctx: Context, suite: str | None) -> str:
     runs = ctx.tables.runs
     if suite is not None:
-        info = suites.get_suite(suite)
-        what = f"suite `{suite}`: {info.description} (source: {info.source})"
+        info = suites.SUITES.get(suite)
+        what = (
+            f"suite `{suite}`: {info.description} (source: {info.source})"
+            if info is not None
+            else f"suite `{suite}` (from a suite file; --suite-file TOML shows its description)"
+        )
         heading = f"# archbench report: {suite}"
     else:
         in_suites = sorted(set(ctx.tables.suite_runs.suite))

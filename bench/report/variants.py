@@ -46,6 +46,36 @@ def variant_key(config_json: str, ignore: Sequence[str] = SEED_ONLY) -> str:
     return json.dumps(fields, sort_keys=True)
 
 
+SOURCE_FIELDS = ("arch_source", "dataset_source")
+
+
+def source_text(field: str, value: str, long: bool = False) -> str:
+    """User code or data in words: ``code of models.py b38c9fc6`` (``long``: the full path,
+    12 hex digits of the SHA-256 and the package version)."""
+    origin = json.loads(value)
+    path = origin["path"] if long else origin["path"].replace("\\", "/").rsplit("/", 1)[-1]
+    what = "code of" if field == "arch_source" else "data"
+    package = f", {origin['package']} {origin['version']}" if "package" in origin else ""
+    digest = origin["sha256"][: 12 if long else 8]
+    return f"{what} {path} {'sha256 ' if long else ''}{digest}{package}"
+
+
+def code_changes(keys: Sequence[str]) -> list[str]:
+    """One line per architecture whose variants ran different code or data, saying what
+    changed: ``MyNet: code of models.py changed (b38c9fc6, e978ae62)``."""
+    fields = [json.loads(key) for key in dict.fromkeys(keys)]
+    lines = []
+    for arch in dict.fromkeys(values["arch"] for values in fields):
+        for field in SOURCE_FIELDS:
+            seen = [v[field] for v in fields if v["arch"] == arch and v.get(field)]
+            texts = list(dict.fromkeys(source_text(field, value) for value in seen))
+            if len(texts) > 1:
+                name = texts[0].rsplit(" ", 1)[0]
+                digests = ", ".join(text.rsplit(" ", 1)[1] for text in texts)
+                lines.append(f"{arch}: {name} changed ({digests})")
+    return lines
+
+
 def _value_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
@@ -75,7 +105,12 @@ def labels(keys: Sequence[str]) -> dict[str, str]:
             if len({json.dumps(fields[key].get(field)) for key in group}) > 1
         ]
         for key in group:
-            parts = [f"{field}={_value_text(fields[key].get(field))}" for field in differing]
+            parts = [
+                source_text(field, fields[key][field])
+                if field in SOURCE_FIELDS and fields[key].get(field)
+                else f"{field}={_value_text(fields[key].get(field))}"
+                for field in differing
+            ]
             result[key] = f"{name} ({', '.join(parts)})" if parts else name
     return result
 
@@ -121,7 +156,8 @@ def setup_text(key: str) -> str:
     shown.update(
         (k, v)
         for k, v in fields.items()
-        if k not in shown and k not in ("arch", "arch_kwargs") and k in defaults
+        if k not in shown and k not in ("arch", "arch_kwargs", *SOURCE_FIELDS) and k in defaults
         and v != defaults[k]
     )  # fmt: skip
-    return ", ".join(f"{k}={_value_text(v)}" for k, v in shown.items())
+    sources = [source_text(k, fields[k], long=True) for k in SOURCE_FIELDS if fields.get(k)]
+    return ", ".join([*(f"{k}={_value_text(v)}" for k, v in shown.items()), *sources])

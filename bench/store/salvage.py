@@ -5,8 +5,8 @@
   (or the temporary directory when ``DIR`` cannot be written): its rows, its suite membership
   and its checkpoint (the checkpoint's path, or the checkpoint itself when it could not be
   written to ``DIR/checkpoints``).
-- :func:`import_unrecorded`: ``bench results --results DIR --import FILE ...`` records such
-  side files in a (repaired) store and removes them.
+- :func:`import_unrecorded`: ``bench results --results DIR --record-unrecorded FILE ...``
+  records such side files in a (repaired) store and removes them.
 - :func:`salvage`: ``bench results --results DAMAGED --salvage NEW`` copies every row SQLite
   can still read from a damaged store (table by table, in rowid order, stepping over damaged
   pages) into a new store, with the checkpoints of the runs it copied.

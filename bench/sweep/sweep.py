@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import architectures
-from bench.config import DataError, Recipe, RunConfig, StoreError, UsageError, fastpath
-from bench.data import datasets, splits
+from bench.config import DataError, Recipe, RunConfig, StoreError, UsageError, fastpath, usercode
+from bench.data import datasets, splits, userdata
 from bench.store import ResultsStore, keep_unrecorded
 from bench.sweep.executors import LocalExecutor
 from bench.sweep.suites import Suite
@@ -61,10 +61,23 @@ def plan(
     and ``fused_optimizer``: None for auto, or forced) are resolved here per architecture and
     device by :func:`bench.config.fastpath.resolve`, so each config records what it ran with.
     """
+    dataset_source = userdata.source_of(dataset)  # a user dataset registered by name
+    if userdata.is_user_dataset(dataset):
+        dataset, dataset_source = userdata.resolve(dataset)
     info = datasets.get_dataset_info(dataset)
     recipe.validate()
     configs = []
+    sources: dict[str, str] = {}
     for arch in archs:
+        arch, arch_source = user_arch(arch, info, arch_kwargs or {})
+        if arch_source and sha256_of(sources.setdefault(arch, arch_source)) != sha256_of(
+            arch_source
+        ):
+            raise UsageError(
+                f"two different architectures are named {arch!r} "
+                f"({json.loads(sources[arch])['path']}, {json.loads(arch_source)['path']}); "
+                "rename one of them"
+            )
         arch_info = architectures.get_info(arch)
         splits.require_compatible(arch, arch_info.input_shape, info)
         kwargs = canonical_kwargs(arch_kwargs)
@@ -93,12 +106,35 @@ def plan(
                     seed=seed,
                     device=device,
                     arch_kwargs=kwargs,
+                    arch_source=arch_source,
+                    dataset_source=dataset_source,
                     **execution,
                     **options,
                 )
                 config.validate()
                 configs.append(config)
     return configs
+
+
+def sha256_of(source: str) -> str:
+    return json.loads(source)["sha256"]
+
+
+def user_arch(arch: str, info: datasets.DatasetInfo, kwargs: dict[str, Any]) -> tuple[str, str]:
+    """``arch``'s registered name and, for user code, its source JSON (the code's identity,
+    the dataset's input shape unless the class declares ``input_shape``, and the dataset's
+    class count), after a dry forward that checks it returns ``[batch, classes]``."""
+    if usercode.is_reference(arch):
+        arch = usercode.resolve_reference(arch)
+    origin = usercode.user_origin(arch)
+    if origin is None:
+        return arch, ""
+    factory = architectures.get_info(arch).factory
+    shape = tuple(getattr(factory, "input_shape", info.image_shape))
+    source = usercode.source_json(origin, shape, info.num_classes)
+    usercode.ensure(arch, source)
+    usercode.dry_forward(arch, kwargs, shape, info.num_classes)
+    return arch, source
 
 
 def plan_suite(
@@ -114,8 +150,8 @@ def plan_suite(
     split is the suite's protocol's (``val_size=0`` where its source trained on every training
     image) unless ``val_size`` is given (``--val-size``), which then shows in the runs' config
     and id."""
-    if options.get("val_size") is None:
-        options["val_size"] = suite.protocol.val_size
+    if options.get("val_size") is None:  # a study file's suite has no protocol: the default
+        options["val_size"] = suite.protocol.val_size if suite.protocol else None
     elif options["val_size"] == 0 and suite.lr_range is not None:
         raise UsageError(
             f"suite {suite.name}'s LR range test chooses on validation loss: drop --val-size 0"

@@ -24,11 +24,13 @@ class ModelFacts:
     trainable_params: int
     mult_adds: int
     summary: str
+    code: str = ""  # user code: the first 8 hex digits of its file's SHA-256
 
     @property
     def key(self) -> str:
         shape = "x".join(map(str, self.input_shape))
-        return f"{self.arch}{self.arch_kwargs if self.arch_kwargs != '{}' else ''}@{shape}"
+        code = f"[{self.code}]" if self.code else ""
+        return f"{self.arch}{self.arch_kwargs if self.arch_kwargs != '{}' else ''}{code}@{shape}"
 
 
 def canonical_kwargs(kwargs: dict[str, Any] | None) -> str:
@@ -37,7 +39,7 @@ def canonical_kwargs(kwargs: dict[str, Any] | None) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _facts(arch: str, arch_kwargs: str) -> ModelFacts:
+def _facts(arch: str, arch_kwargs: str, code: str = "") -> ModelFacts:
     info = architectures.get_info(arch)
     model = architectures.create(arch, **json.loads(arch_kwargs))
     stats = torchinfo.summary(
@@ -55,9 +57,14 @@ def _facts(arch: str, arch_kwargs: str) -> ModelFacts:
         trainable_params=int(stats.trainable_params),
         mult_adds=int(stats.total_mult_adds),
         summary=str(stats),
+        code=code,
     )
 
 
-def model_facts(arch: str, arch_kwargs: dict[str, Any] | None = None) -> ModelFacts:
-    """torchinfo's numbers for ``arch`` built with ``arch_kwargs`` (cached per process)."""
-    return _facts(arch, canonical_kwargs(arch_kwargs))
+def model_facts(
+    arch: str, arch_kwargs: dict[str, Any] | None = None, arch_source: str = ""
+) -> ModelFacts:
+    """torchinfo's numbers for ``arch`` built with ``arch_kwargs`` (cached per process; for
+    user code, ``arch_source`` tells one version of its file from another)."""
+    code = json.loads(arch_source)["sha256"][:8] if arch_source else ""
+    return _facts(arch, canonical_kwargs(arch_kwargs), code)

@@ -23,8 +23,8 @@ from typing import Any
 import torch
 
 import architectures
-from bench.config import RunConfig, environment, fastpath, seeding
-from bench.data import datasets, splits
+from bench.config import RunConfig, environment, fastpath, seeding, usercode
+from bench.data import datasets, splits, userdata
 from bench.train import loop as train
 from bench.train import reference, seedpar, slot, timing
 from bench.train.modelinfo import ModelFacts, model_facts
@@ -84,7 +84,9 @@ def apply_run_settings(config: RunConfig) -> None:
 def prepare_data(config: RunConfig, data_root: Path | None, device: torch.device):
     """Load, split, normalize and move the run's data; returns (DeviceData, sizes)."""
     info = datasets.get_dataset_info(config.dataset)
-    splits.require_compatible(config.arch, architectures.get_info(config.arch).input_shape, info)
+    shape = usercode.planned_input_shape(config.arch_source)
+    shape = shape or architectures.get_info(config.arch).input_shape
+    splits.require_compatible(config.arch, shape, info)
     images = datasets.load(config.dataset, data_root)
     parts = splits.split(images, info, config.val_size, config.limit_train, config.limit_test)
     normalize = splits.normalizer(config.recipe.normalize, info, parts.train_x)
@@ -136,7 +138,10 @@ def build_model(config: RunConfig, device: torch.device) -> torch.nn.Module:
 def serialize(model: torch.nn.Module, config: RunConfig) -> bytes:
     buffer = io.BytesIO()
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"config": config.to_json(), "state_dict": state}, buffer)
+    stored = {"config": config.to_json(), "state_dict": state}
+    if config.arch_source:  # the user's code, so the checkpoint loads after the file changes
+        stored["code"] = usercode.source_text(config.arch_source)
+    torch.save(stored, buffer)
     return buffer.getvalue()
 
 
@@ -193,6 +198,9 @@ def guarded(
         t_start = time.perf_counter()
         watch = timing.TimingWatch(threads, task[0].device, waited)
         try:
+            for config in task:  # user code and data: imported here, their hashes checked
+                usercode.ensure(config.arch, config.arch_source)
+                userdata.ensure(config.dataset, config.dataset_source)
             apply_run_settings(task[0])
             train_fn(results, t_start, watch)
         except Exception as exc:  # a failing run is a result, not a crash
@@ -243,7 +251,7 @@ def execute(
 
     def train_one(results: list[RunResult], t_start: float, watch: timing.TimingWatch) -> None:
         (result,) = results
-        result.facts = model_facts(config.arch, config.kwargs)
+        result.facts = model_facts(config.arch, config.kwargs, config.arch_source)
         shuffle = seeding.generator(config.seed, "shuffle")
         source, sizes = batch_source(config, data_root, device, shuffle)
         model = build_model(config, device)
@@ -306,7 +314,7 @@ def execute_group(
     device = torch.device(first.device)
 
     def train_together(results: list[RunResult], t_start: float, watch: timing.TimingWatch) -> None:
-        facts = model_facts(first.arch, first.kwargs)
+        facts = model_facts(first.arch, first.kwargs, first.arch_source)
         data, sizes = prepare_data(first, data_root, device)
         stacked = seedpar.stack(
             [build_model(config, device) for config in task],

@@ -168,14 +168,16 @@ def test_a_run_the_store_cannot_take_is_kept_and_imported_once_repaired(
     captured = capsys.readouterr()
     assert code == 1 and "1 NOT recorded" in captured.out, captured.err
     errors = [line for line in captured.err.splitlines() if line.startswith("bench: error")]
-    assert len(errors) == 1 and "--import" in errors[0], captured.err  # (beside a busy warning)
+    assert len(errors) == 1 and "--record-unrecorded" in errors[0], (
+        captured.err
+    )  # (beside a busy warning)
     kept = sorted((results / "unrecorded").glob("*.json"))
     assert len(kept) == 1
     monkeypatch.undo()
 
     new = tmp_path / "new"
     assert main(["results", "--results", str(results), "--salvage", str(new)]) == 0
-    assert main(["results", "--results", str(new), "--import", str(kept[0])]) == 0
+    assert main(["results", "--results", str(new), "--record-unrecorded", str(kept[0])]) == 0
     assert "imported mlp32 seed=9" in capsys.readouterr().out
     runs = load(new).runs.set_index("seed")
     assert runs.loc[9, "status"] == "ok" and runs.loc[9, "epochs_completed"] == 1
@@ -224,6 +226,6 @@ def test_a_checkpoint_that_cannot_be_written_travels_in_the_side_file(
     monkeypatch.undo()
     kept = sorted((results / "unrecorded").glob("*.json"))
     assert len(kept) == 1 and "checkpoint_b64" in kept[0].read_text()
-    assert main(["results", "--results", str(results), "--import", str(kept[0])]) == 0
+    assert main(["results", "--results", str(results), "--record-unrecorded", str(kept[0])]) == 0
     run = load(results).runs.iloc[0]
     assert run.seed == 9 and (results / run.checkpoint).stat().st_size > 0

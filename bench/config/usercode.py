@@ -1,0 +1,368 @@
+"""Architectures from the user's code: file and module references, plugins, and their identity.
+
+A *reference* is ``PATH.py:NAME`` or ``package.module:NAME``: a class or factory returning an
+``nn.Module``. :func:`resolve_reference` imports it and files it in the architecture registry
+under ``NAME``. Modules that call :func:`architectures.register` themselves are *plugins*,
+imported by :func:`load_plugins` from ``--import``, ``[tool.archbench] import`` in the working
+directory's ``pyproject.toml`` and the ``archbench.plugins`` entry-point group.
+
+Identity: :func:`origin_of` describes where a user architecture's code lives (path, SHA-256 of
+the file, and the package name and version when it comes from an installed distribution) as
+canonical JSON; it goes into :attr:`RunConfig.arch_source` and so into the run id. On another
+machine (a Ray worker) :func:`ensure` imports the same file and refuses a different hash.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import importlib.metadata
+import importlib.util
+import inspect
+import json
+import sys
+import tomllib
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from torch import nn
+
+from architectures import registry
+from bench.config.errors import ArchbenchError, UsageError
+
+BUILTIN_PACKAGE = "architectures"
+ENTRY_POINT_GROUP = "archbench.plugins"
+FILE_MODULE_PREFIX = "archbench_user_"
+
+
+class CodeMismatchError(ArchbenchError):
+    """The code found here is not the code a run was planned with."""
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def is_reference(text: str) -> bool:
+    """``PATH.py:NAME`` or ``module:NAME`` (a registered name or wildcard has no colon)."""
+    return ":" in text
+
+
+def is_builtin(info: registry.ArchInfo) -> bool:
+    return info.factory.__module__.split(".")[0] == BUILTIN_PACKAGE
+
+
+def _where(exc: BaseException, prefer: Path | None = None) -> str:
+    """``file:line`` of the innermost frame of ``exc`` in user code (``prefer`` first)."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}:{exc.lineno}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    if prefer is not None:
+        mine = [f for f in frames if Path(f.filename).resolve() == prefer.resolve()]
+        if mine:
+            return f"{mine[-1].filename}:{mine[-1].lineno}"
+    user = [f for f in frames if "importlib" not in f.filename and "bench/" not in f.filename]
+    frame = (user or frames or [None])[-1]
+    return f"{frame.filename}:{frame.lineno}" if frame else "?"
+
+
+def _failed(what: str, exc: BaseException, prefer: Path | None = None) -> UsageError:
+    text = " ".join(str(exc).split())
+    return UsageError(
+        f"cannot import {what}: {_where(exc, prefer)}: {type(exc).__name__}: {text}; fix the "
+        "error there"
+    )
+
+
+def import_file(path: str | Path) -> ModuleType:
+    """Import a Python file by path (once per path and content), with a clear error."""
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}; give the path of a Python file (FILE.py:NAME)")
+    digest = file_sha256(path)
+    name = FILE_MODULE_PREFIX + hashlib.sha256(str(path).encode()).hexdigest()[:10]
+    loaded = sys.modules.get(name)
+    if loaded is not None and getattr(loaded, "__archbench_sha256__", None) == digest:
+        return loaded
+    if loaded is not None:  # the file changed: forget what its old version registered
+        for arch in [n for n, i in registry._REGISTRY.items() if i.factory.__module__ == name]:
+            del registry._REGISTRY[arch]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    module.__archbench_sha256__ = digest
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except registry.DuplicateArchitectureError:
+        del sys.modules[name]
+        raise
+    except Exception as exc:
+        del sys.modules[name]
+        raise _failed(str(path), exc, path) from None
+    return module
+
+
+def import_module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except registry.DuplicateArchitectureError:
+        raise
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise UsageError(
+                f"no module named {name!r}; install it, put it on PYTHONPATH, or give a file "
+                "path (FILE.py)"
+            ) from None
+        raise _failed(name, exc) from None
+    except Exception as exc:
+        raise _failed(name, exc) from None
+
+
+def import_any(target: str) -> ModuleType:
+    """A module from a file path (``x.py`` or containing ``/``) or a dotted module name."""
+    if target.endswith(".py") or "/" in target or "\\" in target:
+        return import_file(target)
+    return import_module(target)
+
+
+def _distribution(module: str) -> tuple[str, str] | None:
+    """(name, version) of the installed distribution that ships ``module``, if any."""
+    names = importlib.metadata.packages_distributions().get(module.split(".")[0], [])
+    for name in names:
+        try:
+            return name, importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def origin_of(factory: Callable[..., Any], inline: bool = False) -> dict[str, Any]:
+    """Where ``factory``'s code lives: its module file, the file's SHA-256 and, for an
+    installed distribution, its name and version; ``import`` is what imports it elsewhere
+    (plus ``ref``, ``IMPORT:NAME``, for an inline reference rather than a plugin)."""
+    module = sys.modules.get(factory.__module__)
+    path = Path(inspect.getsourcefile(factory) or getattr(module, "__file__", "")).resolve()
+    origin: dict[str, Any] = {"path": str(path), "sha256": file_sha256(path)}
+    if factory.__module__.startswith(FILE_MODULE_PREFIX) or factory.__module__ == "__main__":
+        origin["import"] = str(path)
+    else:
+        origin["import"] = factory.__module__
+        dist = _distribution(factory.__module__)
+        if dist is not None:
+            origin["package"], origin["version"] = dist
+    if inline:
+        origin["ref"] = f"{origin['import']}:{factory.__name__}"
+    return origin
+
+
+def _register_callable(name: str, factory: Callable[..., Any], where: str) -> None:
+    current = registry._REGISTRY.get(name)
+    if current is not None and is_builtin(current):
+        raise UsageError(
+            f"architecture {name!r} from {where} clashes with the built-in one in "
+            f"{current.factory.__module__}; rename it"
+        )
+    doc = (inspect.getdoc(factory) or "").split("\n")[0]
+    registry._REGISTRY[name] = registry.ArchInfo(
+        name=name,
+        family="user",
+        description=doc or f"user architecture from {where}",
+        source=where,
+        input_shape=tuple(getattr(factory, "input_shape", (1, 28, 28))),
+        num_classes=int(getattr(factory, "num_classes", 10)),
+        factory=factory,
+    )
+
+
+def resolve_reference(ref: str) -> str:
+    """Import ``PATH.py:NAME`` or ``module:NAME``, register NAME, return NAME."""
+    target, _, attr = ref.rpartition(":")
+    if not target or not attr.isidentifier():
+        raise UsageError(f"invalid architecture reference {ref!r}: use FILE.py:NAME or module:NAME")
+    module = import_any(target)
+    factory = getattr(module, attr, None)
+    if factory is None or not callable(factory):
+        names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
+        close = difflib.get_close_matches(attr, names, n=3, cutoff=0.0)
+        raise UsageError(
+            f"{target} has no class or function {attr!r}; closest: {', '.join(close) or 'none'}"
+        )
+    register_object(factory, ref)
+    return attr
+
+
+def register_object(factory: Callable[..., Any], ref: str | None = None) -> str:
+    """File a class or factory object under its name (for the Python API); its name."""
+    name = factory.__name__
+    current = registry._REGISTRY.get(name)
+    if current is not None and current.factory is factory:
+        return name
+    _register_callable(name, factory, ref or f"{factory.__module__}:{factory.__qualname__}")
+    return name
+
+
+def user_origin(arch: str) -> dict[str, Any] | None:
+    """The origin of a registered architecture that is not built in (None for built-ins)."""
+    info = registry.get_info(arch)
+    if is_builtin(info):
+        return None
+    return origin_of(info.factory, inline=info.family == "user")
+
+
+def dry_forward(arch: str, kwargs: dict[str, Any], input_shape, num_classes: int) -> None:
+    """Build ``arch`` and check one batch of zeros gives ``[batch, num_classes]`` logits."""
+    import torch
+
+    info = registry.get_info(arch)
+    try:
+        model = registry.create(arch, **kwargs)
+    except Exception as exc:
+        text = " ".join(str(exc).split())
+        raise UsageError(
+            f"building {arch} failed: {_where(exc)}: {type(exc).__name__}: {text}"
+        ) from None
+    if not isinstance(model, nn.Module):
+        raise UsageError(
+            f"{info.source} returned {type(model).__name__}, not a torch.nn.Module; return the "
+            "model (an nn.Module subclass instance)"
+        )
+    try:
+        with torch.no_grad():
+            out = model.eval()(torch.zeros(2, *input_shape))
+    except Exception as exc:
+        raise UsageError(
+            f"{arch} fails on a batch of {'x'.join(map(str, input_shape))} images: "
+            f"{_where(exc)}: {type(exc).__name__}: {' '.join(str(exc).split())}"
+        ) from None
+    shape = tuple(getattr(out, "shape", ()))
+    if shape != (2, num_classes):
+        raise UsageError(
+            f"{arch} returns output of shape {list(shape)} for a batch of 2; it must return "
+            f"[batch, classes] = [2, {num_classes}] logits"
+        )
+
+
+def source_json(origin: dict[str, Any], input_shape, num_classes: int) -> str:
+    """The canonical :attr:`RunConfig.arch_source` text."""
+    values = {**origin, "input_shape": list(input_shape), "num_classes": num_classes}
+    return json.dumps(values, sort_keys=True, separators=(",", ":"))
+
+
+def ensure(arch: str, source: str) -> None:
+    """Make ``arch`` resolvable here as the run was planned: import its code when missing and
+    check the file's SHA-256 (a different file raises :class:`CodeMismatchError`)."""
+    if not source:
+        return
+    origin = json.loads(source)
+    info = registry._REGISTRY.get(arch)
+    path = Path(origin["path"])
+    if info is None or is_builtin(info):
+        where = origin.get("ref") or origin["import"]
+        if path.is_file() and file_sha256(path) != origin["sha256"]:
+            raise _mismatch(arch, path, file_sha256(path), origin["sha256"])
+        if "ref" in origin:
+            resolve_reference(origin["ref"])
+        else:
+            import_any(origin["import"])
+        info = registry._REGISTRY.get(arch)
+        if info is None:
+            raise CodeMismatchError(f"{where} no longer defines architecture {arch!r}")
+    here = Path(inspect.getsourcefile(info.factory) or "")
+    digest = file_sha256(here) if here.is_file() else "missing"
+    if digest != origin["sha256"]:
+        raise _mismatch(arch, here, digest, origin["sha256"])
+    registry._REGISTRY[arch] = registry.ArchInfo(
+        **{**info.__dict__, "input_shape": tuple(origin["input_shape"]),
+           "num_classes": origin["num_classes"]}
+    )  # fmt: skip
+
+
+def _mismatch(arch: str, path: Path, here: str, planned: str) -> CodeMismatchError:
+    return CodeMismatchError(
+        f"code of {arch} differs from the planned run: {path} has sha256 {here[:16]} here, the "
+        f"run was planned with {planned[:16]}; use the same file on every machine"
+    )
+
+
+def planned_input_shape(source: str) -> tuple[int, ...] | None:
+    """The input shape a user architecture was planned with (None for built-ins)."""
+    return tuple(json.loads(source)["input_shape"]) if source else None
+
+
+def source_text(source: str) -> str:
+    """The text of the file that a user architecture's source JSON names."""
+    return Path(json.loads(source)["path"]).read_bytes().decode()
+
+
+def model_from_code(arch: str, source: str, text: str, kwargs: dict[str, Any]) -> nn.Module:
+    """Build ``arch`` from ``text``, the stored code of its file (as it was for the run),
+    leaving the registry as it was."""
+    origin = json.loads(source)
+    if hashlib.sha256(text.encode()).hexdigest() != origin["sha256"]:
+        raise CodeMismatchError(f"the code stored for {arch} does not have the run's hash")
+    saved = dict(registry._REGISTRY)
+    module = ModuleType(f"{FILE_MODULE_PREFIX}stored_{origin['sha256'][:10]}")
+    module.__file__ = origin["path"]
+    sys.modules[module.__name__] = module
+    try:  # only the built-ins stay: the stored module may register several names
+        registry._REGISTRY.clear()
+        registry._REGISTRY.update({n: i for n, i in saved.items() if is_builtin(i)})
+        exec(compile(text, origin["path"], "exec"), module.__dict__)
+        if arch not in registry._REGISTRY:
+            _register_callable(arch, getattr(module, arch), origin.get("ref", arch))
+        info = registry._REGISTRY[arch]
+        registry._REGISTRY[arch] = registry.ArchInfo(
+            **{**info.__dict__, "num_classes": origin["num_classes"]}
+        )
+        return registry.create(arch, **kwargs)
+    finally:
+        registry._REGISTRY.clear()
+        registry._REGISTRY.update(saved)
+        del sys.modules[module.__name__]
+
+
+def pyproject_imports(directory: Path | None = None) -> list[str]:
+    """``[tool.archbench] import = [...]`` of ``pyproject.toml`` in ``directory`` (the cwd)."""
+    path = (directory or Path.cwd()) / "pyproject.toml"
+    if not path.is_file():
+        return []
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    value = data.get("tool", {}).get("archbench", {}).get("import", [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UsageError(f"{path}: [tool.archbench] import must be a list of module names/files")
+    base = path.parent
+    return [str(base / v) if v.endswith(".py") and not Path(v).is_absolute() else v for v in value]
+
+
+_LOADED: set[str] = set()
+
+
+def load_plugins(imports: Iterable[str] = (), directory: Path | None = None) -> None:
+    """Import the plugins: entry points of ``archbench.plugins``, the working directory's
+    ``[tool.archbench] import`` and ``imports`` (``--import``), each once per process."""
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        key = f"entry-point:{entry.value}"
+        if key in _LOADED:
+            continue
+        try:
+            entry.load()
+        except registry.DuplicateArchitectureError as exc:
+            raise UsageError(f"plugin {entry.value} (entry point {entry.name}): {exc}") from None
+        except Exception as exc:
+            raise _failed(f"plugin {entry.value}", exc) from None
+        _LOADED.add(key)
+    for target in [*pyproject_imports(directory), *imports]:
+        if target in _LOADED:
+            continue
+        try:
+            import_any(target)
+        except registry.DuplicateArchitectureError as exc:
+            raise UsageError(f"--import {target}: {exc}") from None
+        _LOADED.add(target)

@@ -81,7 +81,7 @@ def suite_table() -> pd.DataFrame:
                 "protocol": suite.protocol_text(),
                 "grid": suite.grid_text(),
                 "lr_range_test": suite.lr_range.describe() if suite.lr_range else "",
-                "runs_per_seed": len(suite.archs) * points + retrain,
+                "runs_per_seed": len(suite.archs) * points * (len(suite.vary) or 1) + retrain,
                 "description": suite.description,
                 "source": suite.source,
             }

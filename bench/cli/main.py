@@ -168,7 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("--dataset", help=f"default: {DEFAULT_DATASET}")
     run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
-    run.add_argument("--seeds", default="0", help="a seed, a list 0,1,2 or a range 0-4")
+    run.add_argument(
+        "--seeds", default=None,
+        help="a seed, a list 0,1,2, a range 0-4, or auto: rounds of seeds until every pair of "
+        "models is settled (see --min-seeds) (default: 0, or the suite's seeds)",
+    )  # fmt: skip
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
     run.add_argument("--dtype", default="float32", choices=config.DTYPES)
     overrides = run.add_argument_group("recipe overrides (each yields a new run id)")
@@ -233,6 +237,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="validation accuracies for time-to-accuracy (default: 98,99)",
     )  # fmt: skip
     execution.add_argument("--force", action="store_true", help="re-run completed runs")
+    seeds_opts = run.add_argument_group("seeds and noise (--seeds auto, --vary)")
+    seeds_opts.add_argument(
+        "--min-seeds", type=at_least(2), default=3, metavar="N",
+        help="--seeds auto: seeds of every model in the first round (default: 3)",
+    )  # fmt: skip
+    seeds_opts.add_argument(
+        "--max-seeds", type=at_least(2), default=20, metavar="N",
+        help="--seeds auto: most seeds per model, fixed in advance; pairs still open there are "
+        "'unresolved' (default: 20)",
+    )  # fmt: skip
+    seeds_opts.add_argument(
+        "--margin", type=float, default=0.1, metavar="PP",
+        help="--seeds auto: two models are equivalent when the difference is shown to lie "
+        "within ±PP percentage points of test accuracy (TOST; default: 0.1)",
+    )  # fmt: skip
+    seeds_opts.add_argument(
+        "--vary", choices=("all", "init", "order", "dropout"), default=None,
+        help="which random stream follows the seed: init (weights), order (shuffle), dropout; "
+        "the others stay at seed 0 (default: all, every stream follows the seed; recorded)",
+    )  # fmt: skip
     execution.add_argument("--label", help="a label stored with each run (for bench compare)")
     execution.add_argument("--quiet", action="store_true", help="no progress output")
     from bench.sweep import EXECUTORS
@@ -341,6 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, metavar="PATH",
         help="markdown file (default: DIR/report.md); figures go to a folder beside it "
         "(report_figures/ for report.md)",
+    )  # fmt: skip
+    report.add_argument(
+        "--reference", type=Path, metavar="CSV",
+        help="published numbers to check against (columns model, metric, value, source): each "
+        "is set beside our mean and 95 %% prediction interval for one run",
     )  # fmt: skip
     report.add_argument("--quiet", action="store_true", help="no progress output")
     report.add_argument("--format", choices=("md", "html"), default="md", help="md: markdown + "

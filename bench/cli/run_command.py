@@ -34,13 +34,42 @@ def suite_configs(args: argparse.Namespace) -> list:
                 f"--suite {suite.name} sets the architectures, recipe and dataset: drop "
                 f"{flag} (recipe overrides such as --epochs and --lr still apply)"
             )
-    return sweep.plan_suite(
-        suite,
-        config.parse_seeds(args.seeds),
-        environment.resolve_devices(args.device),
-        overrides={name: getattr(args, name) for name in RECIPE_OVERRIDES},
-        **plan_options(args),
-    )
+    if args.seeds == "auto" and suite.lr_range is not None:
+        raise UsageError(
+            f"--seeds auto cannot plan suite {suite.name}'s LR range retrain: give --seeds "
+            "explicitly (e.g. --seeds 0-4)"
+        )
+    options = plan_options(args)
+    del options["vary"]
+    varies = [args.vary] if args.vary else list(suite.vary or ("all",))
+    return [
+        config
+        for vary in varies
+        for config in sweep.plan_suite(
+            suite,
+            seed_list(args, suite.seeds),
+            environment.resolve_devices(args.device),
+            overrides={name: getattr(args, name) for name in RECIPE_OVERRIDES},
+            **{**options, "vary": vary},
+        )
+    ]
+
+
+def seed_list(args: argparse.Namespace, default: str | None = None) -> list[int]:
+    """The seeds to plan: ``--seeds`` (else the suite's, else 0); with ``--seeds auto``,
+    every seed up to ``--max-seeds`` (the rounds then run only those they need)."""
+    from bench.config import runs as config
+
+    if args.seeds == "auto":
+        if args.max_seeds < args.min_seeds:
+            raise UsageError(
+                f"--max-seeds {args.max_seeds} is below --min-seeds {args.min_seeds}: raise "
+                "--max-seeds or lower --min-seeds"
+            )
+        if not args.margin > 0:
+            raise UsageError(f"--margin must be > 0 percentage points, got {args.margin}")
+        return list(range(args.max_seeds))
+    return config.parse_seeds(args.seeds or default or "0")
 
 
 def plan_options(args: argparse.Namespace) -> dict:
@@ -64,6 +93,7 @@ def plan_options(args: argparse.Namespace) -> dict:
         "channels_last": args.channels_last,
         "fused_optimizer": args.fused_optimizer,
         "compile": args.compile,
+        "vary": args.vary or "all",
     }
 
 
@@ -90,7 +120,7 @@ def sweep_configs(args: argparse.Namespace) -> list:
         archs,
         args.dataset or DEFAULT_DATASET,
         recipe,
-        config.parse_seeds(args.seeds),
+        seed_list(args),
         environment.resolve_devices(args.device),
         arch_kwargs=arch_kwargs,
         **plan_options(args),
@@ -114,6 +144,11 @@ def run_sweeps(args: argparse.Namespace) -> int:
     from bench.train import SweepProgress, timing
 
     configs = sweep_configs(args)
+    if args.seeds == "auto" and len({adaptive_key(c) for c in configs}) < 2:
+        raise UsageError(
+            "--seeds auto decides comparisons between models: name at least two "
+            "(or give --seeds explicitly, e.g. --seeds 0-4)"
+        )
     executor = make_executor(
         args.executor,
         timeout_s=args.timeout,
@@ -133,15 +168,18 @@ def run_sweeps(args: argparse.Namespace) -> int:
     warning = timing.busy_warning(max(cpu) * args.jobs) if cpu and args.executor != "ray" else None
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    summary = sweep.run(
-        configs,
-        store,
-        **run_options(args, executor),
-        progress=SweepProgress(enabled=not args.quiet),
-        suite=args.suite,
-    )
-    print(f"{summary.planned} runs in {store.path}: {summary.describe()}")
-    results = list(summary.results)
+    if args.seeds == "auto":
+        results = run_auto(args, configs, store, executor)
+    else:
+        summary = sweep.run(
+            configs,
+            store,
+            **run_options(args, executor),
+            progress=SweepProgress(enabled=not args.quiet),
+            suite=args.suite,
+        )
+        print(f"{summary.planned} runs in {store.path}: {summary.describe()}")
+        results = list(summary.results)
     if args.suite:
         results += run_suite_steps(args, configs, store, executor)
     if results:
@@ -150,6 +188,42 @@ def run_sweeps(args: argparse.Namespace) -> int:
         print(render(results_frame(runs)[SWEEP_SUMMARY], "table"))
     failed = sum(result.status in ("error", "oom") for result in results)
     return 1 if failed else 0
+
+
+def adaptive_key(config) -> str:
+    from bench.sweep import adaptive
+
+    return adaptive.model_key(config)
+
+
+def run_auto(args: argparse.Namespace, configs: list, store, executor) -> list:
+    """``--seeds auto``: rounds of seeds until every pair is settled; prints the verdicts."""
+    from bench.sweep import adaptive
+    from bench.train import SweepProgress
+
+    settings = adaptive.Settings(args.min_seeds, args.max_seeds, args.margin)
+    outcome = adaptive.run_auto(
+        configs,
+        store,
+        settings,
+        suite=args.suite,
+        say=(lambda text: None) if args.quiet else print,
+        progress=SweepProgress(enabled=not args.quiet),
+        **run_options(args, executor),
+    )
+    used = outcome.replay.seeds_used()
+    for pair in outcome.replay.pairs:
+        print(f"{pair.a} vs {pair.b}: {pair.text(args.margin)} (n={pair.n})")
+    print(
+        f"--seeds auto in {store.path}: "
+        + ", ".join(f"{name} {n} seeds" for name, n in used.items())
+    )
+    for name, seeds in outcome.stuck.items():
+        print(
+            f"stopped: {name} seed(s) {', '.join(map(str, seeds))} did not finish ok "
+            "(see `bench results`); the rule cannot go on without them"
+        )
+    return outcome.results
 
 
 def run_options(args: argparse.Namespace, executor) -> dict:

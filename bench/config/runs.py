@@ -19,6 +19,7 @@ from typing import Any
 import architectures
 from architectures.registry import natural_key, unknown_name_message
 from bench.config.errors import UsageError
+from bench.config.seeding import VARY
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("none", "cosine", "step", "onecycle")
@@ -184,11 +185,15 @@ class RunConfig:
     channels_last: bool = False
     fused_optimizer: bool = False
     compile: bool = False
+    vary: str = "all"  # which random streams follow the seed (bench.config.seeding.VARY)
 
     def identity(self) -> dict[str, Any]:
-        """The canonical dict that :attr:`run_id` hashes."""
+        """The canonical dict that :attr:`run_id` hashes. Fields added later are left out at
+        their default (``vary="all"``), so the configs of older stores keep their run ids."""
         values = dataclasses.asdict(self)
         values["recipe"] = {"name": self.recipe.name, **self.recipe.numbers()}
+        if values["vary"] == "all":
+            del values["vary"]
         return values
 
     @property
@@ -221,6 +226,8 @@ class RunConfig:
         architectures.get_info(self.arch)  # unknown names raise with close matches
         if self.dtype not in DTYPES:
             raise UsageError(f"unknown dtype {self.dtype!r}; valid: {', '.join(DTYPES)}")
+        if self.vary not in VARY:
+            raise UsageError(f"unknown --vary {self.vary!r}; valid: {', '.join(VARY)}")
         if self.loader not in LOADERS:
             raise UsageError(f"unknown loader {self.loader!r}; valid: {', '.join(LOADERS)}")
         if self.threads is not None and self.threads < 1:

@@ -25,6 +25,7 @@ from typing import Any
 import architectures
 from architectures.registry import natural_key, unknown_name_message
 from bench.config import Recipe, UsageError, get_recipe
+from bench.config.seeding import VARY
 from bench.data import datasets, splits
 
 
@@ -89,6 +90,17 @@ class Protocol:
         return not self.difference and self.val_size == 0
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A published number for one model of a suite: ``metric`` (``test_acc``, a fraction)
+    as reported by ``source``."""
+
+    model: str
+    metric: str
+    value: float
+    source: str
+
+
 def grid(**values: list[Any]) -> tuple[dict[str, Any], ...]:
     """Every combination of overrides: ``grid(lr=[1, 2], batch_size=[32])``. A name that is
     not a recipe field is an argument of the suite's architectures (``hidden=[[512], [512,
@@ -147,6 +159,9 @@ class Suite:
         if self.protocol.as_in_source:
             return f"as in the source: {self.protocol.train_images:,} training images, no selection"
         return f"{self.training_text()}; selects {self.protocol.selection}"
+    vary: tuple[str, ...] = ()  # one sweep per --vary value (() is --vary all)
+    seeds: str | None = None  # the seeds when --seeds is not given (None: seed 0)
+    references: tuple[Reference, ...] = ()  # published numbers the report checks against
 
     def points(
         self, overrides: dict[str, Any] | None = None
@@ -193,6 +208,8 @@ class Suite:
             raise ValueError(f"suite {self.name!r} has no protocol")
         if self.lr_range is not None and self.held_out() == 0:
             raise ValueError(f"suite {self.name!r}: the LR range test needs a validation set")
+        if not set(self.vary) <= set(VARY):
+            raise ValueError(f"suite {self.name!r}: vary must be among {', '.join(VARY)}")
 
 
 def _value_text(value: Any) -> str:
@@ -386,6 +403,26 @@ register_suite(
             reason="the study trained each setting on all 60,000 training images for a fixed "
             "5 epochs and compared clean and rotated test accuracy; it picks no setting, so "
             "nothing needs a validation set",
+        ),
+    )
+)
+register_suite(
+    Suite(
+        "noise",
+        description="Where the noise comes from: one model with only its weight init, only "
+        "the shuffle order, only dropout, or everything following the seed (10 seeds each)",
+        source="Bouthillier et al., MLSys 2021: Accounting for variance in machine learning "
+        "benchmarks",
+        archs=("strongcnn",),
+        recipe="adam-bs64-e5",
+        vary=("init", "order", "dropout", "all"),
+        seeds="0-9",
+        protocol=Protocol(
+            60_000,
+            val_size=0,
+            selection=LAST_EPOCH,
+            reason="the recap's recipe and protocol, so that the noise measured is the noise "
+            "of the recap's own strongcnn runs (the --vary all runs are those runs)",
         ),
     )
 )

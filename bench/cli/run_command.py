@@ -22,7 +22,6 @@ def suite_configs(args: argparse.Namespace) -> list:
     """The validated configs of ``bench run --suite NAME``: the suite's archs, recipe (grid)
     and dataset, with the command line's recipe overrides, seeds, devices and data options."""
     from bench.config import environment
-    from bench.config import runs as config
     from bench.sweep import suites, sweep
 
     suite = suites.get_suite(args.suite)

@@ -164,9 +164,7 @@ def replay(
             for pair in open_pairs:
                 decisions[pair].n = n
             return Replay(list(decisions.values()), rounds, missing)
-        diffs = {
-            (a, b): [values[a][s] - values[b][s] for s in seeds] for a, b in open_pairs
-        }
+        diffs = {(a, b): [values[a][s] - values[b][s] for s in seeds] for a, b in open_pairs}
         raw = [seedstats.t_p_value(diffs[p]) for p in open_pairs]
         raw += [seedstats.tost_p_value(diffs[p], margin) for p in open_pairs]
         adjusted = seedstats.holm(raw)
@@ -263,9 +261,7 @@ def run_auto(
             break
         previous = current.missing
         todo = [
-            by_model[key][seed]
-            for key in by_model
-            for seed in current.missing.get(names[key], [])
+            by_model[key][seed] for key in by_model for seed in current.missing.get(names[key], [])
         ]
         n = max(seed for seeds in current.missing.values() for seed in seeds) + 1
         counts = ", ".join(f"{m} +{len(s)}" for m, s in current.missing.items())
@@ -287,8 +283,6 @@ def stored_values(store: ResultsStore, planned: Mapping[str, list[str]]) -> dict
 
 
 def round_text(index: int, played: Round, margin_pp: float) -> str:
-    settled = "; ".join(
-        f"{d.a} vs {d.b}: {d.text(margin_pp)}" for d in played.settled
-    ) or "none"
+    settled = "; ".join(f"{d.a} vs {d.b}: {d.text(margin_pp)}" for d in played.settled) or "none"
     still = "; ".join(f"{a} vs {b}" for a, b in played.still_open) or "none"
     return f"round {index} (n={played.n}): settled: {settled}; still open: {still}"

@@ -165,7 +165,7 @@ def wilcoxon_p_value(differences: Sequence[float]) -> float:
     if n <= EXACT_WILCOXON_N and not ties:
         counts = _exact_signed_rank_counts(n)
         probabilities = counts / counts.sum()
-        w = int(round(min(w_plus, total - w_plus)))
+        w = round(min(w_plus, total - w_plus))
         return float(min(1.0, 2 * probabilities[: w + 1].sum()))
     _, tie_counts = np.unique(ranks, return_counts=True)
     variance = n * (n + 1) * (2 * n + 1) / 24 - (tie_counts**3 - tie_counts).sum() / 48

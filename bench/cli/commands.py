@@ -226,6 +226,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         command=command,
         say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),
         fmt=args.format,
+        reference=args.reference,
     )
     if args.format == "html":
         print(f"wrote {out} (one self-contained page, figures embedded)")

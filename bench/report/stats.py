@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
+from bench.sweep.seedstats import holm  # noqa: F401  (one Holm for the sweep and the report)
+
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
 PAIRED = "paired t-test"
@@ -137,18 +139,6 @@ def difference(a: Mapping[int, float], b: Mapping[int, float]) -> Difference:
     else:
         low, high = t_interval(diff, se, df)
     return Difference(len(xa), len(xb), mean_a, mean_b, diff, low, high, test, statistic, df, p)
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (NaN stays NaN and is not counted in the family)."""
-    indexed = [(p, i) for i, p in enumerate(p_values) if not math.isnan(p)]
-    m = len(indexed)
-    adjusted = [math.nan] * len(p_values)
-    running = 0.0
-    for rank, (p, i) in enumerate(sorted(indexed)):
-        running = max(running, min(1.0, (m - rank) * p))
-        adjusted[i] = running
-    return adjusted
 
 
 def pareto_front(costs: Sequence[float], scores: Sequence[float]) -> list[bool]:

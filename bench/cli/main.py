@@ -385,8 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
         "seed and device): mean test accuracy A and B, the difference with its 95 % CI, "
         "training time A and B and their ratio, flagging changes beyond noise. The sets are "
         "two results directories, or two labels or two commits within --results DIR.",
-        epilog="Flags: accuracy when the 95 % CI of the difference excludes 0 (n >= 2 per "
-        "side); time when B/A is outside [0.9, 1.1] and the change exceeds 2 std of the "
+        epilog="Flags: accuracy when the difference exceeds 2 standard errors of the model's "
+        "seed noise where a noise study (bench run --suite noise) measured it, else when the "
+        "95 % CI of the difference excludes 0 (n >= 2 per side); time when B/A is outside [0.9, 1.1] and the change exceeds 2 std of the "
         "per-run times.",
     )
     compare_cmd.add_argument(

@@ -251,3 +251,26 @@ Each row varies one random stream with the seed and keeps the others at seed 0 (
 --vary init|order|dropout`); *everything* is the usual run. The share is that source's variance
 over the variance with everything varied; the shares need not add up to 100 % (the sources
 interact, and each estimate has its own seed noise)."""
+
+
+NOISE_MIN_N = 5
+
+
+def noise_std(runs: pd.DataFrame) -> dict[str, float]:
+    """Per variant (its key ignoring seed, rounding-only settings and device) whose noise was
+    measured (runs under several ``--vary`` values, at least :data:`NOISE_MIN_N` seeds with
+    every source varied): the std of its test accuracy over those seeds."""
+    ok = runs[runs.status == "ok"]
+    if ok.empty:
+        return {}
+    ok = ok.assign(
+        vary=[variants.config_fields(c).get("vary", "all") for c in ok.config_json],
+        base=[variants.variant_key(c, (*variants.SEED_ONLY, "vary")) for c in ok.config_json],
+        key=[variants.variant_key(c, (*variants.SEED_ONLY, "device")) for c in ok.config_json],
+    )
+    result = {}
+    for _, group in ok.groupby("base", sort=False):
+        everything = group[group.vary == "all"].drop_duplicates("seed", keep="last")
+        if group.vary.nunique() >= 2 and len(everything) >= NOISE_MIN_N:
+            result[everything.key.iloc[0]] = float(everything.test_acc.std(ddof=1))
+    return result

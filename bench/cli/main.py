@@ -387,8 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
         "two results directories, or two labels or two commits within --results DIR.",
         epilog="Flags: accuracy when the difference exceeds 2 standard errors of the model's "
         "seed noise where a noise study (bench run --suite noise) measured it, else when the "
-        "95 % CI of the difference excludes 0 (n >= 2 per side); time when B/A is outside [0.9, 1.1] and the change exceeds 2 std of the "
-        "per-run times.",
+        "95 % CI of the difference excludes 0 (n >= 2 per side); time when B/A is outside "
+        "[0.9, 1.1] and the change exceeds 2 std of the per-run times.",
     )
     compare_cmd.add_argument(
         "dirs", nargs="*", metavar="RESULTS_A RESULTS_B", help="two results directories"

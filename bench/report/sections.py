@@ -126,7 +126,7 @@ def pairwise_section(ctx: Context) -> str:
         else f"each model against the best (more than {ALL_PAIRS_LIMIT} models)"
     )
     auto = (
-        " Pairs marked --seeds auto were decided by its stopping rule (see One more run) on "
+        "\nPairs marked --seeds auto were decided by its stopping rule (see One more run) on\n"
         "the seeds it used, shown under Seeds."
         if studies
         else ""

@@ -69,41 +69,44 @@ def one_more_run_table(recap: pd.DataFrame, runs: pd.DataFrame) -> str:
                 "Model": r.model,
                 "n": len(acc),
                 "Test accuracy (mean)": pct(r.test_acc_mean) + " %",
-                "95 % CI, t": _interval(r.test_acc_ci_low, r.test_acc_ci_high),
-                "95 % CI, bootstrap": _interval(*boot) if boot else f"n < {BOOTSTRAP_MIN_N}",
+                "95 % CI, t": _interval(r.test_acc_ci_low, r.test_acc_ci_high, clip=False),
+                "95 % CI, bootstrap": (
+                    _interval(*boot, clip=False) if boot else f"n < {BOOTSTRAP_MIN_N}"
+                ),
                 "One more run: 95 % prediction interval": _interval(low, high),
             }
         )
     return markdown_table(pd.DataFrame(rows), left=("Model",))
 
 
-def _interval(low: float, high: float) -> str:
-    """An accuracy interval in percent, clipped to [0, 100] %."""
+def _interval(low: float, high: float, clip: bool = True) -> str:
+    """An accuracy interval in percent (a prediction interval clipped to [0, 100] %)."""
     if math.isnan(low):
         return NOTHING
-    return f"[{pct(max(low, 0.0))}, {pct(min(high, 1.0))}] %"
+    if clip:
+        low, high = max(low, 0.0), min(high, 1.0)
+    return f"[{pct(low)}, {pct(high)}] %"
 
 
 def seeds_section(ctx, studies: list[tuple[str, adaptive.Settings]]) -> str:
     parts = [
         "## One more run",
         one_more_run_table(ctx.recap, ctx.runs),
-        "A single run of a model lands in its 95 % prediction interval with 95 % probability "
-        "(a normal model of seed noise: mean ± t(0.975, n−1) · s · √(1 + 1/n)): the range to "
-        "judge one published number against. The t interval is for the mean over seeds; "
-        f"beside it, with n >= {BOOTSTRAP_MIN_N}, the percentile bootstrap interval of the mean "
-        f"over seeds ({seedstats.BOOTSTRAP_SAMPLES:,} resamples, seeded).",
+        f"""A single run of a model lands in its 95 % prediction interval with 95 % probability
+(a normal model of seed noise: mean ± t(0.975, n−1) · s · √(1 + 1/n), clipped to [0, 100] %):
+the range to judge one published number against. The t interval is for the mean over seeds;
+beside it, with n >= {BOOTSTRAP_MIN_N}, the percentile bootstrap interval of the mean over seeds
+({seedstats.BOOTSTRAP_SAMPLES:,} resamples, seeded).""",
     ]
     for study_id, settings in studies:
         parts.append(
-            f"**Seed counts chosen adaptively** (`--seeds auto`, study `{study_id}`): "
-            f"{settings.describe()}. Every pair's verdict and seed count in the pairwise table "
-            "come from replaying this rule on the stored per-seed results. Optional stopping "
-            "is accounted for by a maximum fixed in advance and a Bonferroni alpha-spending "
-            "over its looks: whichever look a pair stopped at, the chance of any wrong "
-            "'better' or 'equivalent' verdict in the study is at most "
-            f"{settings.alpha:g}. Pairs still open at {settings.max_seeds} seeds are "
-            "'unresolved'."
+            f"""**Seed counts chosen adaptively** (`--seeds auto`, study `{study_id}`):
+{settings.describe()}. Every verdict marked --seeds auto in the pairwise table, and its seed
+count, comes from replaying this rule on the stored per-seed results. Optional stopping is
+accounted for by a maximum fixed in advance and a Bonferroni alpha-spending over its looks:
+whichever look a pair stopped at, the chance of any wrong 'better' or 'equivalent' verdict in
+the study is at most {settings.alpha:g}. Pairs still open at {settings.max_seeds} seeds are
+'unresolved'."""
         )
     return "\n\n".join(parts)
 

@@ -364,6 +364,14 @@ register_suite(
             "set; the suite runs the recap's recipe and protocol, so its cnn and mlp32 runs "
             "are the recap's own (trained once)",
         ),
+        references=(
+            Reference(
+                "lenet5",
+                "test_acc",
+                0.9905,
+                "LeCun et al. 1998: LeNet-5, 0.95 % test error without distortions",
+            ),
+        ),
     )
 )
 register_suite(

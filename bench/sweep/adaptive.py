@@ -68,7 +68,7 @@ class Settings:
     def describe(self) -> str:
         k = len(self.looks())
         return (
-            f"seeds chosen adaptively: looks at n = {', '.join(map(str, self.looks()))} "
+            f"looks at n = {', '.join(map(str, self.looks()))} "
             f"(--min-seeds {self.min_seeds}, --max-seeds {self.max_seeds}, fixed in advance); "
             f"each look tests at alpha {self.alpha:g}/{k} = {self.alpha_per_look:.4g} "
             f"(Bonferroni alpha-spending), Holm over the open pairs' tests; equivalence margin "
@@ -283,6 +283,13 @@ def stored_values(store: ResultsStore, planned: Mapping[str, list[str]]) -> dict
 
 
 def round_text(index: int, played: Round, margin_pp: float) -> str:
-    settled = "; ".join(f"{d.a} vs {d.b}: {d.text(margin_pp)}" for d in played.settled) or "none"
+    """One progress line: the pairs settled at this look, and those still open (at the last
+    look, those left unresolved)."""
+    settled = [d for d in played.settled if d.verdict != UNRESOLVED]
+    left = [d for d in played.settled if d.verdict == UNRESOLVED]
+    text = "; ".join(f"{d.a} vs {d.b}: {d.text(margin_pp)}" for d in settled) or "none"
     still = "; ".join(f"{a} vs {b}" for a, b in played.still_open) or "none"
-    return f"round {index} (n={played.n}): settled: {settled}; still open: {still}"
+    line = f"round {index} (n={played.n}): settled: {text}; still open: {still}"
+    if left:
+        line += "; unresolved at --max-seeds: " + "; ".join(f"{d.a} vs {d.b}" for d in left)
+    return line

@@ -45,8 +45,9 @@ def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.Dat
     validation accuracy. Times are over the runs not recorded ``contended`` only
     (:mod:`bench.report.timings`): ``time_n`` of the ``n``, ``time_contended`` left out. With
     ``evaluations`` (from :func:`bench.report.evaluation.ensure_evaluations`) also the accuracy on
-    the test set rotated by +15° and -15°. Fractions stay fractions (0.98, not 98). ``n_val``
-    is the validation set's size (0: none, so no time to a validation accuracy)."""
+    the test set rotated by +15° and -15°, and the 95 % prediction interval of one more run's
+    test accuracy (``test_acc_pi_low``/``_high``). Fractions stay fractions (0.98, not 98).
+    ``n_val`` is the validation set's size (0: none, so no time to a validation accuracy)."""
     runs = variants.with_variants(ok_runs(runs))
     rows = []
     for variant, group in runs.groupby("variant", sort=False):
@@ -63,6 +64,8 @@ def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.Dat
             "test_acc_ci_low": acc.ci_low,
             "test_acc_ci_high": acc.ci_high,
         }
+        low, high = seedstats.prediction_interval(group.test_acc.tolist())
+        row.update(test_acc_pi_low=low, test_acc_pi_high=high)  # one more run, 95 %
         row.update(_mean_std("test_loss", group.test_loss))
         timed = timings.clean(group)
         row.update(timings.summary("time_train_s", timed.time_train_s))

@@ -238,27 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     execution.add_argument("--force", action="store_true", help="re-run completed runs")
     seeds_opts = run.add_argument_group("seeds and noise (--seeds auto, --vary)")
-    seeds_opts.add_argument(
-        "--min-seeds", type=at_least(2), default=3, metavar="N",
-        help="--seeds auto: seeds of every model in the first round (default: 3)",
-    )  # fmt: skip
-    seeds_opts.add_argument(
-        "--max-seeds", type=at_least(2), default=20, metavar="N",
-        help="--seeds auto: most seeds per model, fixed in advance; pairs still open there are "
-        "'unresolved' (default: 20)",
-    )  # fmt: skip
-    seeds_opts.add_argument(
-        "--margin", type=float, default=0.1, metavar="PP",
-        help="--seeds auto: two models are equivalent when the difference is shown to lie "
-        "within ±PP percentage points of test accuracy (TOST; default: 0.1)",
-    )  # fmt: skip
-    seeds_opts.add_argument(
-        "--vary", choices=("all", "init", "order", "dropout"), default=None,
-        help="which random stream follows the seed: init (weights), order (shuffle), dropout; "
-        "the others stay at seed 0 (default: all, every stream follows the seed; recorded)",
-    )  # fmt: skip
-    execution.add_argument("--label", help="a label stored with each run (for bench compare)")
-    execution.add_argument("--quiet", action="store_true", help="no progress output")
+    seeds_opts.add_argument("--min-seeds", type=at_least(2), default=3, metavar="N",
+                            help="--seeds auto: seeds per model first (default: 3)")  # fmt: skip
+    seeds_opts.add_argument("--max-seeds", type=at_least(2), default=20, metavar="N",
+                            help="--seeds auto: most seeds per model, fixed in advance; pairs "
+                            "still open there are 'unresolved' (default: 20)")  # fmt: skip
+    seeds_opts.add_argument("--margin", type=float, default=0.1, metavar="PP",
+                            help="--seeds auto: equivalent when shown (TOST) within ±PP "
+                            "percentage points of test accuracy (default: 0.1)")  # fmt: skip
+    seeds_opts.add_argument("--vary", choices=("all", "init", "order", "dropout"),
+                            help="the one random stream that follows the seed (init: weights, "
+                            "order: shuffle, dropout), the others at seed 0 (default: all; "
+                            "recorded)")  # fmt: skip
     from bench.sweep import EXECUTORS
 
     scale = run.add_argument_group(
@@ -366,11 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="markdown file (default: DIR/report.md); figures go to a folder beside it "
         "(report_figures/ for report.md)",
     )  # fmt: skip
-    report.add_argument(
-        "--reference", type=Path, metavar="CSV",
-        help="published numbers to check against (columns model, metric, value, source): each "
-        "is set beside our mean and 95 %% prediction interval for one run",
-    )  # fmt: skip
+    report.add_argument("--reference", type=Path, metavar="CSV",
+                        help="published numbers (columns model,metric,value,source), each set "
+                        "beside our mean and 95 %% prediction interval of one run")  # fmt: skip
     report.add_argument("--quiet", action="store_true", help="no progress output")
     report.add_argument("--format", choices=("md", "html"), default="md", help="md: markdown + "
         "figures folder (default); html: one self-contained page (DIR/report.html unless "

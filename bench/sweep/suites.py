@@ -123,6 +123,9 @@ class Suite:
     grid: tuple[dict[str, Any], ...] = ()
     lr_range: LRRangeStep | None = None
     protocol: Protocol | None = None  # every registered suite has one (checked on register)
+    vary: tuple[str, ...] = ()  # one sweep per --vary value (() is --vary all)
+    seeds: str | None = None  # the seeds when --seeds is not given (None: seed 0)
+    references: tuple[Reference, ...] = ()  # published numbers the report checks against
 
     def held_out(self) -> int:
         """The validation images the protocol holds out (the dataset's default for None)."""
@@ -159,9 +162,6 @@ class Suite:
         if self.protocol.as_in_source:
             return f"as in the source: {self.protocol.train_images:,} training images, no selection"
         return f"{self.training_text()}; selects {self.protocol.selection}"
-    vary: tuple[str, ...] = ()  # one sweep per --vary value (() is --vary all)
-    seeds: str | None = None  # the seeds when --seeds is not given (None: seed 0)
-    references: tuple[Reference, ...] = ()  # published numbers the report checks against
 
     def points(
         self, overrides: dict[str, Any] | None = None

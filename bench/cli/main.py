@@ -237,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="validation accuracies for time-to-accuracy (default: 98,99)",
     )  # fmt: skip
     execution.add_argument("--force", action="store_true", help="re-run completed runs")
+    execution.add_argument("--label", help="a label stored with each run (for bench compare)")
+    execution.add_argument("--quiet", action="store_true", help="no progress output")
     seeds_opts = run.add_argument_group("seeds and noise (--seeds auto, --vary)")
     seeds_opts.add_argument("--min-seeds", type=at_least(2), default=3, metavar="N",
                             help="--seeds auto: seeds per model first (default: 3)")  # fmt: skip

@@ -21,7 +21,7 @@ from bench.cli.commands import (
     cmd_speed,
     cmd_suites,
 )
-from bench.cli.run_command import DEFAULT_DATASET, DEFAULT_RECIPE, cmd_run
+from bench.cli.run_command import DEFAULT_DATASET, DEFAULT_RECIPE, add_seed_arguments, cmd_run
 from bench.config import ArchbenchError
 from bench.data import datasets
 from bench.report import FORMATS
@@ -168,11 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("--dataset", help=f"default: {DEFAULT_DATASET}")
     run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
-    run.add_argument(
-        "--seeds", default=None,
-        help="a seed, a list 0,1,2, a range 0-4, or auto: rounds of seeds until every pair of "
-        "models is settled (see --min-seeds) (default: 0, or the suite's seeds)",
-    )  # fmt: skip
+    run.add_argument("--seeds", help="a seed, a list 0,1,2, a range 0-4, or auto: seeds until "
+                     "every pair is settled (default: 0, or the suite's seeds)")  # fmt: skip
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
     run.add_argument("--dtype", default="float32", choices=config.DTYPES)
     overrides = run.add_argument_group("recipe overrides (each yields a new run id)")
@@ -239,19 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     execution.add_argument("--force", action="store_true", help="re-run completed runs")
     execution.add_argument("--label", help="a label stored with each run (for bench compare)")
     execution.add_argument("--quiet", action="store_true", help="no progress output")
-    seeds_opts = run.add_argument_group("seeds and noise (--seeds auto, --vary)")
-    seeds_opts.add_argument("--min-seeds", type=at_least(2), default=3, metavar="N",
-                            help="--seeds auto: seeds per model first (default: 3)")  # fmt: skip
-    seeds_opts.add_argument("--max-seeds", type=at_least(2), default=20, metavar="N",
-                            help="--seeds auto: most seeds per model, fixed in advance; pairs "
-                            "still open there are 'unresolved' (default: 20)")  # fmt: skip
-    seeds_opts.add_argument("--margin", type=float, default=0.1, metavar="PP",
-                            help="--seeds auto: equivalent when shown (TOST) within ±PP "
-                            "percentage points of test accuracy (default: 0.1)")  # fmt: skip
-    seeds_opts.add_argument("--vary", choices=("all", "init", "order", "dropout"),
-                            help="the one random stream that follows the seed (init: weights, "
-                            "order: shuffle, dropout), the others at seed 0 (default: all; "
-                            "recorded)")  # fmt: skip
+    add_seed_arguments(run, at_least)  # --min-seeds, --max-seeds, --margin, --vary
     from bench.sweep import EXECUTORS
 
     scale = run.add_argument_group(
@@ -376,9 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
         "seed and device): mean test accuracy A and B, the difference with its 95 % CI, "
         "training time A and B and their ratio, flagging changes beyond noise. The sets are "
         "two results directories, or two labels or two commits within --results DIR.",
-        epilog="Flags: accuracy when the difference exceeds 2 standard errors of the model's "
-        "seed noise where a noise study (bench run --suite noise) measured it, else when the "
-        "95 % CI of the difference excludes 0 (n >= 2 per side); time when B/A is outside "
+        epilog="Flags: accuracy beyond 2 standard errors of a noise study's seed noise, else when "
+        "the 95 % CI of the difference excludes 0 (n >= 2 per side); time when B/A is outside "
         "[0.9, 1.1] and the change exceeds 2 std of the per-run times.",
     )
     compare_cmd.add_argument(

@@ -18,6 +18,33 @@ RECIPE_OVERRIDES = (
 )  # fmt: skip
 
 
+def add_seed_arguments(run: argparse.ArgumentParser, at_least) -> None:
+    """``bench run``'s seed options: ``--seeds auto``'s rounds and ``--vary`` (``at_least``:
+    the parser's integer type, passed in so that this module does not import the parser's)."""
+    from bench.config.seeding import VARY
+
+    group = run.add_argument_group("seeds and noise (--seeds auto, --vary; README: Seeds)")
+    group.add_argument(
+        "--min-seeds", type=at_least(2), default=3, metavar="N",
+        help="--seeds auto: seeds of every model in the first round (default: 3)",
+    )  # fmt: skip
+    group.add_argument(
+        "--max-seeds", type=at_least(2), default=20, metavar="N",
+        help="--seeds auto: most seeds per model, fixed in advance; pairs still open there "
+        "are 'unresolved' (default: 20)",
+    )  # fmt: skip
+    group.add_argument(
+        "--margin", type=float, default=0.1, metavar="PP",
+        help="--seeds auto: two models are equivalent when shown (TOST) to differ by less "
+        "than ±PP percentage points of test accuracy (default: 0.1)",
+    )  # fmt: skip
+    group.add_argument(
+        "--vary", choices=VARY,
+        help="the one random stream that follows the seed (init: weights, order: shuffle, "
+        "dropout), the others at seed 0 (default: all, every stream; recorded)",
+    )  # fmt: skip
+
+
 def suite_configs(args: argparse.Namespace) -> list:
     """The validated configs of ``bench run --suite NAME``: the suite's archs, recipe (grid)
     and dataset, with the command line's recipe overrides, seeds, devices and data options."""

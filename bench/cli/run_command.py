@@ -40,15 +40,51 @@ RECIPE_OVERRIDES = (
 )  # fmt: skip
 
 
+def add_seed_arguments(
+    run: argparse.ArgumentParser, report: argparse.ArgumentParser, at_least
+) -> None:
+    """``bench run``'s seed options (``--seeds auto``'s rounds, ``--vary``) and ``bench
+    report``'s ``--reference`` (``at_least``: the parser's integer type, passed in so that
+    this module does not import the parser's)."""
+    from pathlib import Path
+
+    from bench.config.seeding import VARY
+
+    report.add_argument(
+        "--reference", type=Path, metavar="CSV",
+        help="published numbers (columns model,metric,value,source), each set beside our mean "
+        "and 95 %% prediction interval of one run (README: Seeds)",
+    )  # fmt: skip
+    group = run.add_argument_group("seeds and noise (--seeds auto, --vary; README: Seeds)")
+    group.add_argument(
+        "--min-seeds", type=at_least(2), default=3, metavar="N",
+        help="with --seeds auto (seeds until every pair of models is settled; README: Seeds): "
+        "seeds of every model in the first round (default: 3)",
+    )  # fmt: skip
+    group.add_argument(
+        "--max-seeds", type=at_least(2), default=20, metavar="N",
+        help="--seeds auto: most seeds per model, fixed in advance; pairs still open there "
+        "are 'unresolved' (default: 20)",
+    )  # fmt: skip
+    group.add_argument(
+        "--margin", type=float, default=0.1, metavar="PP",
+        help="--seeds auto: two models are equivalent when shown (TOST) to differ by less "
+        "than ±PP percentage points of test accuracy (default: 0.1)",
+    )  # fmt: skip
+    group.add_argument(
+        "--vary", choices=VARY,
+        help="the one random stream that follows the seed (init: weights, order: shuffle, "
+        "dropout), the others at seed 0 (default: all, every stream; recorded)",
+    )  # fmt: skip
+
+
 def suite_configs(args: argparse.Namespace) -> list:
     """The validated configs of ``bench run --suite NAME``: the suite's archs, recipe (grid)
     and dataset, with the command line's recipe overrides, seeds, devices and data options."""
     from bench.config import environment
-    from bench.config import runs as config
     from bench.sweep import suites, sweep
 
     suite = suites.get_suite(args.suite)
-    seeds = args.seeds or getattr(args, "file_seeds", None) or "0"
     for flag, value in (("--arch", args.arch), ("--exclude", args.exclude),
                         ("--arch-arg", args.arch_arg), ("--recipe", args.recipe),
                         ("--dataset", args.dataset)):  # fmt: skip
@@ -57,13 +93,43 @@ def suite_configs(args: argparse.Namespace) -> list:
                 f"--suite {suite.name} sets the architectures, recipe and dataset: drop "
                 f"{flag} (recipe overrides such as --epochs and --lr still apply)"
             )
-    return sweep.plan_suite(
-        suite,
-        seeds if isinstance(seeds, list) else config.parse_seeds(seeds),
-        environment.resolve_devices(args.device),
-        overrides={name: getattr(args, name) for name in RECIPE_OVERRIDES},
-        **plan_options(args),
-    )
+    if args.seeds == "auto" and suite.lr_range is not None:
+        raise UsageError(
+            f"--seeds auto cannot plan suite {suite.name}'s LR range retrain: give --seeds "
+            "explicitly (e.g. --seeds 0-4)"
+        )
+    options = plan_options(args)
+    del options["vary"]
+    varies = [args.vary] if args.vary else list(suite.vary or ("all",))
+    return [
+        config
+        for vary in varies
+        for config in sweep.plan_suite(
+            suite,
+            seed_list(args, suite.seeds),
+            environment.resolve_devices(args.device),
+            overrides={name: getattr(args, name) for name in RECIPE_OVERRIDES},
+            **{**options, "vary": vary},
+        )
+    ]
+
+
+def seed_list(args: argparse.Namespace, default: str | None = None) -> list[int]:
+    """The seeds to plan: ``--seeds`` (else the suite's, else 0); with ``--seeds auto``,
+    every seed up to ``--max-seeds`` (the rounds then run only those they need)."""
+    from bench.config import runs as config
+
+    if args.seeds == "auto":
+        if args.max_seeds < args.min_seeds:
+            raise UsageError(
+                f"--max-seeds {args.max_seeds} is below --min-seeds {args.min_seeds}: raise "
+                "--max-seeds or lower --min-seeds"
+            )
+        if not args.margin > 0:
+            raise UsageError(f"--margin must be > 0 percentage points, got {args.margin}")
+        return list(range(args.max_seeds))
+    seeds = args.seeds or getattr(args, "file_seeds", None) or default or "0"
+    return seeds if isinstance(seeds, list) else config.parse_seeds(seeds)
 
 
 def plan_options(args: argparse.Namespace) -> dict:
@@ -87,6 +153,7 @@ def plan_options(args: argparse.Namespace) -> dict:
         "channels_last": args.channels_last,
         "fused_optimizer": args.fused_optimizer,
         "compile": args.compile,
+        "vary": args.vary or "all",
     }
 
 
@@ -120,7 +187,7 @@ def sweep_configs(args: argparse.Namespace) -> list:
         archs,
         args.dataset or DEFAULT_DATASET,
         recipe,
-        config.parse_seeds(args.seeds or "0"),
+        seed_list(args),
         environment.resolve_devices(args.device),
         arch_kwargs=arch_kwargs,
         **plan_options(args),
@@ -145,6 +212,11 @@ def run_sweeps(args: argparse.Namespace) -> int:
     from bench.train import SweepProgress, timing
 
     configs = sweep_configs(args)
+    if args.seeds == "auto" and len({adaptive_key(c) for c in configs}) < 2:
+        raise UsageError(
+            "--seeds auto decides comparisons between models: name at least two "
+            "(or give --seeds explicitly, e.g. --seeds 0-4)"
+        )
     executor = make_executor(
         args.executor,
         timeout_s=args.timeout,
@@ -166,17 +238,20 @@ def run_sweeps(args: argparse.Namespace) -> int:
     warning = timing.busy_warning(max(cpu) * args.jobs) if cpu and args.executor != "ray" else None
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    summary = sweep.run(
-        configs,
-        store,
-        **run_options(args, executor),
-        progress=SweepProgress(enabled=not args.quiet),
-        suite=args.suite,
-    )
-    print(f"{summary.planned} runs in {store.path}: {summary.describe()}")
-    if summary.unrecorded:
-        raise not_recorded(store, summary)
-    results = list(summary.results)
+    if args.seeds == "auto":
+        results = run_auto(args, configs, store, executor)
+    else:
+        summary = sweep.run(
+            configs,
+            store,
+            **run_options(args, executor),
+            progress=SweepProgress(enabled=not args.quiet),
+            suite=args.suite,
+        )
+        print(f"{summary.planned} runs in {store.path}: {summary.describe()}")
+        if summary.unrecorded:
+            raise not_recorded(store, summary)
+        results = list(summary.results)
     if args.suite:
         results += run_suite_steps(args, configs, store, executor)
     if results:
@@ -197,6 +272,44 @@ def not_recorded(store, summary) -> ArchbenchError:
         f"is repaired (or salvaged: bench results --results {store.directory} --salvage NEW), "
         f"record them with: bench results --results DIR --record-unrecorded {where}/*.json"
     )
+
+
+def adaptive_key(config) -> str:
+    from bench.sweep import adaptive
+
+    return adaptive.model_key(config)
+
+
+def run_auto(args: argparse.Namespace, configs: list, store, executor) -> list:
+    """``--seeds auto``: rounds of seeds until every pair is settled; prints the verdicts."""
+    from bench.sweep import adaptive
+    from bench.train import SweepProgress
+
+    settings = adaptive.Settings(args.min_seeds, args.max_seeds, args.margin)
+    outcome = adaptive.run_auto(
+        configs,
+        store,
+        settings,
+        suite=args.suite,
+        say=(lambda text: None) if args.quiet else print,
+        progress=SweepProgress(enabled=not args.quiet),
+        **run_options(args, executor),
+    )
+    if outcome.unrecorded is not None:
+        raise not_recorded(store, outcome.unrecorded)
+    used = outcome.replay.seeds_used()
+    for pair in outcome.replay.pairs:
+        print(f"{pair.a} vs {pair.b}: {pair.text(args.margin)} (n={pair.n})")
+    print(
+        f"--seeds auto in {store.path}: "
+        + ", ".join(f"{name} {n} seeds" for name, n in used.items())
+    )
+    for name, seeds in outcome.stuck.items():
+        print(
+            f"stopped: {name} seed(s) {', '.join(map(str, seeds))} did not finish ok "
+            "(see `bench results`); the rule cannot go on without them"
+        )
+    return outcome.results
 
 
 def run_options(args: argparse.Namespace, executor) -> dict:

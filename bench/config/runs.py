@@ -21,6 +21,7 @@ import architectures
 from architectures.registry import natural_key, unknown_name_message
 from bench.config import usercode
 from bench.config.errors import UsageError
+from bench.config.seeding import VARY
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("none", "cosine", "step", "onecycle")
@@ -196,14 +197,19 @@ class RunConfig:
     # and then left out of the identity so that earlier run ids stay the same)
     arch_source: str = ""
     dataset_source: str = ""
+    vary: str = "all"  # which random streams follow the seed (bench.config.seeding.VARY)
 
     def identity(self) -> dict[str, Any]:
-        """The canonical dict that the config is stored as (:attr:`run_id` hashes it)."""
+        """The canonical dict that the config is stored as (:attr:`run_id` hashes it). Fields
+        added later are left out at their default (no user source, ``vary="all"``), so the
+        configs of older stores keep their run ids."""
         values = dataclasses.asdict(self)
         values["recipe"] = {"name": self.recipe.name, **self.recipe.numbers()}
         for name in SOURCE_FIELDS:
             if not values[name]:
                 del values[name]
+        if values["vary"] == "all":
+            del values["vary"]
         return values
 
     @property
@@ -245,6 +251,8 @@ class RunConfig:
         check_seed(self.seed)
         if self.dtype not in DTYPES:
             raise UsageError(f"unknown dtype {self.dtype!r}; valid: {', '.join(DTYPES)}")
+        if self.vary not in VARY:
+            raise UsageError(f"unknown --vary {self.vary!r}; valid: {', '.join(VARY)}")
         if self.loader not in LOADERS:
             raise UsageError(f"unknown loader {self.loader!r}; valid: {', '.join(LOADERS)}")
         if self.threads is not None and self.threads < 1:

@@ -3,6 +3,11 @@
 Every random stream of a run derives from its seed: model initialization, the shuffle order,
 dropout, and data augmentation each get their own seed via :func:`derive_seed`, so changing one
 (say, turning augmentation on) does not shift the others.
+
+``vary`` (``bench run --vary``, recorded in the run config) says which streams follow the run's
+seed: ``all`` (the default) varies every stream with the seed; ``init``, ``order`` (the shuffle
+order) or ``dropout`` varies only that one and keeps every other stream (augmentation included)
+at seed 0, so the spread over seeds measures that one source of noise.
 """
 
 from __future__ import annotations
@@ -14,6 +19,13 @@ from typing import Any
 import torch
 
 STREAMS = ("init", "shuffle", "dropout", "augment")
+VARY = ("all", "init", "order", "dropout")
+VARIED_STREAMS = {
+    "all": STREAMS,
+    "init": ("init",),
+    "order": ("shuffle",),
+    "dropout": ("dropout",),
+}
 CUBLAS_WORKSPACE = ":4096:8"
 
 
@@ -25,17 +37,27 @@ def derive_seed(seed: int, stream: str) -> int:
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
-def generator(seed: int, stream: str, device: str | torch.device = "cpu") -> torch.Generator:
-    """A fresh generator on ``device`` for one stream of the run with ``seed``."""
+def stream_seed(seed: int, stream: str, vary: str = "all") -> int:
+    """The seed that ``stream`` draws from: the run's ``seed`` when ``vary`` names that stream
+    (or is ``all``), else 0."""
+    if vary not in VARIED_STREAMS:
+        raise ValueError(f"unknown --vary {vary!r}; valid: {', '.join(VARY)}")
+    return seed if stream in VARIED_STREAMS[vary] else 0
+
+
+def generator(
+    seed: int, stream: str, device: str | torch.device = "cpu", vary: str = "all"
+) -> torch.Generator:
+    """A fresh generator on ``device`` for one stream of the run with ``seed`` (and ``vary``)."""
     gen = torch.Generator(device=device)
-    gen.manual_seed(derive_seed(seed, stream))
+    gen.manual_seed(derive_seed(stream_seed(seed, stream, vary), stream))
     return gen
 
 
-def seed_global(seed: int, stream: str) -> None:
+def seed_global(seed: int, stream: str, vary: str = "all") -> None:
     """Seed torch's global generators (all devices) for a stream that draws from them:
     ``init`` (layer initializers) and ``dropout``."""
-    torch.manual_seed(derive_seed(seed, stream))
+    torch.manual_seed(derive_seed(stream_seed(seed, stream, vary), stream))
 
 
 def configure_determinism(deterministic: bool, fill_uninitialized: bool = True) -> dict[str, Any]:

@@ -7,12 +7,15 @@ device is matched with the other side's single device, so CPU vs GPU can be comp
 
 Flags, the rule for "beyond noise":
 
-- accuracy: the 95 % CI of the difference in mean test accuracy (B - A) excludes 0. The
-  difference is paired by seed on the seeds both sides ran when they share at least two
-  (then over those seeds only: a seed gives the same split and shuffle order on both sides,
-  so 16 seeds against 2 of them compare those 2), else Welch's t-test on all runs; the
-  ``test`` column says which. With n < 2 on a side the noise is unknown and accuracy is not
-  flagged.
+- accuracy: where the model's seed noise is known (a ``noise`` study in either store: runs
+  under several ``--vary`` values, at least 5 seeds with every source varied, std s), the
+  difference exceeds 2 standard errors of a difference of means with that noise,
+  ``2 s sqrt(1/n_a + 1/n_b)`` (so one seed per side is enough); otherwise the 95 % CI of the
+  difference in mean test accuracy (B - A) excludes 0. The difference is paired by seed on the
+  seeds both sides ran when they share at least two (then over those seeds only: a seed gives
+  the same split and shuffle order on both sides, so 16 seeds against 2 of them compare those
+  2), else Welch's t-test on all runs; the ``test`` column says which. With n < 2 on a side
+  and no known noise, accuracy is not flagged.
 - time: the ratio of mean training times B / A is outside [0.9, 1.1] and the difference is
   larger than 2 standard deviations of the per-run times (the larger side's std; with n < 2
   on both sides the ratio alone decides).
@@ -32,11 +35,12 @@ from pathlib import Path
 import pandas as pd
 
 from bench.config import ArchbenchError, UsageError
-from bench.report import stats, timings, variants
+from bench.report import seeds, stats, timings, variants
 from bench.store import load
 
 TIME_RATIO_BAND = (0.9, 1.1)
 TIME_STD_FACTOR = 2.0
+NOISE_SE_FACTOR = 2.0
 REGRESSIONS = ("accuracy down", "slower")
 
 
@@ -65,11 +69,17 @@ def _sides(runs: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     return {key: group for key, group in runs.groupby(["variant", "device"], sort=False)}
 
 
-def compare(runs_a: pd.DataFrame, runs_b: pd.DataFrame) -> pd.DataFrame:
+def compare(
+    runs_a: pd.DataFrame, runs_b: pd.DataFrame, noise: dict[str, float] | None = None
+) -> pd.DataFrame:
     """One row per model (variant) and device pair: mean test accuracy and training time on
     each side, the accuracy difference (B - A) with its 95 % CI and test, the time ratio
     B / A, and the flag (see the module docstring). Only ``ok`` runs count; a model found on
-    one side only is listed with the flag ``only in A``/``only in B``."""
+    one side only is listed with the flag ``only in A``/``only in B``. ``noise``: the known
+    seed noise per variant (default: measured by :func:`bench.report.seeds.noise_std` on A's
+    runs, else on B's)."""
+    if noise is None:
+        noise = {**seeds.noise_std(runs_b), **seeds.noise_std(runs_a)}
     both = pd.concat([runs_a.assign(side="A"), runs_b.assign(side="B")], ignore_index=True)
     both = variants.with_variants(
         both[both.status == "ok"], also_ignore=("device",), per=("device", "side")
@@ -82,7 +92,7 @@ def compare(runs_a: pd.DataFrame, runs_b: pd.DataFrame) -> pd.DataFrame:
         if len(left) == 1 and len(right) == 1:
             pairs.append((left[0], right[0]))
     matched_a, matched_b = {p[0] for p in pairs}, {p[1] for p in pairs}
-    rows = [_row(a[ka], b[kb]) for ka, kb in pairs]
+    rows = [_row(a[ka], b[kb], noise.get(ka[0])) for ka, kb in pairs]
     rows += [_one_side(group, "only in A") for key, group in a.items() if key not in matched_a]
     rows += [_one_side(group, "only in B") for key, group in b.items() if key not in matched_b]
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -126,7 +136,7 @@ def _device(ga: pd.DataFrame, gb: pd.DataFrame) -> str:
     return da if da == db else f"{da} -> {db}"
 
 
-def _row(ga: pd.DataFrame, gb: pd.DataFrame) -> dict:
+def _row(ga: pd.DataFrame, gb: pd.DataFrame, noise_std: float | None = None) -> dict:
     # B first: the difference is B - A (over the shared seeds when it is paired on them)
     d = stats.difference_on_shared(
         dict(zip(gb.seed, gb.test_acc, strict=True)), dict(zip(ga.seed, ga.test_acc, strict=True))
@@ -135,7 +145,11 @@ def _row(ga: pd.DataFrame, gb: pd.DataFrame) -> dict:
     time_a, time_b = ta.time_train_s.mean(), tb.time_train_s.mean()
     ratio = time_b / time_a if time_a > 0 else math.nan
     flags = []
-    if d.ci_excludes_zero:
+    if noise_std is not None and not math.isnan(noise_std):
+        beyond = abs(d.diff) > NOISE_SE_FACTOR * noise_std * math.sqrt(1 / d.n_a + 1 / d.n_b)
+    else:
+        beyond = d.ci_excludes_zero
+    if beyond:
         flags.append("accuracy up" if d.diff > 0 else "accuracy down")
     stds = [s for s in (ta.time_train_s.std(), tb.time_train_s.std()) if not math.isnan(s)]
     noise = TIME_STD_FACTOR * max(stds) if stds else 0.0
@@ -244,8 +258,10 @@ def _times(frame: pd.DataFrame, side: str) -> list[str]:
 
 
 RULE = (
-    "flags: accuracy when the 95 % CI of B - A excludes 0 (needs n >= 2 per side; paired by "
-    "seed on the seeds both sides ran when they share two or more, else Welch); time when "
+    "flags: accuracy when B - A exceeds 2 standard errors of the model's known seed noise (a "
+    "noise study in the store), else when the 95 % CI of B - A excludes 0 (needs n >= 2 per "
+    "side; paired by seed on the seeds both sides ran when they share two or more, else "
+    "Welch); time when "
     f"B / A is outside [{TIME_RATIO_BAND[0]:g}, {TIME_RATIO_BAND[1]:g}] and the change exceeds "
     f"{TIME_STD_FACTOR:g} std of the per-run times, over runs not recorded contended and "
     "trained in groups of the same size (timed)"

@@ -12,8 +12,10 @@ Conventions (also stated in the report):
   on the test set. Training time is the training loop's wall time (evaluation excluded).
 - Mean ± sample std over seeds, n, and the 95 % t confidence interval of the mean.
 - Pairwise: difference of mean test accuracy with its 95 % CI; paired t-test by seed when both
-  models have the same seeds, else Welch's t-test; verdicts use Holm-adjusted p < 0.05 over the
-  pairs of the table. With n < 2 on a side no claim is made.
+  models have the same seeds, else Welch's t-test; verdicts (A better / equivalent within
+  ±0.1 pp by TOST / unresolved) use Holm-adjusted p < 0.05 over the pairs of the table, or
+  the ``--seeds auto`` stopping rule for the pairs it decided. With n < 2 on a side no claim
+  is made. Prediction intervals for one more run; references; noise by source (``--vary``).
 - Device agreement: mean test accuracies within :data:`DEVICE_TOLERANCE_PP` percentage points.
 - Each suite's protocol, and whether its runs followed it (:mod:`bench.report.protocol`);
   without a validation set, validation-only metrics are n/a, never taken from the test set.
@@ -26,6 +28,8 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+import pandas as pd
 
 from bench.config import ArchbenchError, RunConfig, UsageError
 from bench.data import idx, userdata
@@ -47,11 +51,15 @@ from bench.report.sections import (
     Context,
     figures_section,
     lr_range_section,
+    noise_section,
     pairwise_section,
     recap_section,
+    references_section,
     robustness_section,
+    seeds_section,
     title,
 )
+from bench.report.seeds import read_references, suite_references
 from bench.report.study import recover_grid
 from bench.report.study_section import (
     study_figures_section,
@@ -118,6 +126,7 @@ def write_report(
     command: str | None = None,
     say: Callable[[str], None] | None = None,
     fmt: str = "md",
+    reference: Path | None = None,
 ) -> Path:
     """Write the markdown report of ``results_dir`` (only ``suite``'s runs when given) to
     ``out_path`` (default ``results_dir/report.md``) with its figures in a folder beside it
@@ -128,10 +137,15 @@ def write_report(
     (default ``results_dir/report.html``, figures embedded: :mod:`bench.report.html`); no
     figures folder is left beside it. A symlink ``out_path`` is written through (the file it
     points to is replaced, its figures beside that file); anything but a new path or a
-    regular file is refused before any work (:func:`report_target`)."""
+    regular file is refused before any work (:func:`report_target`). ``reference``: a CSV of
+    published numbers (model, metric, value, source) checked against our prediction
+    intervals, beside the suite's own references."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
     results_dir = Path(results_dir)
+    references = suite_references(suite)
+    if reference is not None:  # read before anything is written: a bad file is exit 2
+        references = pd.concat([references, read_references(Path(reference))])
     store, tables = select(results_dir, suite)
     for text in tables.runs.config_json.dropna().unique():  # the user's datasets, checked
         config = RunConfig.from_json(text)
@@ -152,6 +166,7 @@ def write_report(
             link=final_figures.name,
             data_root=data_root,
             study=study_of(tables, runs),
+            references=references,
         )
         text = render(ctx, suite, command)
         if fmt == "html":
@@ -211,6 +226,11 @@ def report_target(out: Path) -> Path:
     return target
 
 
+def seed_sections(ctx: Context) -> list[str]:
+    """One more run (and how --seeds auto chose seed counts), noise by source, references."""
+    return [seeds_section(ctx), noise_section(ctx), references_section(ctx)]
+
+
 def render(ctx: Context, suite: str | None, command: str | None) -> str:
     """The report's markdown. When the runs form a grid (``ctx.study``), a study section comes
     first, the recap folds into ``<details>``, the pairwise table compares each setting with
@@ -224,10 +244,10 @@ def render(ctx: Context, suite: str | None, command: str | None) -> str:
             1,
         )
         body = [study_section(ctx), recap + "\n\n</details>", study_pairwise_section(ctx),
-                study_figures_section(ctx)]  # fmt: skip
+                study_figures_section(ctx), *seed_sections(ctx)]  # fmt: skip
     else:
-        body = [recap_section(ctx), pairwise_section(ctx), figures_section(ctx),
-                robustness_section(ctx)]  # fmt: skip
+        body = [recap_section(ctx), pairwise_section(ctx), *seed_sections(ctx),
+                figures_section(ctx), robustness_section(ctx)]  # fmt: skip
     sections = [
         title(ctx, suite),
         protocol_section(ctx, suite),

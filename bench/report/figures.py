@@ -91,9 +91,9 @@ def learning_curves(history: pd.DataFrame, path: Path, models: Sequence[str] = (
                     linewidth=0,
                 )
             elif seeds > 1:  # a single epoch: the band becomes a bar
-                spread = [
-                    per_epoch["mean"] - per_epoch["min"],
-                    per_epoch["max"] - per_epoch["mean"],
+                spread = [  # clipped: identical seeds' mean can round past min or max
+                    (per_epoch["mean"] - per_epoch["min"]).clip(lower=0),
+                    (per_epoch["max"] - per_epoch["mean"]).clip(lower=0),
                 ]
                 ax.errorbar(
                     per_epoch.index,

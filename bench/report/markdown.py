@@ -103,7 +103,15 @@ def pairwise_markdown(frame: pd.DataFrame) -> str:
             "Test": r.test if r.test != stats.NO_CLAIM else NOTHING,
             "p": p_text(r.p_value),
             "p (Holm)": p_text(r.p_holm),
-            "Verdict": r.verdict,
+            "Verdict": r.verdict + (" (--seeds auto)" if r.adaptive else ""),
+            "Seeds": min(r.n_a, r.n_b),
+            "Effect size d_z": NOTHING if is_nan(r.effect_size) else f"{r.effect_size:.2f}",
+            "P(A > B) [95 % CI]": (
+                NOTHING
+                if is_nan(r.p_superior)
+                else f"{r.p_superior:.2f} [{r.p_superior_low:.2f}, {r.p_superior_high:.2f}]"
+            ),
+            "Wilcoxon p": p_text(r.wilcoxon_p),
         }
         for r in frame.itertuples()
     ]

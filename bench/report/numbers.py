@@ -4,9 +4,13 @@ statistics over seeds), pairwise differences with their tests, and the device co
 Conventions: only runs that finished ``ok`` count; a model is a variant
 (:mod:`bench.report.variants`); test accuracy and loss are the last epoch's. Pairwise: difference of
 mean test accuracy with its 95 % CI; paired t-test by seed when both models have the same seeds,
-else Welch's t-test; verdicts use Holm-adjusted p < 0.05 over the pairs of the table; with
-n < 2 on a side no claim is made. Devices agree when their mean test accuracies are within
-:data:`DEVICE_TOLERANCE_PP` percentage points.
+else Welch's t-test; verdicts: *A better* when the Holm-adjusted p < 0.05 over the pairs of the
+table, else *equivalent within ±m pp* when the Holm-adjusted TOST p < 0.05 (paired seeds only),
+else *unresolved after n seeds*; with n < 2 on a side no claim is made. A pair decided by
+``--seeds auto`` shows the verdict of its stopping rule (:mod:`bench.sweep.adaptive`), on the
+seeds it used. Paired pairs also get the effect size (Cohen's d_z), P(A > B) over paired
+seeds with its bootstrap interval, and the Wilcoxon signed-rank p when n >= 6. Devices agree
+when their mean test accuracies are within :data:`DEVICE_TOLERANCE_PP` percentage points.
 """
 
 from __future__ import annotations
@@ -19,9 +23,13 @@ import pandas as pd
 
 from bench.report import stats, timings, variants
 from bench.report.evaluation import ROTATIONS, rotation_name
+from bench.sweep import adaptive as adaptive_rule
+from bench.sweep import seedstats
 
 DEVICE_TOLERANCE_PP = 0.1
 ALL_PAIRS_LIMIT = 8  # more models than this: each is compared with the best one only
+MARGIN_PP = adaptive_rule.DEFAULT_MARGIN_PP  # equivalence margin of fixed-seed pairs
+WILCOXON_MIN_N = 6
 TARGET = "99"  # the recap's time-to-accuracy column: validation accuracy 99 %
 
 
@@ -37,8 +45,9 @@ def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.Dat
     validation accuracy. Times are over the runs not recorded ``contended`` only
     (:mod:`bench.report.timings`): ``time_n`` of the ``n``, ``time_contended`` left out. With
     ``evaluations`` (from :func:`bench.report.evaluation.ensure_evaluations`) also the accuracy on
-    the test set rotated by +15° and -15°. Fractions stay fractions (0.98, not 98). ``n_val``
-    is the validation set's size (0: none, so no time to a validation accuracy)."""
+    the test set rotated by +15° and -15°, and the 95 % prediction interval of one more run's
+    test accuracy (``test_acc_pi_low``/``_high``). Fractions stay fractions (0.98, not 98).
+    ``n_val`` is the validation set's size (0: none, so no time to a validation accuracy)."""
     runs = variants.with_variants(ok_runs(runs))
     rows = []
     for variant, group in runs.groupby("variant", sort=False):
@@ -55,6 +64,8 @@ def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.Dat
             "test_acc_ci_low": acc.ci_low,
             "test_acc_ci_high": acc.ci_high,
         }
+        low, high = seedstats.prediction_interval(group.test_acc.tolist())
+        row.update(test_acc_pi_low=low, test_acc_pi_high=high)  # one more run, 95 %
         row.update(_mean_std("test_loss", group.test_loss))
         timed = timings.clean(group)
         row.update(timings.summary("time_train_s", timed.time_train_s))
@@ -95,13 +106,22 @@ def _rotated(group: pd.DataFrame, evaluations: pd.DataFrame) -> dict[str, float]
 
 
 def pairwise(
-    runs: pd.DataFrame, metric: str = "test_acc", reference: str | None = None
+    runs: pd.DataFrame,
+    metric: str = "test_acc",
+    reference: str | None = None,
+    decided: dict | None = None,
 ) -> pd.DataFrame:
     """Differences of mean ``metric`` between models (variants) on the same test set: every
     pair when there are at most :data:`ALL_PAIRS_LIMIT` models, else each model against the
     best; with ``reference`` (a model chosen elsewhere, e.g. on validation accuracy), each
     model against it. In each row ``a`` has the higher mean. Columns: a, b, n_a, n_b, mean_a,
-    mean_b, diff, ci_low, ci_high, test, p_value, p_holm, verdict."""
+    mean_b, diff, ci_low, ci_high, test, p_value, p_holm, p_tost, p_tost_holm, effect_size,
+    p_superior (with _low, _high), wilcoxon_p, margin_pp, adaptive, verdict.
+
+    ``decided``: pairs settled by ``--seeds auto`` (``frozenset({a, b})`` -> (its
+    :class:`~bench.sweep.adaptive.PairDecision`, margin in pp)); such a pair is compared on
+    the seeds its rule used and keeps its rule's verdict."""
+    decided = decided or {}
     runs = variants.with_variants(ok_runs(runs))
     runs["test_set"] = [
         json.dumps([f["dataset"], f.get("limit_test")])
@@ -124,17 +144,53 @@ def pairwise(
             pairs = [(best, m) for m in models if m != best]
         for x, y in pairs:
             a, b = (x, y) if means[x] >= means[y] else (y, x)
-            d = stats.difference(values[a], values[b])
-            rows.append({"a": a, "b": b, **{k: getattr(d, k) for k in DIFF_FIELDS}})
-    frame = pd.DataFrame(rows, columns=["a", "b", *DIFF_FIELDS, "p_holm", "verdict"])
+            rule = decided.get(frozenset((a, b)))
+            va, vb = values[a], values[b]
+            if rule is not None:  # the seeds the stopping rule decided on
+                va = {s: v for s, v in va.items() if s < rule[0].n}
+                vb = {s: v for s, v in vb.items() if s < rule[0].n}
+            d = stats.difference(va, vb)
+            row = {"a": a, "b": b, **{k: getattr(d, k) for k in DIFF_FIELDS}}
+            row.update(paired_extras(va, vb, d.test == stats.PAIRED))
+            row["adaptive"] = rule is not None
+            row["margin_pp"] = rule[1] if rule is not None else MARGIN_PP
+            row["verdict"] = rule[0].text(rule[1]) if rule is not None else None
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=["a", "b", *DIFF_FIELDS, *EXTRA_FIELDS, "p_holm"])
     if frame.empty:
         return frame
     frame["p_holm"] = stats.holm(frame.p_value.tolist())
-    frame["verdict"] = [verdict(row) for row in frame.itertuples()]
+    frame["p_tost_holm"] = stats.holm(frame.p_tost.tolist())
+    frame["verdict"] = [row.verdict if row.adaptive else verdict(row) for row in frame.itertuples()]
     return frame
 
 
 DIFF_FIELDS = ["n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "test", "p_value"]
+EXTRA_FIELDS = [
+    "p_tost", "effect_size", "p_superior", "p_superior_low", "p_superior_high", "wilcoxon_p",
+    "adaptive", "margin_pp", "verdict",
+]  # fmt: skip
+
+
+def paired_extras(a: dict, b: dict, is_paired: bool) -> dict:
+    """TOST p (margin :data:`MARGIN_PP`), effect size, P(A > B) and Wilcoxon p of paired
+    seeds; nan when the seeds are not paired."""
+    nan = float("nan")
+    extras = dict.fromkeys(["p_tost", "effect_size", "p_superior", "p_superior_low",
+                            "p_superior_high", "wilcoxon_p"], nan)  # fmt: skip
+    if not is_paired:
+        return extras
+    d = [a[s] - b[s] for s in sorted(a)]
+    superior = seedstats.prob_superiority(d)
+    extras.update(
+        p_tost=seedstats.tost_p_value(d, MARGIN_PP / 100),
+        effect_size=seedstats.effect_size(d),
+        p_superior=superior[0],
+        p_superior_low=superior[1],
+        p_superior_high=superior[2],
+        wilcoxon_p=seedstats.wilcoxon_p_value(d) if len(d) >= WILCOXON_MIN_N else nan,
+    )
+    return extras
 
 
 def verdict(row) -> str:
@@ -142,8 +198,10 @@ def verdict(row) -> str:
         n = min(row.n_a, row.n_b)
         return f"n={n}: no claim can be made (run more seeds, e.g. --seeds 0-4)"
     if row.p_holm < stats.ALPHA:
-        return f"{row.a} better (significant)"
-    return "no significant difference"
+        return f"{row.a} better"
+    if row.p_tost_holm < stats.ALPHA:
+        return f"equivalent within ±{row.margin_pp:g} pp"
+    return f"unresolved after {min(row.n_a, row.n_b)} seeds"
 
 
 def device_comparison(runs: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from bench.config import RunConfig
 from bench.data import datasets
-from bench.report import figures, stats, variants
+from bench.report import figures, seeds, stats, variants
 from bench.report.evaluation import ROTATIONS, TEST, run_data
 from bench.report.markdown import (
     NOTHING,
@@ -29,7 +29,9 @@ from bench.report.markdown import (
 )
 from bench.report.numbers import (
     ALL_PAIRS_LIMIT,
+    MARGIN_PP,
     TARGET,
+    WILCOXON_MIN_N,
     pairwise,
 )
 from bench.store import Tables
@@ -49,6 +51,7 @@ class Context:
     data_root: Path | None
     written: list[str] = dataclasses.field(default_factory=list)
     study: Any = None  # a bench.report.study.Grid when the runs form a grid, else None
+    references: pd.DataFrame | None = None  # bench report --reference, and the suite's
 
     def save(self, name: str, draw: Callable[[Path], Path]) -> str:
         """Draw one figure into the figures folder; returns its markdown image link."""
@@ -117,13 +120,20 @@ def _front(frame: pd.DataFrame, column: str) -> list[str]:
 
 
 def pairwise_section(ctx: Context) -> str:
-    frame = pairwise(ctx.tables.runs)
+    decided, studies = seeds.decided_pairs(ctx.tables, ctx.runs)
+    frame = pairwise(ctx.tables.runs, decided=decided)
     if frame.empty:
         return "## Pairwise comparison\n\nOnly one model: nothing to compare."
     scope = (
         "every pair of models"
         if len(ctx.recap) <= ALL_PAIRS_LIMIT
         else f"each model against the best (more than {ALL_PAIRS_LIMIT} models)"
+    )
+    auto = (
+        "\nPairs marked --seeds auto were decided by its stopping rule (see One more run) on\n"
+        "the seeds it used, shown under Seeds."
+        if studies
+        else ""
     )
     return f"""## Pairwise comparison
 
@@ -132,9 +142,15 @@ def pairwise_section(ctx: Context) -> str:
 Test accuracy of {scope} on the same test set; A is the one with the higher mean. The CI is
 the 95 % t interval of the difference in percentage points. Test: the {stats.PAIRED} on the
 per-seed differences when both models ran the same seeds (same split and shuffle order per
-seed), else {stats.WELCH}; two-sided. Verdict: significant when the Holm-adjusted p (over the
-{len(frame)} comparisons of this table) is below {stats.ALPHA:g}. With n=1 on a side no claim
-can be made: one seed says nothing about seed-to-seed noise."""
+seed), else {stats.WELCH}; two-sided. Verdict: A better when the Holm-adjusted p (over the
+{len(frame)} comparisons of this table) is below {stats.ALPHA:g}; else equivalent within
+±{MARGIN_PP:g} pp when two one-sided tests (TOST, paired seeds, Holm-adjusted) show the
+difference inside that margin; else unresolved after n seeds (more seeds may settle it:
+`--seeds auto`). With n=1 on a side no claim can be made: one seed says nothing about
+seed-to-seed noise. For paired seeds: the effect size d_z (mean difference / its std over
+seeds), P(A > B), the share of seeds on which A beats B (ties count one half) with its
+percentile bootstrap interval over seeds, and with n >= {WILCOXON_MIN_N} the Wilcoxon
+signed-rank p beside the t-test's.{auto}"""
 
 
 def figures_section(ctx: Context) -> str:
@@ -304,3 +320,17 @@ def _retrain_text(ctx: Context, first, chosen_lr: float | None) -> str:
         f"{d.mean_a:.2%} vs {d.mean_b:.2%} at the recipe's lr {config.recipe.lr:g} "
         f"(`{original.model.iloc[0]}`): {d.diff * 100:+.2f} pp ({claim})."
     )
+
+
+def seeds_section(ctx: Context) -> str:
+    return seeds.seeds_section(ctx, seeds.decided_pairs(ctx.tables, ctx.runs)[1])
+
+
+def noise_section(ctx: Context) -> str:
+    return seeds.noise_section(ctx)
+
+
+def references_section(ctx: Context) -> str:
+    if ctx.references is None:
+        return ""
+    return seeds.references_section(ctx, ctx.references)

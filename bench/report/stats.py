@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
+from bench.sweep.seedstats import holm  # noqa: F401  (one Holm for the sweep and the report)
+
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
 PAIRED = "paired t-test"
@@ -153,18 +155,6 @@ def difference_on_shared(a: Mapping[int, float], b: Mapping[int, float]) -> Diff
         return difference(a, b)
     d = difference({s: a[s] for s in shared}, {s: b[s] for s in shared})
     return dataclasses.replace(d, test=f"{PAIRED} on {len(shared)} shared seeds")
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (NaN stays NaN and is not counted in the family)."""
-    indexed = [(p, i) for i, p in enumerate(p_values) if not math.isnan(p)]
-    m = len(indexed)
-    adjusted = [math.nan] * len(p_values)
-    running = 0.0
-    for rank, (p, i) in enumerate(sorted(indexed)):
-        running = max(running, min(1.0, (m - rank) * p))
-        adjusted[i] = running
-    return adjusted
 
 
 def pareto_front(costs: Sequence[float], scores: Sequence[float]) -> list[bool]:

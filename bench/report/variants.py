@@ -104,11 +104,12 @@ def labels(keys: Sequence[str]) -> dict[str, str]:
             for field in fields[group[0]]
             if len({json.dumps(fields[key].get(field)) for key in group}) > 1
         ]
+        defaults = _defaults()  # a field left out of the config (vary) is at its default
         for key in group:
             parts = [
                 source_text(field, fields[key][field])
                 if field in SOURCE_FIELDS and fields[key].get(field)
-                else f"{field}={_value_text(fields[key].get(field))}"
+                else f"{field}={_value_text(fields[key].get(field, defaults.get(field)))}"
                 for field in differing
             ]
             result[key] = f"{name} ({', '.join(parts)})" if parts else name

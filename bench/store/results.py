@@ -5,8 +5,10 @@ headline numbers and environment), ``history`` (one row per run and epoch) and `
 (torchinfo facts and summary text, once per architecture and input shape). Beside them:
 ``suite_runs`` (which runs belong to which suite, and as which step: one run can belong to
 several suites, since suites share configs), ``lr_range`` (one row per learning rate of each LR
-range test) and ``evaluations`` (numbers computed later from a run's checkpoint, such as the
-accuracy on the rotated test set; deleted when the run is replaced). The database runs in
+range test), ``evaluations`` (numbers computed later from a run's checkpoint, such as the
+accuracy on the rotated test set; deleted when the run is replaced) and ``adaptive`` (each
+``--seeds auto`` study: its settings and the run id planned for every model and seed, so the
+report can replay its stopping rule). The database runs in
 WAL mode; each run is written in one ``BEGIN IMMEDIATE`` transaction when it ends, so a process
 killed at any moment leaves either the whole run or nothing, and several processes can write
 to one directory at once without losing rows. Final weights go to ``DIR/checkpoints/RUN_ID.pt``
@@ -32,6 +34,7 @@ from bench.data import idx
 from bench.store import health
 from bench.store.rows import expand_runs, record_rows
 from bench.store.schema import (
+    ADAPTIVE_COLUMNS,
     BUSY_TIMEOUT_MS,
     DB_NAME,
     EVALUATION_COLUMNS,
@@ -57,6 +60,7 @@ class Tables:
     suite_runs: pd.DataFrame = field(default_factory=lambda: _empty(SUITE_RUN_COLUMNS))
     lr_range: pd.DataFrame = field(default_factory=lambda: _empty(LR_RANGE_COLUMNS))
     evaluations: pd.DataFrame = field(default_factory=lambda: _empty(EVALUATION_COLUMNS))
+    adaptive: pd.DataFrame = field(default_factory=lambda: _empty(ADAPTIVE_COLUMNS))
 
     def for_suite(self, suite: str) -> Tables:
         """Only the runs (and their history, and the LR range tests) of ``suite``."""
@@ -69,6 +73,7 @@ class Tables:
             suite_runs=self.suite_runs[self.suite_runs.suite == suite],
             lr_range=self.lr_range[self.lr_range.suite == suite],
             evaluations=self.evaluations[self.evaluations.run_id.isin(ids)],
+            adaptive=self.adaptive[self.adaptive.suite == suite],
         )
 
 
@@ -269,6 +274,20 @@ class ResultsStore:
         with self.transaction() as conn:
             _insert(conn, "evaluations", row, verb="INSERT OR REPLACE")
 
+    def record_adaptive(
+        self, study_id: str, suite: str | None, settings: dict, models: dict[str, list[str]]
+    ) -> None:
+        """Record an adaptive (``--seeds auto``) study once (the same study again: kept)."""
+        row = {
+            "study_id": study_id,
+            "suite": suite,
+            "settings_json": json.dumps(settings, sort_keys=True),
+            "models_json": json.dumps(models),
+            "created_at": now(),
+        }
+        with self.transaction() as conn:
+            _insert(conn, "adaptive", row, "INSERT OR IGNORE")
+
     def runs(self) -> pd.DataFrame:
         """The runs table alone, with the time-to-accuracy columns expanded."""
         with self.connect() as conn:
@@ -291,7 +310,7 @@ class ResultsStore:
             models = _read_table(conn, "models", "SELECT * FROM models ORDER BY model_key")
             extra = {
                 name: _read_table(conn, name, f"SELECT * FROM {name}")
-                for name in ("suite_runs", "lr_range", "evaluations")
+                for name in ("suite_runs", "lr_range", "evaluations", "adaptive")
             }
         if self._unsaved_evaluations:
             extra["evaluations"] = self.evaluations()

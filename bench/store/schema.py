@@ -154,6 +154,14 @@ EVALUATION_COLUMNS = {
     "computed_at": "TEXT",
 }
 
+ADAPTIVE_COLUMNS = {
+    "study_id": "TEXT PRIMARY KEY",  # a hash of the settings and the planned run ids
+    "suite": "TEXT",
+    "settings_json": "TEXT NOT NULL",  # min_seeds, max_seeds, margin_pp, alpha
+    "models_json": "TEXT NOT NULL",  # {model name: [run id of seed 0, seed 1, ...]}
+    "created_at": "TEXT",
+}
+
 
 def create_table(name: str, columns: dict[str, str], extra: str = "") -> str:
     body = ",\n  ".join(f"{col} {kind}" for col, kind in columns.items())
@@ -168,6 +176,7 @@ SCHEMA = [
     create_table("suite_runs", SUITE_RUN_COLUMNS, ",\n  PRIMARY KEY (suite, run_id, step)"),
     create_table("lr_range", LR_RANGE_COLUMNS, ",\n  PRIMARY KEY (test_id, lr)"),
     create_table("evaluations", EVALUATION_COLUMNS, ",\n  PRIMARY KEY (run_id, name)"),
+    create_table("adaptive", ADAPTIVE_COLUMNS),
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
     "CREATE INDEX IF NOT EXISTS runs_by_arch ON runs (arch, dataset, recipe)",
 ]
@@ -180,6 +189,7 @@ TABLE_COLUMNS = {
     "suite_runs": SUITE_RUN_COLUMNS,
     "lr_range": LR_RANGE_COLUMNS,
     "evaluations": EVALUATION_COLUMNS,
+    "adaptive": ADAPTIVE_COLUMNS,
 }
 
 

@@ -25,7 +25,9 @@ from typing import Any
 import architectures
 from architectures.registry import natural_key, unknown_name_message
 from bench.config import Recipe, UsageError, get_recipe
+from bench.config.seeding import VARY
 from bench.data import datasets, splits
+from bench.sweep.protocols import Protocol, Reference, normalization_text
 
 
 @dataclass(frozen=True)
@@ -55,40 +57,6 @@ class LRRangeStep:
         )
 
 
-def normalization_text(mode: str, info: datasets.DatasetInfo) -> str:
-    if mode == "standard" and info.mean is not None:
-        return f"pixels normalized (mean {info.mean:g}, std {info.std:g})"
-    return {
-        "unit": "pixels in [0, 1]",
-        "standard": "pixels normalized with the training images' mean and std",
-        "zscore": "each pixel z-scored on the training images",
-    }[mode]
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """How a suite's source ran its comparison, and how archbench runs it by default.
-
-    ``train_images``: how many training images the source trained on (the whole training set
-    of the suite's dataset). ``val_size``: the validation images archbench carves from them by
-    default (0: none, the models train on all ``train_images``; None: the dataset's default).
-    ``selection``: what is selected, and on what (``"nothing"`` when the last epoch's weights
-    are the result). ``reason``: why this protocol, in one sentence. ``difference``: the one
-    deliberate difference from the source, if any (e.g. where it selected on the test set).
-    Epochs, batch size and normalization are the suite's recipe's (:meth:`Suite.protocol_text`).
-    """
-
-    train_images: int
-    val_size: int | None
-    selection: str
-    reason: str
-    difference: str = ""
-
-    @property
-    def as_in_source(self) -> bool:
-        return not self.difference and self.val_size == 0
-
-
 def grid(**values: list[Any]) -> tuple[dict[str, Any], ...]:
     """Every combination of overrides: ``grid(lr=[1, 2], batch_size=[32])``. A name that is
     not a recipe field is an argument of the suite's architectures (``hidden=[[512], [512,
@@ -111,6 +79,9 @@ class Suite:
     grid: tuple[dict[str, Any], ...] = ()
     lr_range: LRRangeStep | None = None
     protocol: Protocol | None = None  # every registered suite has one (checked on register)
+    vary: tuple[str, ...] = ()  # one sweep per --vary value (() is --vary all)
+    seeds: str | None = None  # the seeds when --seeds is not given (None: seed 0)
+    references: tuple[Reference, ...] = ()  # published numbers the report checks against
 
     def held_out(self) -> int:
         """The validation images the protocol holds out (the dataset's default for None)."""
@@ -193,6 +164,8 @@ class Suite:
             raise ValueError(f"suite {self.name!r} has no protocol")
         if self.lr_range is not None and self.held_out() == 0:
             raise ValueError(f"suite {self.name!r}: the LR range test needs a validation set")
+        if not set(self.vary) <= set(VARY):
+            raise ValueError(f"suite {self.name!r}: vary must be among {', '.join(VARY)}")
 
 
 def _value_text(value: Any) -> str:
@@ -347,6 +320,14 @@ register_suite(
             "set; the suite runs the recap's recipe and protocol, so its cnn and mlp32 runs "
             "are the recap's own (trained once)",
         ),
+        references=(
+            Reference(
+                "lenet5",
+                "test_acc",
+                0.9905,
+                "LeCun et al. 1998: LeNet-5, 0.95 % test error without distortions",
+            ),
+        ),
     )
 )
 register_suite(
@@ -386,6 +367,26 @@ register_suite(
             reason="the study trained each setting on all 60,000 training images for a fixed "
             "5 epochs and compared clean and rotated test accuracy; it picks no setting, so "
             "nothing needs a validation set",
+        ),
+    )
+)
+register_suite(
+    Suite(
+        "noise",
+        description="Where the noise comes from: one model with only its weight init, only "
+        "the shuffle order, only dropout, or everything following the seed (10 seeds each)",
+        source="Bouthillier et al., MLSys 2021: Accounting for variance in machine learning "
+        "benchmarks",
+        archs=("strongcnn",),
+        recipe="adam-bs64-e5",
+        vary=("init", "order", "dropout", "all"),
+        seeds="0-9",
+        protocol=Protocol(
+            60_000,
+            val_size=0,
+            selection=LAST_EPOCH,
+            reason="the recap's recipe and protocol, so that the noise measured is the noise "
+            "of the recap's own strongcnn runs (the --vary all runs are those runs)",
         ),
     )
 )

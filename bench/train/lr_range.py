@@ -126,16 +126,16 @@ def _range_test(config, lrs, train_images, data_root, on_point) -> RangeResult:
     for lr in lrs:
         recipe = config.recipe.with_overrides(lr=lr, epochs=1, schedule="none")
         model = build_model(config, device)
-        seeding.seed_global(config.seed, "dropout")
+        seeding.seed_global(config.seed, "dropout", vary=config.vary)
         source = train.TensorBatches(
-            budget, recipe.batch_size, seeding.generator(config.seed, "shuffle"),
+            budget, recipe.batch_size, seeding.generator(config.seed, "shuffle", vary=config.vary),
             recipe.eval_batch_size,
         )  # fmt: skip
         outcome = train.fit(
             model,
             source,
             recipe,
-            augment_gen=seeding.generator(config.seed, "augment", device),
+            augment_gen=seeding.generator(config.seed, "augment", device, vary=config.vary),
             dtype=config.dtype,
             channels_last=config.channels_last,
             fused=config.fused_optimizer,

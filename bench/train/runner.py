@@ -127,7 +127,7 @@ def batch_source(
 
 def build_model(config: RunConfig, device: torch.device) -> torch.nn.Module:
     """The run's model, initialised from its ``init`` seed, on ``device``."""
-    seeding.seed_global(config.seed, "init")
+    seeding.seed_global(config.seed, "init", vary=config.vary)
     model = architectures.create(config.arch, **config.kwargs)
     model = model.to(device, dtype=torch.float64 if config.dtype == "float64" else None)
     if config.channels_last:
@@ -252,12 +252,12 @@ def execute(
     def train_one(results: list[RunResult], t_start: float, watch: timing.TimingWatch) -> None:
         (result,) = results
         result.facts = model_facts(config.arch, config.kwargs, config.arch_source)
-        shuffle = seeding.generator(config.seed, "shuffle")
+        shuffle = seeding.generator(config.seed, "shuffle", vary=config.vary)
         source, sizes = batch_source(config, data_root, device, shuffle)
         model = build_model(config, device)
         trained = torch.compile(model) if config.compile else model
-        augment_gen = seeding.generator(config.seed, "augment", device)
-        seeding.seed_global(config.seed, "dropout")
+        augment_gen = seeding.generator(config.seed, "augment", device, vary=config.vary)
+        seeding.seed_global(config.seed, "dropout", vary=config.vary)
         time_data_s = data_ready_s(device, t_start)
         peak = environment.PeakMemory(device)
         peak.reset()
@@ -318,7 +318,7 @@ def execute_group(
         data, sizes = prepare_data(first, data_root, device)
         stacked = seedpar.stack(
             [build_model(config, device) for config in task],
-            dropout_gens=[seeding.generator(c.seed, "dropout", device) for c in task],
+            dropout_gens=[seeding.generator(c.seed, "dropout", device, vary=c.vary) for c in task],
             channels_last=first.channels_last,
         )
         time_data_s = data_ready_s(device, t_start) / len(task)
@@ -329,8 +329,8 @@ def execute_group(
             stacked,
             data,
             first.recipe,
-            shuffles=[seeding.generator(c.seed, "shuffle") for c in task],
-            augment_gens=[seeding.generator(c.seed, "augment", device) for c in task],
+            shuffles=[seeding.generator(c.seed, "shuffle", vary=c.vary) for c in task],
+            augment_gens=[seeding.generator(c.seed, "augment", device, vary=c.vary) for c in task],
             dtype=first.dtype,
             reporter=reporter,
             fused=first.fused_optimizer,

@@ -23,7 +23,7 @@ from tests.helpers import quick_config
 def test_the_registered_suites_are_the_source_comparisons():
     assert set(list_suites()) == {
         "mlp-vs-cnn", "mlp-baseline", "notebook-mlp-cnn", "fc-sweep", "digits-from-scratch",
-        "lenet", "fc-depth-width", "robustness",
+        "lenet", "fc-depth-width", "robustness", "noise",
     }  # fmt: skip
     recap = get_suite("mlp-vs-cnn")
     assert recap.archs == ("mlp32", "tinycnn", "cnn", "strongcnn")
@@ -31,6 +31,21 @@ def test_the_registered_suites_are_the_source_comparisons():
     assert get_suite("digits-from-scratch").dataset == "digits"
     assert get_suite("notebook-mlp-cnn").lr_range.arch == "mnistcnn"
     assert all(s.lr_range is None for n, s in SUITES.items() if n != "notebook-mlp-cnn")
+
+
+def test_the_noise_suite_plans_each_source_with_ten_seeds():
+    from bench.cli.main import build_parser
+    from bench.cli.run_command import sweep_configs
+
+    args = build_parser().parse_args(["run", "--suite", "noise", "--epochs", "1"])
+    configs = sweep_configs(args)
+    assert {c.arch for c in configs} == {"strongcnn"}
+    by_vary = {v: sorted(c.seed for c in configs if c.vary == v) for v in {c.vary for c in configs}}
+    assert by_vary == {v: list(range(10)) for v in ("init", "order", "dropout", "all")}
+    assert len({c.run_id for c in configs}) == 40
+    only = sweep_configs(build_parser().parse_args(["run", "--suite", "noise", "--vary", "init"]))
+    assert {c.vary for c in only} == {"init"}
+    assert get_suite("lenet").references[0].model == "lenet5"
 
 
 def test_unknown_suite_names_the_closest():

@@ -1,0 +1,142 @@
+"""The --seeds auto stopping rule on synthetic per-seed values, and its resume after kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.store import ResultsStore
+from bench.sweep import adaptive
+
+SETTINGS = adaptive.Settings(min_seeds=3, max_seeds=20, margin_pp=0.1)
+
+
+def values(means: dict[str, float], noise: float, seeds: int = 20, shared: float = 0.0):
+    """Per model, per seed: mean + a per-seed effect shared by all models (the seed's data
+    order) + the model's own noise."""
+    rng = np.random.default_rng(0)
+    common = rng.normal(0, shared, size=seeds)
+    return {
+        m: {s: mu + common[s] + rng.normal(0, noise) for s in range(seeds)}
+        for m, mu in means.items()
+    }
+
+
+def test_looks_are_fixed_in_advance():
+    assert adaptive.looks(3, 20) == [3, 5, 8, 12, 18, 20]
+    assert adaptive.looks(3, 8) == [3, 5, 8]
+    assert adaptive.looks(4, 4) == [4]
+    assert SETTINGS.alpha_per_look == pytest.approx(0.05 / 6)
+
+
+def test_a_large_gap_stops_at_min_seeds():
+    result = adaptive.replay(values({"big": 0.99, "small": 0.95}, 0.001), SETTINGS)
+    (pair,) = result.pairs
+    assert (pair.verdict, pair.winner, pair.n) == ("better", "big", 3)
+    assert result.complete and result.seeds_used() == {"big": 3, "small": 3}
+
+
+def test_identical_models_end_equivalent():
+    same = values({"a": 0.98}, 0.002)["a"]
+    result = adaptive.replay({"a": same, "b": dict(same)}, SETTINGS)
+    (pair,) = result.pairs
+    assert pair.verdict == "equivalent" and pair.n == 3
+    assert pair.text(0.1) == "equivalent within ±0.1 pp"
+
+
+def test_nearly_identical_models_need_more_seeds_then_end_equivalent():
+    # per-seed differences with 0.03 pp spread: not settled at 3 seeds, equivalent later
+    result = adaptive.replay(values({"a": 0.98, "b": 0.98}, 0.0002, shared=0.002), SETTINGS)
+    (pair,) = result.pairs
+    assert pair.verdict == "equivalent" and 3 < pair.n < 20
+
+
+def test_a_tiny_gap_reaches_max_seeds_unresolved():
+    result = adaptive.replay(values({"a": 0.9805, "b": 0.98}, 0.003), SETTINGS)
+    (pair,) = result.pairs
+    assert pair.verdict == "unresolved" and pair.n == 20
+    assert pair.text(0.1) == "unresolved after 20 seeds"
+    assert [r.n for r in result.rounds] == [3, 5, 8, 12, 18, 20]
+
+
+def test_only_models_in_open_pairs_get_more_seeds():
+    full = values({"best": 0.99, "a": 0.95, "b": 0.9505}, 0.001)
+    partial = {m: {s: v for s, v in seeds.items() if s < 3} for m, seeds in full.items()}
+    result = adaptive.replay(partial, SETTINGS)
+    assert not result.complete
+    assert result.missing == {"a": [3, 4], "b": [3, 4]}  # best vs both: settled at 3
+    assert [(r.n, r.still_open) for r in result.rounds] == [(3, [("a", "b")])]
+
+
+def test_the_rule_reads_only_the_seeds_it_needs():
+    """Extra stored seeds (say from an earlier --seeds 0-9) change no decision."""
+    full = values({"a": 0.99, "b": 0.95}, 0.002)
+    first = {m: {s: v for s, v in seeds.items() if s < 3} for m, seeds in full.items()}
+    assert adaptive.replay(first, SETTINGS).pairs == adaptive.replay(full, SETTINGS).pairs
+
+
+SCRIPT = """
+import sys, time
+from bench.cli.main import main
+from bench.sweep import sweep
+real = sweep.run
+rounds = []
+def slow(configs, *args, **kwargs):
+    rounds.append(len(configs))
+    if len(rounds) == 2:  # the second round: stop here so the test can kill us mid-round
+        print("ROUND2", flush=True)
+        time.sleep(600)
+    return real(configs, *args, **kwargs)
+sweep.run = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+ARGS = [
+    "run", "--arch", "mlp32", "slp", "--dataset", "synthetic", "--epochs", "1",
+    "--seeds", "auto", "--min-seeds", "3", "--max-seeds", "8", "--margin", "0.1",
+    "--seed-parallel", "off", "--threads", "1",
+]  # fmt: skip
+
+
+def test_kill_9_in_round_two_then_rerun_gives_the_same_verdicts(tmp_path: Path):
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, *ARGS, "--results", str(killed)],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    for line in proc.stdout:
+        if "ROUND2" in line or time.monotonic() > deadline:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    after_kill = ResultsStore(killed).runs()
+    assert len(after_kill) == 6  # round 1 (3 seeds x 2 models) only
+    resumed = run_cli([*ARGS, "--results", str(killed)], env)
+    clean = run_cli([*ARGS, "--results", str(tmp_path / "clean")], env)
+    verdict = [line for line in resumed.splitlines() if " vs " in line and "round" not in line]
+    assert verdict and verdict == [
+        line for line in clean.splitlines() if " vs " in line and "round" not in line
+    ]
+    runs_a, runs_b = ResultsStore(killed).runs(), ResultsStore(tmp_path / "clean").runs()
+    assert sorted(runs_a.run_id) == sorted(runs_b.run_id)  # nothing lost, nothing twice
+    assert runs_a.run_id.is_unique
+    a = runs_a.set_index("run_id").test_acc.sort_index()
+    b = runs_b.set_index("run_id").test_acc.sort_index()
+    assert a.equals(b)
+
+
+def run_cli(args: list[str], env: dict) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *args], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout

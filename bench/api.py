@@ -15,6 +15,8 @@ This module sits on top of every step (beside :mod:`bench.cli`); nothing in ``be
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,12 +25,9 @@ from typing import Any
 import pandas as pd
 
 from bench.cli.main import build_parser
-from bench.cli.run_command import run_options, run_suite_steps, sweep_configs
+from bench.cli.run_command import train_and_record
 from bench.config import usercode
 from bench.report import write_report
-from bench.store import ResultsStore
-from bench.sweep import make_executor, sweep
-from bench.train import SweepProgress
 
 
 def _argv(options: dict[str, Any]) -> list[str]:
@@ -51,7 +50,7 @@ def _argv(options: dict[str, Any]) -> list[str]:
 def run(
     archs: Iterable[str | Callable[..., Any]] | None = None,
     dataset: str | Path | None = None,
-    seeds: Iterable[int] | str = (0,),
+    seeds: Iterable[int] | str | None = None,
     *,
     results: str | Path = "results",
     arch_args: dict[str, Any] | None = None,
@@ -59,39 +58,27 @@ def run(
     quiet: bool = True,
     **options: Any,
 ) -> pd.DataFrame:
-    """Plan, train and record the runs (completed ones are skipped, as on the command line);
-    returns their rows of the store's ``runs`` table. Invalid input raises
-    :class:`bench.config.UsageError` before anything is written."""
+    """Plan, train and record the runs as ``bench run`` does (completed ones are skipped;
+    ``seeds="auto"`` runs rounds until every pair is settled); returns the rows of the store's
+    ``runs`` table of the planned runs that are recorded. Invalid input raises
+    :class:`bench.config.UsageError` before anything is written; runs the store could not take
+    raise :class:`bench.config.ArchbenchError` naming their side files."""
     usercode.load_plugins(imports)
     names = [
         arch if isinstance(arch, str) else usercode.register_object(arch) for arch in archs or ()
     ]
-    seeds = seeds if isinstance(seeds, str) else ",".join(str(int(s)) for s in seeds)
-    argv = ["run", "--seeds", seeds, "--results", str(results)]
+    argv = ["run", "--results", str(results)]
+    if seeds is not None:  # else a suite's own seeds, or seed 0
+        text = seeds if isinstance(seeds, str) else ",".join(str(int(seed)) for seed in seeds)
+        argv += ["--seeds", text]
     argv += ["--arch", *names] if names else []
     argv += ["--dataset", str(dataset)] if dataset is not None else []
     for key, value in (arch_args or {}).items():
         argv += ["--arch-arg", f"{key}={json.dumps(value)}"]
     args = build_parser().parse_args(argv + _argv(options))
     args.quiet = quiet
-    configs = sweep_configs(args)
-    executor = make_executor(
-        args.executor,
-        timeout_s=args.timeout,
-        ray_address=args.ray_address,
-        cpus_per_task=args.cpus_per_task,
-    )
-    executor.validate(configs)
-    store = ResultsStore(args.results)
-    sweep.run(
-        configs,
-        store,
-        **run_options(args, executor),
-        progress=SweepProgress(enabled=not quiet),
-        suite=args.suite,
-    )
-    if args.suite:
-        run_suite_steps(args, configs, store, executor)
+    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+        configs, _results, store = train_and_record(args)
     ids = [config.run_id for config in configs]
     runs = store.runs()
     return runs[runs.run_id.isin(ids)].reset_index(drop=True)

@@ -195,16 +195,31 @@ def sweep_configs(args: argparse.Namespace) -> list:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    load_plugins(args)
-    """``bench run``; with ``--no-wait``, its runs (and its children's) do not wait for the
-    machine-wide training slot."""
+    """``bench run``: the sweep (:func:`train_and_record`), then a table of its runs; exit 1
+    when a run failed."""
+    _configs, results, store = train_and_record(args)
+    if results:
+        runs = store.runs()
+        runs = runs[runs.run_id.isin({result.run_id for result in results})]
+        print(render(results_frame(runs)[SWEEP_SUMMARY], "table"))
+    failed = sum(result.status in ("error", "oom") for result in results)
+    return 1 if failed else 0
+
+
+def train_and_record(args: argparse.Namespace) -> tuple[list, list, object]:
+    """What ``bench run`` (and :func:`bench.api.run`) does with its arguments: import the
+    plugins, plan and check the configs (nothing is written before they pass), train and
+    record them (``--seeds auto`` in rounds, a suite's steps after), with ``--no-wait`` outside
+    the machine-wide training slot. Returns the planned configs, the results of the runs
+    trained now and the store."""
     from bench.train import slot
 
+    load_plugins(args)
     with slot.mode_set("off") if args.no_wait else contextlib.nullcontext():
-        return run_sweeps(args)
+        return _train_and_record(args)
 
 
-def run_sweeps(args: argparse.Namespace) -> int:
+def _train_and_record(args: argparse.Namespace) -> tuple[list, list, object]:
     import sys
 
     from bench.store import ResultsStore
@@ -254,12 +269,7 @@ def run_sweeps(args: argparse.Namespace) -> int:
         results = list(summary.results)
     if args.suite:
         results += run_suite_steps(args, configs, store, executor)
-    if results:
-        runs = store.runs()
-        runs = runs[runs.run_id.isin({result.run_id for result in results})]
-        print(render(results_frame(runs)[SWEEP_SUMMARY], "table"))
-    failed = sum(result.status in ("error", "oom") for result in results)
-    return 1 if failed else 0
+    return configs, results, store
 
 
 def not_recorded(store, summary) -> ArchbenchError:

@@ -365,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.exits_after = argv is None  # the `bench` command itself, not a caller in Python
     try:
         return args.func(args)
     except (ArchbenchError, architectures.UnknownArchitectureError) as exc:

@@ -197,7 +197,7 @@ def sweep_configs(args: argparse.Namespace) -> list:
 def cmd_run(args: argparse.Namespace) -> int:
     """``bench run``: the sweep (:func:`train_and_record`), then a table of its runs; exit 1
     when a run failed."""
-    _configs, results, store = train_and_record(args)
+    _configs, results, store = train_and_record(args, exiting=args.exits_after)
     if results:
         runs = store.runs()
         runs = runs[runs.run_id.isin({result.run_id for result in results})]
@@ -206,25 +206,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def train_and_record(args: argparse.Namespace) -> tuple[list, list, object]:
+def train_and_record(args: argparse.Namespace, exiting: bool = False) -> tuple[list, list, object]:
     """What ``bench run`` (and :func:`bench.api.run`) does with its arguments: import the
     plugins, plan and check the configs (nothing is written before they pass), train and
     record them (``--seeds auto`` in rounds, a suite's steps after), with ``--no-wait`` outside
-    the machine-wide training slot. Returns the planned configs, the results of the runs
-    trained now and the store."""
+    the machine-wide training slot (``exiting``: the process exits right after, so the next
+    process to take the slot waits for it to be gone). Returns the planned configs, the
+    results of the runs trained now and the store."""
     from bench.train import slot
 
     load_plugins(args)
     with slot.mode_set("off") if args.no_wait else contextlib.nullcontext():
-        return _train_and_record(args)
+        return _train_and_record(args, exiting)
 
 
-def _train_and_record(args: argparse.Namespace) -> tuple[list, list, object]:
+def _train_and_record(args: argparse.Namespace, exiting: bool) -> tuple[list, list, object]:
+    import functools
     import sys
 
-    from bench.store import ResultsStore
-    from bench.sweep import make_executor, sweep
-    from bench.train import SweepProgress, timing
+    from bench.train import slot
+
+    planned: list = []  # the configs and executor, once checked
+
+    def plan() -> None:
+        planned[:] = _plan(args)
+
+    # all of it takes the cores: take turns with other archbench processes (Ray reserves CPUs)
+    say = functools.partial(print, file=sys.stderr, flush=True)
+    taking = args.executor != "ray"
+    with slot.for_sweep(say, plan, exiting) if taking else contextlib.nullcontext():
+        if not planned:
+            plan()
+        configs, executor = planned
+        results, store = _sweep(args, configs, executor)
+    return configs, results, store
+
+
+def _plan(args: argparse.Namespace) -> tuple[list, object]:
+    """The checked configs of ``args`` and their executor (nothing is written yet)."""
+    from bench.sweep import make_executor
+    from bench.train import timing
 
     configs = sweep_configs(args)
     if args.seeds == "auto" and len({adaptive_key(c) for c in configs}) < 2:
@@ -247,6 +268,18 @@ def _train_and_record(args: argparse.Namespace) -> tuple[list, list, object]:
             f"{timing.cores()} cores: the runs would slow each other down (and be recorded "
             f"contended); use --jobs {max(1, timing.cores() // max(cpu))} or fewer threads"
         )
+    return configs, executor
+
+
+def _sweep(args: argparse.Namespace, configs: list, executor) -> tuple[list, object]:
+    """Check the data, open the store, train and record ``configs``: the results and store."""
+    import sys
+
+    from bench.store import ResultsStore
+    from bench.sweep import sweep
+    from bench.train import SweepProgress, timing
+
+    cpu = [c.threads or 1 for c in configs if c.device == "cpu"]
     if executor.data_here:
         sweep.check_data(configs, args.data_root)  # a corrupt dataset, an empty split
     store = ResultsStore(args.results)
@@ -269,7 +302,7 @@ def _train_and_record(args: argparse.Namespace) -> tuple[list, list, object]:
         results = list(summary.results)
     if args.suite:
         results += run_suite_steps(args, configs, store, executor)
-    return configs, results, store
+    return results, store
 
 
 def not_recorded(store, summary) -> ArchbenchError:

@@ -1,9 +1,12 @@
 """The machine-wide training slot: concurrent archbench processes take turns on the cores.
 
-A run holds the slot (an exclusive lock on ``slot.lock`` in :func:`slot_dir`) only while it
+A run holds the slot (an exclusive lock on ``slot.lock`` in :func:`slot_dir`) while it
 trains, so two ``bench run`` processes on one machine, with the same or different results
 directories, train one after the other instead of oversubscribing the cores (which makes
-OpenMP threads spin and wait, and times 10-100x longer). Whatever the mode, a training process
+OpenMP threads spin and wait, and times 10-100x longer). ``bench run`` takes it once its
+arguments are checked, for the rest of its sweep (:func:`for_sweep`): loading data, building
+models, evaluating and recording take the cores too, and would slow another process's
+training beside them. Whatever the mode, a training process
 also announces itself in the slot directory (``training/PID.json``, with its thread count) for
 as long as it trains, so every run can tell how many other archbench processes trained beside
 it (see :mod:`bench.train.timing`).
@@ -12,8 +15,8 @@ The mode comes from ``$ARCHBENCH_SLOT`` (so child processes of an executor inher
 
 - ``wait`` (default): take the slot, waiting as long as another process holds it;
 - ``off`` (``bench run --no-wait``, Ray tasks, which reserve CPUs instead): do not take it;
-- ``held``: a parent process holds it for this one (``bench run --jobs N``: its parallel
-  runs split the cores between them).
+- ``held``: this process, or its parent, holds it for the runs inside (``bench run``'s
+  sweep; ``--jobs N``: its parallel runs split the cores between them).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from filelock import FileLock
@@ -64,13 +67,18 @@ def lock() -> FileLock:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (an exited process its parent has not reaped yet does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process: it exists
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc here: it exists
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 def others_training() -> list[dict]:
@@ -112,6 +120,25 @@ def announced(threads: int) -> Iterator[None]:
             path.unlink()
 
 
+_SWEEP_WAIT = {"s": 0.0}  # what for_sweep waited, not yet reported by a run in this process
+
+
+def _holder_entry() -> dict:
+    try:
+        entry = json.loads((slot_dir() / "holder.json").read_text())
+        return {"pid": int(entry["pid"]), "exiting": bool(entry.get("exiting"))}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def holder() -> str:
+    """The pid of the process holding the slot (as it wrote it), or "unknown"."""
+    return str(_holder_entry().get("pid", "unknown"))
+
+
+EXIT_WAIT_S = 30.0  # at most, for a previous holder that said it exits to be gone
+
+
 def acquire(say=None) -> FileLock:
     """The slot, taken (waiting as long as it takes); ``say`` hears one line if it waits."""
     slot = lock()
@@ -119,23 +146,80 @@ def acquire(say=None) -> FileLock:
         slot.acquire(timeout=0)
     except TimeoutError:
         if say is not None:
-            holders = ", ".join(str(o["pid"]) for o in others_training()) or "another process"
-            say(f"waiting for the machine-wide training slot (held by archbench pid {holders})")
+            say(f"waiting for the machine-wide training slot (held by archbench pid {holder()})")
         slot.acquire()
+        previous = _holder_entry()  # a `bench run` that released the slot to exit: its
+        deadline = time.monotonic() + EXIT_WAIT_S  # teardown still takes the cores
+        while previous.get("exiting") and previous["pid"] != os.getpid():
+            if not _alive(previous["pid"]) or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+    _claim()
     return slot
+
+
+def _claim(exiting: bool = False) -> None:
+    """Write this process's pid as the slot's holder (for the line of those who wait), and
+    with ``exiting`` that it lets go of the slot only to exit."""
+    with contextlib.suppress(OSError):
+        text = json.dumps({"pid": os.getpid(), "exiting": exiting})
+        (slot_dir() / "holder.json").write_text(text)
 
 
 @contextlib.contextmanager
 def training(threads: int, say=None) -> Iterator[float]:
     """Hold the slot (per :func:`mode`) and announce this process while training; yields the
-    seconds spent waiting for the slot. ``say`` (a callable) hears one line when it waits."""
+    seconds spent waiting for the slot (the first run inside :func:`for_sweep` reports the
+    sweep's wait). ``say`` (a callable) hears one line when it waits."""
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
         if mode() == "wait":
             stack.callback(acquire(say).release)
-        waited = time.perf_counter() - t0
+        waited = time.perf_counter() - t0 + _SWEEP_WAIT["s"]
+        _SWEEP_WAIT["s"] = 0.0
         stack.enter_context(announced(threads))
         yield waited
+
+
+@contextlib.contextmanager
+def for_sweep(
+    say=None, before_waiting: Callable[[], object] | None = None, exiting: bool = False
+) -> Iterator[None]:
+    """Hold the slot for a whole ``bench run`` (planning, data, models, training, evaluation,
+    recording: all of it takes cores another process's training would miss): inside, this
+    process and its children see mode ``held`` and do not wait again. When another process
+    holds it, ``before_waiting`` (the command's own checks, so that a mistake is reported at
+    once rather than after the wait) runs first at the lowest CPU priority (nice 19; put back
+    once the slot is taken where the process may raise it again), then ``say`` hears one
+    line and the wait begins. ``exiting``: the process exits once it lets go, so the next
+    holder waits for it to be gone (its teardown takes the cores too). With mode ``off`` or
+    ``held`` nothing is taken."""
+    if mode() != "wait":
+        yield
+        return
+    slot = lock()
+    try:
+        slot.acquire(timeout=0)
+    except TimeoutError:
+        niceness = os.nice(0)
+        if before_waiting is not None:
+            with contextlib.suppress(OSError):
+                os.nice(19 - niceness)
+            before_waiting()
+        t0 = time.perf_counter()
+        slot = acquire(say)
+        _SWEEP_WAIT["s"] = time.perf_counter() - t0
+        with contextlib.suppress(OSError):  # back to where it was, where allowed (root)
+            os.setpriority(os.PRIO_PROCESS, 0, niceness)
+    else:
+        _claim()
+    try:
+        with mode_set("held"):
+            yield
+    finally:
+        _SWEEP_WAIT["s"] = 0.0
+        _claim(exiting)
+        slot.release()
 
 
 @contextlib.contextmanager

@@ -46,11 +46,11 @@ def only_run(results):
 
 
 def slot_held(run) -> tuple[float, float]:
-    """When ``run`` held the machine-wide slot, in seconds since the epoch: from the end of its
-    wait to the end of its training (both inside the slot)."""
+    """When ``run`` held the machine-wide slot, at least, in seconds since the epoch: from its
+    start (`bench run` takes the slot before its first run starts) for as long as it trained."""
     import datetime as dt
 
-    start = dt.datetime.fromisoformat(run.started_at).timestamp() + run.slot_wait_s
+    start = dt.datetime.fromisoformat(run.started_at).timestamp()
     return start, start + run.time_train_s
 
 

@@ -63,11 +63,11 @@ def run(
     ``runs`` table of the planned runs that are recorded. Invalid input raises
     :class:`bench.config.UsageError` before anything is written; runs the store could not take
     raise :class:`bench.config.ArchbenchError` naming their side files."""
-    usercode.load_plugins(imports)
     names = [
         arch if isinstance(arch, str) else usercode.register_object(arch) for arch in archs or ()
     ]
     argv = ["run", "--results", str(results)]
+    argv += [part for target in imports for part in ("--import", str(target))]
     if seeds is not None:  # else a suite's own seeds, or seed 0
         text = seeds if isinstance(seeds, str) else ",".join(str(int(seed)) for seed in seeds)
         argv += ["--seeds", text]

@@ -111,6 +111,19 @@ def load_plugins(args: argparse.Namespace) -> None:
     usercode.load_plugins(getattr(args, "imports", ()))
 
 
+def use_suite_file(args: argparse.Namespace) -> None:
+    """``--suite-file TOML``: register its suite and select it as ``args.suite``, its seeds in
+    ``args.file_seeds`` (None when it gives none); refused beside ``--suite``."""
+    if getattr(args, "suite_file", None) is None:
+        return
+    from bench.sweep import suite_file
+
+    if args.suite:
+        raise UsageError("give --suite NAME or --suite-file TOML, not both")
+    suite, args.file_seeds = suite_file.load(args.suite_file)
+    args.suite = suite.name
+
+
 def cmd_suites(args: argparse.Namespace) -> int:
     load_plugins(args)
     print(render(suite_table(), args.format))
@@ -251,12 +264,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bench.report import write_report
 
     command = " ".join(["bench", *sys.argv[1:]]) if sys.argv[1:2] == ["report"] else None
-    if args.suite_file is not None:
-        from bench.sweep import suite_file
-
-        if args.suite:
-            raise UsageError("give --suite NAME or --suite-file TOML, not both")
-        args.suite = suite_file.load(args.suite_file)[0].name
+    use_suite_file(args)
     out = write_report(
         args.results,
         args.out,

@@ -7,7 +7,13 @@ import argparse
 import contextlib
 from pathlib import Path
 
-from bench.cli.commands import SWEEP_SUMMARY, load_plugins, results_frame, select_archs
+from bench.cli.commands import (
+    SWEEP_SUMMARY,
+    load_plugins,
+    results_frame,
+    select_archs,
+    use_suite_file,
+)
 from bench.config import ArchbenchError, UsageError
 from bench.report import render
 
@@ -163,13 +169,7 @@ def sweep_configs(args: argparse.Namespace) -> list:
     from bench.config import runs as config
     from bench.sweep import sweep
 
-    if args.suite_file is not None:
-        from bench.sweep import suite_file
-
-        if args.suite:
-            raise UsageError("give --suite NAME or --suite-file TOML, not both")
-        suite, args.file_seeds = suite_file.load(args.suite_file)
-        args.suite = suite.name
+    use_suite_file(args)
     if args.suite:
         return suite_configs(args)
     patterns = args.arch or []
@@ -226,18 +226,12 @@ def _train_and_record(args: argparse.Namespace, exiting: bool) -> tuple[list, li
 
     from bench.train import slot
 
-    planned: list = []  # the configs and executor, once checked
-
-    def plan() -> None:
-        planned[:] = _plan(args)
-
+    plan = functools.cache(lambda: _plan(args))  # checked once: before a wait, or inside
     # all of it takes the cores: take turns with other archbench processes (Ray reserves CPUs)
     say = functools.partial(print, file=sys.stderr, flush=True)
     taking = args.executor != "ray"
     with slot.for_sweep(say, plan, exiting) if taking else contextlib.nullcontext():
-        if not planned:
-            plan()
-        configs, executor = planned
+        configs, executor = plan()
         results, store = _sweep(args, configs, executor)
     return configs, results, store
 

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from bench.config import Recipe, RunConfig
+from bench.config.runs import SOURCE_FIELDS
 
 ROUNDING_ONLY = (
     "threads", "seed_parallel", "channels_last", "fused_optimizer", "loader", "deterministic",
@@ -44,9 +45,6 @@ def config_fields(config_json: str) -> dict[str, Any]:
 def variant_key(config_json: str, ignore: Sequence[str] = SEED_ONLY) -> str:
     fields = {k: v for k, v in config_fields(config_json).items() if k not in ignore}
     return json.dumps(fields, sort_keys=True)
-
-
-SOURCE_FIELDS = ("arch_source", "dataset_source")
 
 
 def source_text(field: str, value: str, long: bool = False) -> str:

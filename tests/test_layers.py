@@ -1,7 +1,7 @@
 """The folder tree is the data flow: ``bench``'s subpackages are the steps of the README's
-"Where the code lives" list (config -> data -> train -> store -> sweep -> report -> cli). A
-subpackage imports only from its own step or earlier ones, no module imports another in a
-circle, and every module stays readable (about 400 lines at most)."""
+"Where the code lives" list (stats -> config -> data -> train -> store -> sweep -> report ->
+cli). A subpackage imports only from its own step or earlier ones, no module imports another
+in a circle, and every module stays readable (about 400 lines at most)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def imports(path: Path) -> set[str]:
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bench"):
             for alias in node.names:  # `from bench.data import datasets` names a module
                 candidate = f"{node.module}.{alias.name}"
-                is_module = (ROOT / Path(*candidate.split("."))).with_suffix(".py").is_file()
+                where = ROOT / Path(*candidate.split("."))
+                is_module = where.with_suffix(".py").is_file() or (where / "__init__.py").is_file()
                 names.add(candidate if is_module else node.module)
         elif isinstance(node, ast.Import):
             names |= {a.name for a in node.names if a.name.startswith("bench")}
@@ -52,7 +53,7 @@ def step(module: str) -> str | None:
 def test_the_readme_lists_every_subpackage_in_flow_order():
     packages = sorted(p.name for p in BENCH.iterdir() if (p / "__init__.py").is_file())
     assert sorted(readme_steps()) == packages
-    assert readme_steps() == ["config", "data", "train", "store", "sweep", "report", "cli"]
+    assert readme_steps() == ["stats", "config", "data", "train", "store", "sweep", "report", "cli"]
 
 
 def test_every_subpackage_has_a_face_with_a_docstring():
@@ -70,6 +71,31 @@ def test_no_step_imports_from_a_later_step():
         if step(module) and step(target) and order[step(target)] > order[step(module)]
     ]
     assert back_edges == []
+
+
+def test_stats_imports_nothing_from_bench_or_the_registry():
+    """The bottom step: pure functions of per-seed values (numpy, scipy, the standard library)."""
+    found = []
+    for path in sorted((BENCH / "stats").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            found += [
+                f"{path.name} imports {name}"
+                for name in names
+                if name.split(".")[0] in ("bench", "architectures")
+                and not name.startswith("bench.stats")
+            ]
+    assert found == []
+
+
+def test_a_package_imported_by_name_counts_as_an_import_of_its_step():
+    """``from bench import stats`` imports the stats step (its face), not just ``bench``."""
+    assert "bench.stats" in imports(BENCH / "sweep" / "adaptive.py")
 
 
 def find_cycles(edges: dict[str, set[str]]) -> list[str]:

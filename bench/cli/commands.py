@@ -79,9 +79,13 @@ def arch_table(patterns: Sequence[str], exclude: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def suite_table() -> pd.DataFrame:
-    from bench.sweep import suites
+def suite_table(suite_files: Sequence[Path] = ()) -> pd.DataFrame:
+    """The built-in suites and the studies in ``suite_files`` (read and registered as for
+    ``bench run --suite-file``), one row each, alike; ``from`` says where each came from."""
+    from bench.sweep import suite_file, suites
 
+    for path in suite_files:
+        suite_file.load(path)
     rows = []
     for name in suites.list_suites():
         suite = suites.get_suite(name)
@@ -90,6 +94,7 @@ def suite_table() -> pd.DataFrame:
         rows.append(
             {
                 "name": name,
+                "from": suite.origin,
                 "archs": ", ".join(suite.archs),
                 "dataset": suite.dataset,
                 "recipe": suite.recipe,
@@ -126,7 +131,7 @@ def use_suite_file(args: argparse.Namespace) -> None:
 
 def cmd_suites(args: argparse.Namespace) -> int:
     load_plugins(args)
-    print(render(suite_table(), args.format))
+    print(render(suite_table(args.suite_file), args.format))
     return 0
 
 

@@ -59,11 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     suites_cmd = commands.add_parser(
         "suites",
-        help="list the registered suites (bench run --suite NAME runs one)",
-        description="List the registered suites: each reproduces one source comparison as "
-        "architectures x recipe (x a grid of recipe overrides) x dataset, with its source's "
+        help="list the built-in suites and study files (bench run --suite NAME runs one)",
+        description="List the built-in suites, and the studies of --suite-file, alike: "
+        "architectures x recipe (x a grid of recipe overrides) x dataset, with the source's "
         "protocol (training images, epochs, batch size, normalization, what is selected and "
-        "on what), which `bench run --suite` runs by default.",
+        "on what), which `bench run --suite` runs by default; `from` says where each came "
+        "from (built-in, or the study file).",
+    )
+    suites_cmd.add_argument(
+        "--suite-file",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="TOML",
+        help="a study in a TOML file (schema in README) to list with them (repeatable)",
     )
     suites_cmd.add_argument("--format", choices=FORMATS, default="table")
     suites_cmd.set_defaults(func=cmd_suites)

@@ -34,8 +34,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench import stats
 from bench.config import ArchbenchError, UsageError
-from bench.report import seeds, stats, timings, variants
+from bench.report import seeds, timings, variants
 from bench.store import load
 
 TIME_RATIO_BAND = (0.9, 1.1)

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from bench.report.stats import pareto_front
+from bench.stats import pareto_front
 
 DPI = 110
 WRONG, RIGHT = "#d62728", "#1a1a1a"

@@ -7,7 +7,8 @@ import math
 
 import pandas as pd
 
-from bench.report import stats, timings
+from bench import stats
+from bench.report import timings
 from bench.report.numbers import (
     TARGET,
 )

@@ -21,10 +21,10 @@ import json
 import numpy as np
 import pandas as pd
 
-from bench.report import stats, timings, variants
+from bench import stats
+from bench.report import timings, variants
 from bench.report.evaluation import ROTATIONS, rotation_name
 from bench.sweep import adaptive as adaptive_rule
-from bench.sweep import seedstats
 
 DEVICE_TOLERANCE_PP = 0.1
 ALL_PAIRS_LIMIT = 8  # more models than this: each is compared with the best one only
@@ -40,7 +40,7 @@ def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
 def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per variant of the ``ok`` runs (in the order they first ran), with n, the
     seeds, parameters, mult-adds, and mean/std (and the 95 % CI for test accuracy) over seeds
-    of test accuracy (its 95 % CI clipped to [0, 1]: :func:`bench.report.stats.bounded`), test
+    of test accuracy (its 95 % CI clipped to [0, 1]: :func:`bench.stats.bounded`), test
     loss, training time (also its median, min and max) and time to 99 %
     validation accuracy. Times are over the runs not recorded ``contended`` only
     (:mod:`bench.report.timings`): ``time_n`` of the ``n``, ``time_contended`` left out. With
@@ -64,7 +64,7 @@ def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.Dat
             "test_acc_ci_low": acc.ci_low,
             "test_acc_ci_high": acc.ci_high,
         }
-        low, high = seedstats.prediction_interval(group.test_acc.tolist())
+        low, high = stats.prediction_interval(group.test_acc.tolist())
         row.update(test_acc_pi_low=low, test_acc_pi_high=high)  # one more run, 95 %
         row.update(_mean_std("test_loss", group.test_loss))
         timed = timings.clean(group)
@@ -181,14 +181,14 @@ def paired_extras(a: dict, b: dict, is_paired: bool) -> dict:
     if not is_paired:
         return extras
     d = [a[s] - b[s] for s in sorted(a)]
-    superior = seedstats.prob_superiority(d)
+    superior = stats.prob_superiority(d)
     extras.update(
-        p_tost=seedstats.tost_p_value(d, MARGIN_PP / 100),
-        effect_size=seedstats.effect_size(d),
+        p_tost=stats.tost_p_value(d, MARGIN_PP / 100),
+        effect_size=stats.effect_size(d),
         p_superior=superior[0],
         p_superior_low=superior[1],
         p_superior_high=superior[2],
-        wilcoxon_p=seedstats.wilcoxon_p_value(d) if len(d) >= WILCOXON_MIN_N else nan,
+        wilcoxon_p=stats.wilcoxon_p_value(d) if len(d) >= WILCOXON_MIN_N else nan,
     )
     return extras
 

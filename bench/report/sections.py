@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench import stats
 from bench.config import RunConfig
 from bench.data import datasets
-from bench.report import figures, seeds, stats, variants
+from bench.report import figures, seeds, variants
 from bench.report.evaluation import ROTATIONS, TEST, run_data
 from bench.report.markdown import (
     NOTHING,

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench import stats
 from bench.config import UsageError
 from bench.report import variants
 from bench.report.markdown import NOTHING, markdown_table, pct
-from bench.sweep import adaptive, seedstats, suites
+from bench.sweep import adaptive, suites
 
 BOOTSTRAP_MIN_N = 5
 REFERENCE_COLUMNS = ("model", "metric", "value", "source")
@@ -62,8 +63,8 @@ def one_more_run_table(recap: pd.DataFrame, runs: pd.DataFrame) -> str:
     rows = []
     for r in recap.itertuples():
         acc = runs[runs.model == r.model].test_acc.dropna().tolist()
-        low, high = seedstats.prediction_interval(acc)
-        boot = seedstats.bootstrap_interval(acc) if len(acc) >= BOOTSTRAP_MIN_N else None
+        low, high = stats.prediction_interval(acc)
+        boot = stats.bootstrap_interval(acc) if len(acc) >= BOOTSTRAP_MIN_N else None
         rows.append(
             {
                 "Model": r.model,
@@ -96,7 +97,7 @@ def seeds_section(ctx, studies: list[tuple[str, adaptive.Settings]]) -> str:
 (a normal model of seed noise: mean ± t(0.975, n−1) · s · √(1 + 1/n), clipped to [0, 100] %):
 the range to judge one published number against. The t interval is for the mean over seeds;
 beside it, with n >= {BOOTSTRAP_MIN_N}, the percentile bootstrap interval of the mean over seeds
-({seedstats.BOOTSTRAP_SAMPLES:,} resamples, seeded).""",
+({stats.BOOTSTRAP_SAMPLES:,} resamples, seeded).""",
     ]
     for study_id, settings in studies:
         parts.append(
@@ -158,7 +159,7 @@ def references_section(ctx, references: pd.DataFrame) -> str:
             continue
         for model, group in mine.groupby("model", sort=False):
             acc = group[ref.metric].dropna().tolist()
-            low, high = seedstats.prediction_interval(acc)
+            low, high = stats.prediction_interval(acc)
             if math.isnan(low):
                 where = "n < 2: no interval"
             elif low <= ref.value <= high:

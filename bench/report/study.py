@@ -25,8 +25,9 @@ from typing import Any
 
 import pandas as pd
 
+from bench import stats
 from bench.config import Recipe
-from bench.report import stats, variants
+from bench.report import variants
 
 RECIPE_FIELDS = frozenset(Recipe("x").numbers()) - {"name"}
 MIN_CELLS = 4  # fewer settings than this: the recap says it all

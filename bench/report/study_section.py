@@ -10,8 +10,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from bench import stats
 from bench.data import datasets
-from bench.report import figures, stats, study_figures
+from bench.report import figures, study_figures
 from bench.report.evaluation import TEST
 from bench.report.markdown import NOTHING, markdown_table, mean_std, pairwise_markdown, pct
 from bench.report.numbers import pairwise

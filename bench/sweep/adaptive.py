@@ -40,9 +40,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench import stats
 from bench.config import RunConfig
 from bench.store import ResultsStore
-from bench.sweep import seedstats, sweep
+from bench.sweep import sweep
 from bench.train import RunResult
 
 DEFAULT_MIN_SEEDS, DEFAULT_MAX_SEEDS, DEFAULT_MARGIN_PP = 3, 20, 0.1
@@ -56,7 +57,7 @@ class Settings:
     min_seeds: int = DEFAULT_MIN_SEEDS
     max_seeds: int = DEFAULT_MAX_SEEDS
     margin_pp: float = DEFAULT_MARGIN_PP
-    alpha: float = seedstats.ALPHA
+    alpha: float = stats.ALPHA
 
     def looks(self) -> list[int]:
         return looks(self.min_seeds, self.max_seeds)
@@ -165,9 +166,9 @@ def replay(
                 decisions[pair].n = n
             return Replay(list(decisions.values()), rounds, missing)
         diffs = {(a, b): [values[a][s] - values[b][s] for s in seeds] for a, b in open_pairs}
-        raw = [seedstats.t_p_value(diffs[p]) for p in open_pairs]
-        raw += [seedstats.tost_p_value(diffs[p], margin) for p in open_pairs]
-        adjusted = seedstats.holm(raw)
+        raw = [stats.t_p_value(diffs[p]) for p in open_pairs]
+        raw += [stats.tost_p_value(diffs[p], margin) for p in open_pairs]
+        adjusted = stats.holm(raw)
         current = Round(n)
         level = settings.alpha_per_look
         for i, pair in enumerate(open_pairs):

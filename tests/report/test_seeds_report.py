@@ -8,11 +8,11 @@ import math
 import pandas as pd
 import pytest
 
+from bench import stats
 from bench.cli import main
 from bench.report import compare, seeds
 from bench.report.numbers import pairwise
 from bench.store import ResultsStore
-from bench.sweep import seedstats
 from tests.helpers import bench_cli, quick_config
 
 QUICK = ["--dataset", "synthetic", "--epochs", "1", "--threads", "1", "--quiet"]
@@ -46,7 +46,7 @@ def rows_of(block: str) -> list[list[str]]:
 def test_references_inside_and_outside_the_prediction_interval(store, tmp_path):
     runs = ResultsStore(store).runs()
     plain = runs[(runs.arch == "slp")]
-    low, high = seedstats.prediction_interval(plain.test_acc.tolist())
+    low, high = stats.prediction_interval(plain.test_acc.tolist())
     inside, outside = (low + high) / 2, min(high + 0.05, 1.0)
     refs = tmp_path / "refs.csv"
     refs.write_text(
@@ -102,11 +102,11 @@ def test_one_more_run_and_noise_sections(store, tmp_path):
     runs = ResultsStore(store).runs()
     slp = runs[runs.arch == "slp"].test_acc.tolist()
     row = next(r for r in body if r[0] == "slp")
-    low, high = seedstats.prediction_interval(slp)
+    low, high = stats.prediction_interval(slp)
     assert row[header.index("One more run: 95 % prediction interval")] == (
         f"[{max(low, 0) * 100:.2f}, {min(high, 1) * 100:.2f}] %"
     )
-    blow, bhigh = seedstats.bootstrap_interval(slp)
+    blow, bhigh = stats.bootstrap_interval(slp)
     assert row[header.index("95 % CI, bootstrap")] == f"[{blow * 100:.2f}, {bhigh * 100:.2f}] %"
     header, *body = rows_of(section(text, "Noise: where it comes from"))
     sources = {r[header.index("Varied with the seed")]: r for r in body}

@@ -8,8 +8,9 @@ import math
 
 import pytest
 
+from bench import stats
 from bench.config import RunConfig, get_recipe
-from bench.report import stats, write_report
+from bench.report import write_report
 from bench.report.numbers import recap
 from bench.report.study import best_set, recover_grid
 from bench.store import ResultsStore

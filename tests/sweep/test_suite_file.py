@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from bench.cli import main
 from tests.usercode_helpers import clean_registries, write, write_mynet  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.usefixtures("clean_registries")
 
@@ -60,3 +65,133 @@ def test_a_study_file_with_its_own_data_keeps_the_data_hash(tmp_path):
     configs = sweep.plan_suite(suite, seeds, ["cpu"], threads=1)
     assert {c.dataset for c in configs} == {"d.npz"}
     assert all(str(tmp_path / "d.npz") in c.dataset_source for c in configs)
+
+
+# --- one schema: the built-in suites' files and the user's ---------------------------------
+
+
+def readme_study() -> str:
+    """The study example of README "A study in a file"."""
+    readme = (ROOT / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```toml\n(.*?)```", readme, flags=re.S) if "archs =" in b]
+    return block
+
+
+def test_the_readmes_example_shows_every_key_and_loads(tmp_path):
+    from bench.sweep import suite_file, suite_schema
+
+    text = readme_study()
+    keys = set(re.findall(r"^\[*(\w+)\]*", text, flags=re.M))
+    assert set(suite_schema.KEYS) <= keys
+    fields = suite_schema.PROTOCOL_KEYS + suite_schema.LR_RANGE_KEYS + suite_schema.REFERENCE_KEYS
+    assert all(re.search(rf"\b{name}\b", text) for name in fields)
+    write_mynet(tmp_path)
+    suite, seeds = suite_file.load(write(tmp_path / "study.toml", text))
+    assert (suite.name, suite.archs, seeds) == ("mynet-vs-cnn", ("MyNet", "cnn"), [0, 1, 2, 3, 4])
+    assert suite.vary == ("init", "all") and suite.lr_range.arch == "cnn"
+    assert suite.protocol.val_size == 10_000 and suite.references[0].value == 0.99
+    assert suite.origin == str((tmp_path / "study.toml").resolve())
+    assert suite.source == "What it reproduces"
+
+
+def test_a_copy_of_a_built_in_suites_file_is_the_same_study(tmp_path):
+    """Everything a built-in suite has (source, protocol, LR range test, vary, seeds,
+    references) reads the same from the user's file."""
+    from bench.sweep import suite_file, suites
+
+    for name in ("notebook-mlp-cnn", "noise", "lenet", "fc-depth-width"):
+        text = (ROOT / "bench/sweep/builtin_suites" / f"{name}.toml").read_text()
+        path = write(tmp_path / f"my-{name}.toml", text.replace(f'"{name}"', f'"my-{name}"'))
+        mine, _ = suite_file.load(path)
+        builtin = suites.get_suite(name)
+        assert mine == dataclasses.replace(builtin, name=f"my-{name}", origin=str(path.resolve()))
+
+
+def test_a_study_without_a_source_is_described_by_its_file(tmp_path):
+    from bench.sweep import suite_file
+
+    suite, seeds = suite_file.load(write(tmp_path / "s.toml", 'archs = ["slp"]\n'))
+    assert suite.source == suite.origin == str((tmp_path / "s.toml").resolve())
+    assert suite.protocol is None and suite.vary == () and seeds is None
+    assert suite.protocol_text().endswith("; no source protocol")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('archs = ["cnn"]\nepochz = 3\n', "unknown key(s) 'epochz'; valid keys: name,"),
+        ('archs = ["cnn"]\n[overrides]\nlearning_rate = 0.1\n', "recipe has no field 'lea"),
+        ('archs = "cnn"\n', "'archs' must be a non-empty list of names or FILE.py:NAME"),
+        ('name = "x"\n', "missing 'archs' (a list of architectures)"),
+        ('archs = ["cnn"]\n[grid]\nlr = 0.1\n', "grid.lr must be a non-empty list of values"),
+        ('archs = ["cnn"]\nseeds = 3\n', "seeds must be a string like '0-4' or a list"),
+        ('archs = ["cnn"]\noverrides = 3\n', "'overrides' must be a table ([overrides])"),
+        ('archs = ["cnn"]\nname = "mlp-vs-cnn"\n', "'mlp-vs-cnn' is taken by MLP vs CNN recap"),
+        ('archs = ["cnn"]\nvary = ["init", "weights"]\n', "'vary' must be a list of distinct"),
+        (
+            'archs = ["cnn"]\n[protocol]\ntrain_images = 60000\nselection = "x"\n',
+            "[protocol] is missing 'reason' (it needs train_images, selection, reason)",
+        ),
+        (
+            'archs = ["cnn"]\n[protocol]\ntrain_images = 6e4\nselection = "x"\nreason = "y"\n',
+            "protocol.train_images must be an integer >= 1, got 60000.0",
+        ),
+        ('archs = ["cnn"]\n[protocol]\nval = 0\n', "[protocol] has no field 'val'; valid"),
+        ('archs = ["cnn"]\n[lr_range]\narch = "mlp32"\n', "lr_range.arch 'mlp32' is not one"),
+        (
+            'archs = ["cnn"]\n[lr_range]\narch = "cnn"\nlr_min = 0.1\nlr_max = 0.01\n',
+            "[lr_range] needs 0 < lr_min < lr_max, got 0.1 and 0.01",
+        ),
+        (
+            'archs = ["cnn"]\n[lr_range]\narch = "cnn"\n[protocol]\ntrain_images = 60000\n'
+            'val_size = 0\nselection = "x"\nreason = "y"\n',
+            "no images are held out",
+        ),
+        (
+            'archs = ["cnn"]\n[[references]]\nmodel = "cnn"\nmetric = "loss"\nvalue = 0.1\n'
+            'source = "z"\n',
+            "references.metric 'loss' is not one of test_acc",
+        ),
+        (
+            'archs = ["cnn"]\n[[references]]\nmodel = "cnn"\nmetric = "test_acc"\nvalue = 101\n'
+            'source = "z"\n',
+            "is not an accuracy (a fraction like 0.985",
+        ),
+        ('archs = ["cnn"]\nsource = 3\n', "'source' must be a text in quotes, got 3"),
+    ],
+)
+def test_a_bad_study_file_is_one_line_that_names_it(tmp_path, text, expected):
+    from bench.config import UsageError
+    from bench.sweep import suite_file, suites
+
+    before = dict(suites.SUITES)
+    path = write(tmp_path / "bad.toml", text)
+    with pytest.raises(UsageError) as error:
+        suite_file.load(path)
+    message = str(error.value)
+    assert expected in message and str(path) in message and "\n" not in message
+    after = dict(suites.SUITES)
+    assert after == before  # nothing registered
+
+
+def test_bench_suites_lists_study_files_beside_the_built_in_suites(tmp_path, capsys):
+    import io
+
+    import pandas as pd
+
+    write_mynet(tmp_path)
+    one = write(
+        tmp_path / "one.toml", 'archs = ["./models.py:MyNet", "cnn"]\n[grid]\nlr = [1, 2]\n'
+    )
+    two = write(tmp_path / "two.toml", 'name = "two"\narchs = ["slp"]\nvary = ["init", "all"]\n')
+    args = ["suites", "--suite-file", str(one), "--suite-file", str(two), "--format", "csv"]
+    assert main(args) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("name")
+    assert table.loc["one", "from"] == str(one.resolve()) == table.loc["one", "source"]
+    assert table.loc["one", "archs"] == "MyNet, cnn" and table.loc["one", "runs_per_seed"] == 4
+    assert table.loc["two", "runs_per_seed"] == 2
+    assert "10,000 for validation" in table.loc["two", "protocol"]
+    assert (table.drop(["one", "two"])["from"] == "built-in").all()
+    assert main(["suites", "--suite-file", str(tmp_path / "none.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such suite file" in err

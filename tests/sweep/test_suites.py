@@ -93,6 +93,7 @@ def test_bench_suites_lists_every_suite(capsys):
     assert main(["suites", "--format", "csv"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert set(table.name) == set(SUITES)
+    assert set(table["from"]) == {"built-in"}  # --suite-file adds studies: test_suite_file.py
     row = table.set_index("name").loc["fc-sweep"]
     assert row.runs_per_seed == 15 and "batch_size {32, 64, 128}" in row.grid
     assert main(["suites", "--format", "json"]) == 0

@@ -1,18 +1,16 @@
-"""Statistics over seeds: mean, sample std, a t confidence interval, and two-sample tests.
+"""Per-model summaries over seeds and the difference of two models.
 
 - :func:`summarize`: n, mean, sample standard deviation (ddof=1) and the 95 % confidence
   interval of the mean, ``mean ± t(0.975, n-1) * std / sqrt(n)``.
+- :func:`bounded`: a summary whose interval is clipped to the range the values can take
+  (accuracies: [0, 1]); the report's tables say so in their notes.
 - :func:`difference`: the difference of two means (a - b) with its 95 % CI and a test.
   When both sides hold the same seeds the values are paired by seed (same data split and
   shuffle order) and the test is the paired t-test on the per-seed differences; otherwise
   Welch's t-test (unequal variances, Welch-Satterthwaite degrees of freedom). With fewer than
   two values on a side (fewer than two pairs) no claim can be made: no interval, no test.
-- :func:`bounded`: a summary whose interval is clipped to the range the values can take
-  (accuracies: [0, 1]); the report's tables say so in their notes.
 - :func:`difference_on_shared`: the same, paired on the seeds both sides share when they
   share at least two but not all (``bench compare``).
-- :func:`holm`: Holm-Bonferroni adjusted p-values for a family of tests.
-- :func:`pareto_front`: which models no other model beats on both cost and accuracy.
 """
 
 from __future__ import annotations
@@ -25,10 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from bench.sweep.seedstats import holm  # noqa: F401  (one Holm for the sweep and the report)
+from bench.stats.intervals import finite, t_interval
 
-CONFIDENCE = 0.95
-ALPHA = 1 - CONFIDENCE
 PAIRED = "paired t-test"
 WELCH = "Welch's t-test"
 NO_CLAIM = "n < 2 on a side: no claim can be made"
@@ -47,17 +43,9 @@ class Summary:
         return (self.ci_high - self.ci_low) / 2
 
 
-def t_interval(mean: float, se: float, df: float) -> tuple[float, float]:
-    """``mean ± t(0.975, df) * se``; nan bounds when ``df`` is not positive."""
-    if not df > 0 or math.isnan(se):
-        return math.nan, math.nan
-    half = float(sps.t.ppf(1 - ALPHA / 2, df)) * se
-    return mean - half, mean + half
-
-
 def summarize(values: Sequence[float]) -> Summary:
     """n, mean, sample std and the 95 % t interval of the mean (NaN values are dropped)."""
-    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    x = finite(values)
     n = len(x)
     if n == 0:
         return Summary(0, math.nan, math.nan, math.nan, math.nan)
@@ -155,16 +143,3 @@ def difference_on_shared(a: Mapping[int, float], b: Mapping[int, float]) -> Diff
         return difference(a, b)
     d = difference({s: a[s] for s in shared}, {s: b[s] for s in shared})
     return dataclasses.replace(d, test=f"{PAIRED} on {len(shared)} shared seeds")
-
-
-def pareto_front(costs: Sequence[float], scores: Sequence[float]) -> list[bool]:
-    """Which points are on the Pareto front of low cost and high score: no other point has a
-    cost as low and a score as high with one of them strictly better."""
-    points = list(zip(costs, scores, strict=True))
-    return [
-        not any(
-            (c2 <= c and s2 >= s) and (c2 < c or s2 > s) for j, (c2, s2) in enumerate(points)
-            if j != i
-        )
-        for i, (c, s) in enumerate(points)
-    ]  # fmt: skip

@@ -1,4 +1,5 @@
-"""The report's statistics on inputs whose answers are known by hand (and scipy's)."""
+"""Summaries, differences of two models, Holm and the Pareto front on inputs whose answers are
+known by hand (and scipy's)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import pytest
 from scipy import stats as sps
 
-from bench.report import stats
+from bench import stats
 
 
 def test_summary_mean_sample_std_and_t_interval():

@@ -1,0 +1,285 @@
+"""The study-file schema: one TOML format for the built-in suites (``builtin_suites/*.toml``)
+and the user's ``bench run --suite-file study.toml`` (README "A study in a file")::
+
+    name = "mynet-vs-cnn"            # default: the file's name without .toml
+    description = "My net against the recap's CNN"
+    source = "..."                   # what it reproduces (default: the file's path)
+    archs = ["./models.py:MyNet", "cnn"]
+    dataset = "mnist"                # a registered name, an .npz file or an image folder
+    recipe = "adam-bs64-e5"
+    seeds = "0-4"                    # or a list [0, 1, 2]; --seeds overrides it
+    vary = ["init", "order"]         # one sweep per --vary value (default: all)
+    [overrides]                      # recipe fields for every run
+    epochs = 3
+    [grid]                           # every combination is one grid point
+    lr = [0.001, 0.003]
+    [protocol]                       # the source's protocol (default: none)
+    train_images = 60000
+    val_size = 0                     # default: the dataset's validation split
+    selection = "nothing (the last epoch's test accuracy is the result)"
+    reason = "..."
+    difference = "..."               # a deliberate difference from the source, if any
+    [lr_range]                       # an LR range test and a retrain at the chosen LR
+    arch = "cnn"                     # lr_min, lr_max, per_decade, train_images: optional
+    [[references]]                   # a published number, one table each
+    model = "cnn"
+    metric = "test_acc"
+    value = 0.99                     # a fraction or a percentage
+    source = "..."
+
+:func:`fields` reads a parsed document into the fields of a :class:`bench.sweep.suites.Suite`.
+Relative paths (architecture files, datasets) are relative to the TOML file. Unknown keys and
+fields are refused by name; every problem is one :class:`UsageError` line naming the file.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+from bench.config import UsageError, get_recipe, usercode
+from bench.config.runs import parse_seeds
+from bench.config.seeding import VARY
+from bench.data import datasets, userdata
+from bench.sweep.protocols import REFERENCE_METRICS, LRRangeStep, Protocol, Reference
+
+KEYS = (
+    "name",
+    "description",
+    "source",
+    "archs",
+    "dataset",
+    "recipe",
+    "seeds",
+    "vary",
+    "overrides",
+    "grid",
+    "protocol",
+    "lr_range",
+    "references",
+)
+PROTOCOL_KEYS = ("train_images", "val_size", "selection", "reason", "difference")
+LR_RANGE_KEYS = ("arch", "lr_min", "lr_max", "per_decade", "train_images")
+REFERENCE_KEYS = ("model", "metric", "value", "source")
+
+
+def grid(**values: list[Any]) -> tuple[dict[str, Any], ...]:
+    """Every combination of overrides: ``grid(lr=[1, 2], batch_size=[32])``. A name that is
+    not a recipe field is an argument of the suite's architectures (``hidden=[[512], [512,
+    512]]``), so a grid may vary the model as well as its training."""
+    names = list(values)
+    return tuple(
+        dict(zip(names, combo, strict=True)) for combo in itertools.product(*values.values())
+    )
+
+
+def fields(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The study ``data`` read from the TOML file ``path``, as the keyword arguments of a
+    :class:`~bench.sweep.suites.Suite`: architecture files imported and registered (their
+    names in ``archs``), a dataset file registered with its hash, every value checked."""
+    unknown = [key for key in data if key not in KEYS]
+    if unknown:
+        raise UsageError(
+            f"{path}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys: {', '.join(KEYS)}"
+        )
+    if "archs" not in data:
+        raise UsageError(f"{path}: missing 'archs' (a list of architectures)")
+    archs = data["archs"]
+    if not isinstance(archs, list) or not archs or not all(isinstance(a, str) for a in archs):
+        raise UsageError(f"{path}: 'archs' must be a non-empty list of names or FILE.py:NAME")
+    base = path.resolve().parent
+    resolved = [
+        usercode.resolve_reference(_relative(arch, base)) if usercode.is_reference(arch) else arch
+        for arch in archs
+    ]
+    names = dict(zip(archs, resolved, strict=True))  # as written -> registered name
+    dataset = str(data.get("dataset", "mnist"))
+    if userdata.is_user_dataset(dataset) or (base / dataset).exists():
+        dataset = _relative(dataset, base) if not Path(dataset).is_absolute() else dataset
+        dataset, _ = userdata.resolve(dataset)  # registered under its name, with its hash
+    recipe = str(data.get("recipe", "adam-bs64-e5"))
+    overrides: dict[str, Any] = _table(data, "overrides", path)
+    recipe_fields = set(get_recipe(recipe).numbers())
+    unknown = sorted(set(overrides) - recipe_fields)
+    if unknown:
+        raise UsageError(
+            f"{path}: [overrides] recipe has no field {unknown[0]!r}; valid: "
+            f"{', '.join(sorted(recipe_fields))}"
+        )
+    axes = _table(data, "grid", path)
+    for key, values in axes.items():
+        if not isinstance(values, list) or not values:
+            raise UsageError(f"{path}: grid.{key} must be a non-empty list of values")
+    points = grid(**axes) if axes else ({},)
+    protocol = _protocol(data, path)
+    lr_range = _lr_range(data, names, path)
+    if lr_range is not None and _held_out(protocol, dataset) == 0:
+        raise UsageError(
+            f"{path}: the LR range test chooses on validation loss, and no images are held out "
+            "for validation: set protocol.val_size above 0"
+        )
+    return {
+        "name": str(data.get("name", path.stem)),
+        "description": str(data.get("description", "")),
+        "source": _text(data, "source", path, str(path.resolve())),
+        "archs": tuple(resolved),
+        "recipe": recipe,
+        "dataset": dataset,
+        "grid": tuple({**overrides, **point} for point in points) if overrides or axes else (),
+        "lr_range": lr_range,
+        "protocol": protocol,  # none: archbench's default split for the dataset, as with --arch
+        "vary": _vary(data, path),
+        "seeds": _seeds(data, path),
+        "references": _references(data, path),
+    }
+
+
+def _held_out(protocol: Protocol | None, dataset: str) -> int:
+    """The validation images of the study's runs (the dataset's default without a size)."""
+    if protocol is None or protocol.val_size is None:
+        return datasets.get_dataset_info(dataset).default_val_size
+    return protocol.val_size
+
+
+def _relative(text: str, base: Path) -> str:
+    """``text`` with a relative file path made relative to ``base`` (the TOML's folder)."""
+    target, colon, attr = text.rpartition(":") if usercode.is_reference(text) else (text, "", "")
+    is_path = target.endswith((".py", ".npz")) or "/" in target or (base / target).is_dir()
+    if is_path and not Path(target).expanduser().is_absolute():
+        target = str(base / target)
+    return f"{target}{colon}{attr}"
+
+
+def _table(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise UsageError(f"{path}: {key!r} must be a table ([{key}])")
+    return value
+
+
+def _text(table: dict[str, Any], key: str, path: Path, default: str | None = None) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise UsageError(f"{path}: {key!r} must be a text in quotes, got {value!r}")
+    return value
+
+
+def _number(value: Any, where: str, path: Path, *, integer: bool = False, low: float = 0) -> Any:
+    """``value`` if it is a number (an integer with ``integer``) of at least ``low``."""
+    kinds = int if integer else int | float
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value >= low:
+        what = "an integer" if integer else "a number"
+        raise UsageError(f"{path}: {where} must be {what} >= {low:g}, got {value!r}")
+    return value
+
+
+def _check_fields(table: dict, where: str, keys: tuple, required: tuple, path: Path) -> None:
+    """Refuse the unknown and the missing fields of the sub-table ``where`` by name."""
+    unknown = [key for key in table if key not in keys]
+    if unknown:
+        raise UsageError(
+            f"{path}: {where} has no field {unknown[0]!r}; valid fields: {', '.join(keys)}"
+        )
+    missing = [key for key in required if key not in table]
+    if missing:
+        raise UsageError(
+            f"{path}: {where} is missing {missing[0]!r} (it needs {', '.join(required)})"
+        )
+
+
+def _protocol(data: dict[str, Any], path: Path) -> Protocol | None:
+    if "protocol" not in data:
+        return None
+    table = _table(data, "protocol", path)
+    _check_fields(table, "[protocol]", PROTOCOL_KEYS, ("train_images", "selection", "reason"), path)
+    val_size = table.get("val_size")
+    if val_size is not None:
+        val_size = _number(val_size, "protocol.val_size", path, integer=True)
+    return Protocol(
+        train_images=_number(
+            table["train_images"], "protocol.train_images", path, integer=True, low=1
+        ),
+        val_size=val_size,
+        selection=_text(table, "selection", path),
+        reason=_text(table, "reason", path),
+        difference=_text(table, "difference", path, ""),
+    )
+
+
+def _lr_range(data: dict[str, Any], names: dict[str, str], path: Path) -> LRRangeStep | None:
+    if "lr_range" not in data:
+        return None
+    table = _table(data, "lr_range", path)
+    _check_fields(table, "[lr_range]", LR_RANGE_KEYS, ("arch",), path)
+    arch = _text(table, "arch", path)
+    if arch not in names and arch not in names.values():
+        raise UsageError(f"{path}: lr_range.arch {arch!r} is not one of 'archs'")
+    numbers: dict[str, Any] = {}
+    for key in ("lr_min", "lr_max"):
+        if key in table:
+            numbers[key] = float(_number(table[key], f"lr_range.{key}", path))
+    for key in ("per_decade", "train_images"):
+        if key in table:
+            numbers[key] = _number(table[key], f"lr_range.{key}", path, integer=True, low=1)
+    step = LRRangeStep(names.get(arch, arch), **numbers)
+    if not 0 < step.lr_min < step.lr_max:
+        raise UsageError(
+            f"{path}: [lr_range] needs 0 < lr_min < lr_max, got {step.lr_min:g} and {step.lr_max:g}"
+        )
+    return step
+
+
+def _references(data: dict[str, Any], path: Path) -> tuple[Reference, ...]:
+    tables = data.get("references", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise UsageError(f"{path}: 'references' must be an array of tables ([[references]])")
+    references = []
+    for table in tables:
+        _check_fields(table, "[[references]]", REFERENCE_KEYS, REFERENCE_KEYS, path)
+        metric = _text(table, "metric", path)
+        if metric not in REFERENCE_METRICS:
+            raise UsageError(
+                f"{path}: references.metric {metric!r} is not one of {', '.join(REFERENCE_METRICS)}"
+            )
+        value = _number(table["value"], "references.value", path)
+        if value > 100:
+            raise UsageError(
+                f"{path}: references.value {value!r} is not an accuracy (a fraction like 0.985 "
+                "or a percentage like 98.5)"
+            )
+        model, source = _text(table, "model", path), _text(table, "source", path)
+        references.append(
+            Reference(model, metric, float(value / 100 if value > 1 else value), source)
+        )
+    return tuple(references)
+
+
+def _vary(data: dict[str, Any], path: Path) -> tuple[str, ...]:
+    vary = data.get("vary", [])
+    if (
+        not isinstance(vary, list)
+        or not all(isinstance(v, str) and v in VARY for v in vary)
+        or len(set(vary)) < len(vary)
+    ):
+        raise UsageError(
+            f"{path}: 'vary' must be a list of distinct values among {', '.join(VARY)}"
+        )
+    return tuple(vary)
+
+
+def _seeds(data: dict[str, Any], path: Path) -> str | None:
+    """The seeds as ``bench run --seeds`` text (None when the file gives none)."""
+    seeds = data.get("seeds")
+    if seeds is None or seeds == []:
+        return None
+    if isinstance(seeds, list) and all(
+        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds
+    ):
+        text = ",".join(str(s) for s in seeds)
+    elif isinstance(seeds, str):
+        text = seeds
+    else:
+        raise UsageError(f"{path}: seeds must be a string like '0-4' or a list of integers")
+    parse_seeds(text)  # an invalid text: one line, now
+    return text

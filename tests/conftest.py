@@ -1,15 +1,16 @@
 """Shared fixtures. Tests never touch the user's data cache: ARCHBENCH_DATA points at a
 per-session temporary directory, and the real MNIST is prepared there once, offline. The
 machine-wide training slot (bench/train/slot.py) is the session's own too (ARCHBENCH_SLOT_DIR),
-so a test session and the user's own `bench run` never wait for each other. A test that runs
-`bench run` in-process (which sets torch's thread count and determinism flags, as a run's
-numbers depend on them) leaves the next test the process state it found."""
+so a test session and the user's own `bench run` never wait for each other. A run sets torch's
+thread count and determinism flags only for its own duration (bench.config.seeding.run_settings):
+every test, and every module fixture that runs `bench run` in-process, must leave them as the
+session found them, or the test fails."""
 
 from __future__ import annotations
 
 import pytest
-import torch
 
+from bench.config.seeding import ProcessSettings
 from bench.data import datasets
 
 
@@ -30,13 +31,8 @@ def _isolated_data(monkeypatch, data_root, slot_root):
     monkeypatch.delenv("ARCHBENCH_SLOT", raising=False)
 
 
-def torch_state() -> tuple:
-    return (
-        torch.get_num_threads(),
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-        torch.utils.deterministic.fill_uninitialized_memory,
-    )
+def torch_state() -> ProcessSettings:
+    return ProcessSettings.current()
 
 
 @pytest.fixture(scope="session")
@@ -45,14 +41,18 @@ def _torch_state_at_start():
 
 
 @pytest.fixture(autouse=True)
-def _torch_state_restored(_torch_state_at_start):
-    """After every test, torch's state as the session found it (a module-scoped fixture that
-    runs `bench run` in-process sets it too, before any one test starts)."""
+def _torch_state_unchanged(_torch_state_at_start, monkeypatch):
+    """Fails a test after which torch's thread count, deterministic-algorithm flags, NaN fill,
+    cuDNN flags or CUBLAS_WORKSPACE_CONFIG differ from the session's start (a module fixture
+    that runs `bench run` in-process is caught by its module's first test), then puts them
+    back so that one leak fails one test, not every test after it. A test's own monkeypatched
+    environment is undone first (monkeypatch would undo it only after this check)."""
     yield
-    threads, deterministic, warn_only, fill = _torch_state_at_start
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
-    torch.utils.deterministic.fill_uninitialized_memory = fill
+    monkeypatch.undo()
+    found = torch_state()
+    if found != _torch_state_at_start:
+        _torch_state_at_start.apply()
+        pytest.fail(f"torch's process state changed: {_torch_state_at_start} -> {found}")
 
 
 @pytest.fixture(scope="session")

@@ -235,14 +235,10 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
-    import torch
-
     from bench.config import runs as config
     from bench.report import speed_tables
 
     archs = select_archs(args.arch)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     recipe = config.get_recipe(args.recipe).with_overrides(
         epochs=args.epochs, batch_size=args.batch_size
     )
@@ -255,6 +251,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
         parallel_seeds=args.parallel_seeds,
         data_root=args.data_root,
         limit_train=args.limit_train,
+        threads=args.threads,
         progress=lambda text: print(text, file=sys.stderr, flush=True),
     )
     print(render(loaders, args.format))

@@ -66,11 +66,18 @@ ALLOCATOR_THRESHOLD = 1 << 30
 
 
 def tune_allocator() -> bool:
-    """Raise glibc malloc's mmap and trim thresholds (once per process), so the large buffers
-    a training step allocates and frees (activations, gradients: 10,000 page faults per
-    strongcnn step otherwise) are reused from the heap instead of being returned to the
-    operating system and faulted back in, zeroed, at every step. Arithmetic is untouched.
-    A no-op where the C library is not glibc; returns whether the setting is in force."""
+    """Raise glibc malloc's mmap and trim thresholds (once per process, at its first run), so
+    the large buffers a training step allocates and frees (activations, gradients: 10,000 page
+    faults per strongcnn step otherwise) are reused from the heap instead of being returned to
+    the operating system and faulted back in, zeroed, at every step. Arithmetic is untouched.
+    A no-op where the C library is not glibc; returns whether the setting is in force.
+
+    Unlike a run's other settings (:func:`bench.config.seeding.run_settings`), it is kept for
+    the rest of the process, and said so in each run's environment
+    (``malloc_thresholds_raised``): glibc has no getter for these thresholds, and setting
+    either one turns off glibc's dynamic mmap threshold for good (mallopt(3)), so writing back
+    its documented initial values would leave a different allocator than the one found, not
+    the same one. What stays changed is where freed memory goes, never a number."""
     if _ALLOCATOR["tuned"] or not sys.platform.startswith("linux"):
         return _ALLOCATOR["tuned"]
     try:

@@ -1,10 +1,11 @@
 """Step 6, report: numbers, tables, figures and the markdown report from a results store.
 
-Holds model variants (:mod:`.variants`), checkpoint evaluations (:mod:`.evaluation`), the
-report's numbers (:mod:`.numbers`, on the statistics of :mod:`bench.stats`), figures
-(:mod:`.figures`), the report's sections (:mod:`.sections`; the seed sections in
-:mod:`.seeds`) and its assembly (:mod:`.document`), ``bench compare`` (:mod:`.compare`),
-``bench speed`` (:mod:`.speed`) and terminal tables (:mod:`.tables`).
+Holds model variants (:mod:`.variants`), checkpoint evaluations
+(:mod:`.evaluation`), the report's numbers (:mod:`.numbers`; over seeds: :mod:`.seeds`),
+figures (:mod:`.figures`), the report's sections, one module each computing and rendering its
+own tables (:mod:`.sections`), and their order and the assembly (:mod:`.document`),
+``bench compare`` (:mod:`.compare`), ``bench speed`` (:mod:`.speed`) and terminal tables
+(:mod:`.tables`).
 
 Imports: every earlier step.
 Face: :func:`recap`, :func:`write_report`, :func:`speed_tables`, :func:`render`,

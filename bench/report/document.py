@@ -1,10 +1,12 @@
 """The markdown report: the recap table, pairwise comparisons with their statistics, figures.
 
-:func:`recap` (from :mod:`bench.report.numbers`, where the tables' numbers are computed) is the
-public Python API for the recap table (a DataFrame with one row per variant: see
-:mod:`bench.report.variants`); :func:`write_report` writes ``report.md`` with its PNG
+:func:`bench.report.recap` (from :mod:`bench.report.numbers`, where the tables' numbers are
+computed) is the public Python API for the recap table (a DataFrame with one row per variant:
+see :mod:`bench.report.variants`); :func:`write_report` writes ``report.md`` with its PNG
 figures in a folder beside it (``report_figures/``). Only runs that finished ``ok`` enter the
-statistics; the others are listed in their own section.
+statistics; the others are listed in their own section. Each section computes and renders its
+own tables and figures in its module of :mod:`bench.report.sections`; this module holds their
+order (:data:`OPENING`, :data:`MODELS` or :data:`STUDY`, :data:`CLOSING`) and writes the report.
 
 Conventions (also stated in the report):
 
@@ -16,8 +18,9 @@ Conventions (also stated in the report):
   ±0.1 pp by TOST / unresolved) use Holm-adjusted p < 0.05 over the pairs of the table, or
   the ``--seeds auto`` stopping rule for the pairs it decided. With n < 2 on a side no claim
   is made. Prediction intervals for one more run; references; noise by source (``--vary``).
-- Device agreement: mean test accuracies within :data:`DEVICE_TOLERANCE_PP` percentage points.
-- Each suite's protocol, and whether its runs followed it (:mod:`bench.report.protocol`);
+- Device agreement: mean test accuracies within
+  :data:`bench.report.numbers.DEVICE_TOLERANCE_PP` percentage points.
+- Each suite's protocol, and whether its runs followed it (:mod:`bench.report.sections.protocol`);
   without a validation set, validation-only metrics are n/a, never taken from the test set.
 """
 
@@ -33,39 +36,29 @@ import pandas as pd
 
 from bench.config import ArchbenchError, RunConfig, UsageError
 from bench.data import idx, userdata
-from bench.report import html, variants
+from bench.report import html, numbers, variants
 from bench.report.evaluation import ensure_evaluations
-from bench.report.numbers import (
-    ok_runs,
-    recap,
-)
-from bench.report.protocol import protocol_section
-from bench.report.provenance import (
-    device_section,
-    environment_section,
-    failed_section,
-    summaries_section,
-    variants_section,
-)
 from bench.report.sections import (
-    Context,
-    figures_section,
-    lr_range_section,
-    noise_section,
-    pairwise_section,
-    recap_section,
-    references_section,
-    robustness_section,
-    seeds_section,
+    devices,
+    environment,
+    failed,
+    figures,
+    lr_range,
+    noise,
+    one_more_run,
+    pairwise,
+    protocol,
+    recap,
+    references,
+    robustness,
+    study,
+    study_figures,
+    summaries,
     title,
 )
-from bench.report.seeds import read_references, suite_references
+from bench.report.sections import variants as variants_section
+from bench.report.sections.context import Context, Section, folded
 from bench.report.study import recover_grid
-from bench.report.study_section import (
-    study_figures_section,
-    study_pairwise_section,
-    study_section,
-)
 from bench.store import DB_NAME, ResultsStore, Tables
 from bench.sweep import suites
 
@@ -108,7 +101,7 @@ def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
                 f"{', '.join(present) or 'none'}); run `bench run --suite {suite} --results "
                 f"{results_dir}` first"
             )
-    if ok_runs(tables.runs).empty:
+    if numbers.ok_runs(tables.runs).empty:
         counts = ", ".join(f"{n} {s}" for s, n in tables.runs.status.value_counts().items())
         raise ArchbenchError(
             f"no run in {results_dir} finished ok ({counts}); `bench results --results "
@@ -143,9 +136,9 @@ def write_report(
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
     results_dir = Path(results_dir)
-    references = suite_references(suite)
+    published = references.suite_references(suite)
     if reference is not None:  # read before anything is written: a bad file is exit 2
-        references = pd.concat([references, read_references(Path(reference))])
+        published = pd.concat([published, references.read_references(Path(reference))])
     store, tables = select(results_dir, suite)
     for text in tables.runs.config_json.dropna().unique():  # the user's datasets, checked
         config = RunConfig.from_json(text)
@@ -153,7 +146,7 @@ def write_report(
     out = report_target(Path(out_path) if out_path is not None else results_dir / f"report.{fmt}")
     out.parent.mkdir(parents=True, exist_ok=True)
     final_figures = out.parent / f"{out.stem}_figures"
-    runs = variants.with_variants(ok_runs(tables.runs))
+    runs = variants.with_variants(numbers.ok_runs(tables.runs))
     evaluations = ensure_evaluations(store, runs, data_root, say)
     temp = Path(tempfile.mkdtemp(prefix=f".{out.stem}_figures.", dir=out.parent))
     try:
@@ -161,14 +154,16 @@ def write_report(
             tables=tables,
             runs=runs,
             evaluations=evaluations,
-            recap=recap(tables.runs, evaluations),
+            recap=numbers.recap(tables.runs, evaluations),
             figures=temp,
             link=final_figures.name,
             data_root=data_root,
             study=study_of(tables, runs),
-            references=references,
+            references=published,
+            suite=suite,
+            command=command,
         )
-        text = render(ctx, suite, command)
+        text = render(ctx)
         if fmt == "html":
             page = html.to_html(text, temp, f"archbench report{f': {suite}' if suite else ''}")
             idx.write_atomic(report_target(out), page.encode())
@@ -226,37 +221,48 @@ def report_target(out: Path) -> Path:
     return target
 
 
-def seed_sections(ctx: Context) -> list[str]:
-    """One more run (and how --seeds auto chose seed counts), noise by source, references."""
-    return [seeds_section(ctx), noise_section(ctx), references_section(ctx)]
+def every_setting(ctx: Context) -> str:
+    return f"Every setting as a model ({len(ctx.recap)} rows)"
 
 
-def render(ctx: Context, suite: str | None, command: str | None) -> str:
-    """The report's markdown. When the runs form a grid (``ctx.study``), a study section comes
-    first, the recap folds into ``<details>``, the pairwise table compares each setting with
-    the best one (chosen on validation accuracy), and the figures are the study's (no
-    per-model confusion matrices or prediction grids but the best setting's)."""
-    if ctx.study is not None:
-        recap = recap_section(ctx).replace(
-            "## Recap\n",
-            f"## Recap\n\n<details><summary>Every setting as a model ({len(ctx.recap)} rows)"
-            "</summary>\n",
-            1,
-        )
-        body = [study_section(ctx), recap + "\n\n</details>", study_pairwise_section(ctx),
-                study_figures_section(ctx), *seed_sections(ctx)]  # fmt: skip
-    else:
-        body = [recap_section(ctx), pairwise_section(ctx), *seed_sections(ctx),
-                figures_section(ctx), robustness_section(ctx)]  # fmt: skip
-    sections = [
-        title(ctx, suite),
-        protocol_section(ctx, suite),
-        *body,
-        lr_range_section(ctx),
-        device_section(ctx),
-        failed_section(ctx),
-        variants_section(ctx),
-        summaries_section(ctx),
-        environment_section(ctx, command),
-    ]
-    return "\n\n".join(s.strip() for s in sections if s) + "\n"
+# The report's sections in order (each a function of the Context: see bench.report.sections):
+# the same opening and closing sections for every report, and between them either the models'
+# sections or, when the runs form a grid (ctx.study), the study's: a study section first, the
+# recap folded into <details>, the pairwise table comparing each setting with the best one
+# (chosen on validation accuracy) and the study's figures (no per-model confusion matrices or
+# prediction grids but the best setting's).
+OPENING: tuple[Section, ...] = (title.section, protocol.section)
+SEEDS: tuple[Section, ...] = (one_more_run.section, noise.section, references.section)
+MODELS: tuple[Section, ...] = (
+    recap.section,
+    pairwise.section,
+    *SEEDS,
+    figures.section,
+    robustness.section,
+)
+STUDY: tuple[Section, ...] = (
+    study.section,
+    folded(recap.HEADING, recap.body, every_setting),
+    pairwise.against_best,
+    study_figures.section,
+    *SEEDS,
+)
+CLOSING: tuple[Section, ...] = (
+    lr_range.section,
+    devices.section,
+    failed.section,
+    variants_section.section,
+    summaries.section,
+    environment.section,
+)
+
+
+def sections(ctx: Context) -> tuple[Section, ...]:
+    """The sections of ``ctx``'s report, in order."""
+    return (*OPENING, *(STUDY if ctx.study is not None else MODELS), *CLOSING)
+
+
+def render(ctx: Context) -> str:
+    """The report's markdown: its sections in order, those with nothing to show left out."""
+    texts = [section(ctx) for section in sections(ctx)]
+    return "\n\n".join(text.strip() for text in texts if text) + "\n"

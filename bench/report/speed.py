@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from bench.config import ArchbenchError, Recipe, RunConfig, UsageError, environment
+from bench.config import ArchbenchError, Recipe, RunConfig, UsageError, environment, seeding
 from bench.sweep import sweep
 from bench.train import RunResult, execute, execute_task, model_facts
 
@@ -168,14 +168,18 @@ def speed_tables(
     parallel_seeds: int = 8,
     data_root: Path | None = None,
     limit_train: int | None = None,
+    threads: int | None = None,
     progress=print,
 ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
     """The loader comparison, the seed-parallel comparison, and the matmul rate used.
 
     The fast path's configs are planned exactly as ``bench run`` plans them
     (:func:`bench.sweep.sweep.plan`, auto settings); the reference is ``--loader reference``.
+    ``threads``: the CPU thread count of every run and of the matmul rate (default: torch's
+    current one); torch's own setting is as it was afterwards.
     """
-    common = {"limit_train": limit_train, "threads": torch.get_num_threads()}
+    threads = torch.get_num_threads() if threads is None else threads
+    common = {"limit_train": limit_train, "threads": threads}
     rows, parallel_rows = [], []
 
     def planned(arch: str, seeds: Sequence[int], **options) -> list[RunConfig]:
@@ -188,10 +192,11 @@ def speed_tables(
     available, reason = environment.device_available(device)
     if not available:
         raise UsageError(f"{reason}; time another device (--device cpu)")
-    peak = matmul_gflops(device)
+    with seeding.cpu_threads(threads):
+        peak = matmul_gflops(device)
     target = torch.device(device)
     on_cpu = target.type == "cpu"
-    where = f"{torch.get_num_threads()} threads" if on_cpu else environment.device_name(target)
+    where = f"{threads} threads" if on_cpu else environment.device_name(target)
     progress(f"fp32 matmul rate: {peak:.1f} GFLOP/s ({where})")
     for arch, (fast, reference) in pairs.items():
         progress(f"{arch}: reference loop vs fast path ({fast_path_settings(fast)}), "

@@ -28,7 +28,7 @@ import torch
 from bench.config import RunConfig, UsageError, seeding
 from bench.train import loop as train
 from bench.train import slot
-from bench.train.runner import apply_run_settings, build_model, now, prepare_data, say
+from bench.train.runner import build_model, now, prepare_data, run_settings, say
 
 RULE = (
     "lowest validation loss after one pass over the first {images:,} training images, from "
@@ -102,15 +102,15 @@ def run_range_test(
 ) -> RangeResult:
     """Train a fresh model at each LR of ``lrs`` and measure validation loss (see the module
     docstring for the rule), telling ``on_point`` about each LR as it completes, inside the
-    machine-wide training slot (:mod:`bench.train.slot`). Raises UsageError when the config
-    has no validation set."""
-    with slot.training(config.threads or torch.get_num_threads(), say):
+    machine-wide training slot (:mod:`bench.train.slot`) and the run's settings
+    (:func:`bench.train.runner.run_settings`: as they were again after it). Raises UsageError
+    when the config has no validation set."""
+    with slot.training(config.threads or torch.get_num_threads(), say), run_settings(config):
         return _range_test(config, lrs, train_images, data_root, on_point)
 
 
 def _range_test(config, lrs, train_images, data_root, on_point) -> RangeResult:
     device = torch.device(config.device)
-    apply_run_settings(config)
     data, sizes = prepare_data(config, data_root, device)
     if sizes["val"] == 0:
         raise UsageError("the LR range test chooses on validation loss: drop --val-size 0")

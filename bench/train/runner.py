@@ -9,13 +9,14 @@ can travel back from a child process or another machine.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,17 +69,19 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:500]
 
 
-def apply_run_settings(config: RunConfig) -> None:
-    """Put the process in the state the run's numbers depend on: its CPU thread count (part of
-    its config: it changes float rounding), its determinism flags (and whether new tensors are
-    NaN-filled, see :func:`bench.config.fastpath.fill_uninitialized_memory`), and archbench's
-    allocator setting (see :func:`bench.config.environment.tune_allocator`)."""
+@contextlib.contextmanager
+def run_settings(config: RunConfig) -> Iterator[None]:
+    """Within the block, the process in the state the run's numbers depend on: its CPU thread
+    count (part of its config: it changes float rounding) and its determinism flags (and
+    whether new tensors are NaN-filled: :func:`bench.config.fastpath.fill_uninitialized_memory`),
+    all as they were again after it (:func:`bench.config.seeding.run_settings`); and
+    archbench's allocator setting, which stays (:func:`bench.config.environment.tune_allocator`
+    says why). Everything here that trains a model (a run, seeds trained together, the LR range
+    test) does it inside this block."""
     environment.tune_allocator()
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    seeding.configure_determinism(
-        config.deterministic, fastpath.fill_uninitialized_memory(config.loader)
-    )
+    fill = fastpath.fill_uninitialized_memory(config.loader)
+    with seeding.run_settings(config.threads, config.deterministic, fill):
+        yield
 
 
 def prepare_data(config: RunConfig, data_root: Path | None, device: torch.device):
@@ -197,12 +200,16 @@ def guarded(
     with slot.training(threads, say) as waited:
         t_start = time.perf_counter()
         watch = timing.TimingWatch(threads, task[0].device, waited)
+        captured = None
         try:
             for config in task:  # user code and data: imported here, their hashes checked
                 usercode.ensure(config.arch, config.arch_source)
                 userdata.ensure(config.dataset, config.dataset_source)
-            apply_run_settings(task[0])
-            train_fn(results, t_start, watch)
+            with run_settings(task[0]):
+                try:
+                    train_fn(results, t_start, watch)
+                finally:  # the settings the run trained under
+                    captured = environment.capture(device)
         except Exception as exc:  # a failing run is a result, not a crash
             for result in results:
                 result.status = "oom" if is_oom(exc) else "error"
@@ -212,7 +219,7 @@ def guarded(
             watch.close()
             if device.type == "cuda":
                 torch.cuda.empty_cache()
-    captured = environment.capture(device)
+    captured = captured or environment.capture(device)
     for result in results:
         result.metrics["time_total_s"] = (time.perf_counter() - t_start) / len(task)
         result.environment = dict(captured)

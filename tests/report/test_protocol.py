@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bench.cli import main
-from bench.report.markdown import recap_markdown
 from bench.report.numbers import recap
-from bench.report.protocol import stored_check
+from bench.report.sections.protocol import stored_check
+from bench.report.sections.recap import recap_markdown
 from bench.store import ResultsStore, load
 from bench.sweep import suites, sweep
 from bench.train import SweepProgress

@@ -18,8 +18,8 @@ from bench.config import RunConfig
 from bench.data import augment
 from bench.report import figures, variants
 from bench.report.evaluation import load_checkpoint
-from bench.report.markdown import recap_markdown
 from bench.report.numbers import device_comparison, pairwise
+from bench.report.sections.recap import recap_markdown
 from bench.store import ResultsStore, load
 from bench.train import loop as train
 from bench.train import runner

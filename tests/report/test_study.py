@@ -134,6 +134,9 @@ def test_a_study_report_names_failed_and_missing_cells(tmp_path):
     assert "1 of the 6 settings have no run: batch_size=128, lr=0.001." in study
     assert "| 0 (2 diverged) |" in study.replace("  ", "") and "no ok run (diverged)" in study
     assert "**Best setting (highest mean validation accuracy):** batch_size=128, lr=0.1" in study
+    recap = text[text.index("## Recap") : text.index("## Pairwise")]  # folded: every setting
+    assert recap.startswith("## Recap\n\n<details><summary>Every setting as a model (4 rows)")
+    assert recap.endswith("\n\n</details>\n\n") and recap.count("| mlp512x2") == 4
     pairs = text[text.index("## Pairwise") : text.index("## Figures")]
     assert "Each setting against the best one only (chosen on validation accuracy" in pairs
     rows = [line for line in pairs.splitlines() if line.startswith("| mlp")]

@@ -1,7 +1,6 @@
-"""The report's study section (when the runs form a grid: :mod:`bench.report.study`) and its
-figures section, which replaces the per-model one: learning curves coloured by one axis and
-styled by another, accuracy vs training time, and the confusion matrix and prediction grid of
-the best setting only."""
+"""A grid study's opening section (when the runs form a grid: :mod:`bench.report.study`): the
+axes and missing settings, the heatmap and sensitivity figures, the best setting and best set
+(chosen on validation accuracy, never on the test set) and a table of every setting."""
 
 from __future__ import annotations
 
@@ -10,13 +9,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from bench import stats
-from bench.data import datasets
-from bench.report import figures, study_figures
-from bench.report.evaluation import TEST
-from bench.report.markdown import NOTHING, markdown_table, mean_std, pairwise_markdown, pct
-from bench.report.numbers import pairwise
-from bench.report.sections import GRID_FIRST, GRID_MISTAKES, Context, _grid_drawer, slug
+from bench.report import study_figures
+from bench.report.markdown import NOTHING, markdown_table, mean_std, pct
+from bench.report.sections.context import Context
 from bench.report.study import BestSet, Grid, best_set, value_text
 
 
@@ -30,7 +25,7 @@ def _rotated(ctx: Context) -> dict[str, float]:
     return dict(zip(ctx.recap.model, ctx.recap.rotated_acc_mean, strict=True))
 
 
-def study_section(ctx: Context) -> str:
+def section(ctx: Context) -> str:
     grid: Grid = ctx.study
     best = study_best(grid)
     rotated = _rotated(ctx)
@@ -111,12 +106,20 @@ def _row(grid: Grid, model: str) -> pd.Series:
     return grid.cells[grid.cells.model == model].iloc[0]
 
 
+def _standing(cell: pd.Series, best: BestSet) -> str:
+    """Where a setting other than the best stands against it."""
+    if cell.n == 0:
+        return f"no ok run ({cell.failed_status})"
+    if cell.model in best.members:
+        return "in best set"
+    return "worse" if cell.model in best.distinct else "n < 2: undecided"
+
+
 def _cells_table(grid: Grid, best: BestSet, rotated: dict[str, float]) -> str:
+    val = grid.cells.val_mean
     order = sorted(
-        range(len(grid.cells)),
-        key=lambda i: -(grid.cells.val_mean.iloc[i] if not math.isnan(grid.cells.val_mean.iloc[i])
-                        else -1),
-    )  # fmt: skip
+        range(len(grid.cells)), key=lambda i: -(-1 if math.isnan(val.iloc[i]) else val.iloc[i])
+    )
     rows = []
     for i in order:
         cell = grid.cells.iloc[i]
@@ -124,11 +127,7 @@ def _cells_table(grid: Grid, best: BestSet, rotated: dict[str, float]) -> str:
         if cell.model == best.best:
             where, delta = "**best**", NOTHING
         else:
-            where = (
-                f"no ok run ({cell.failed_status})" if cell.n == 0
-                else "in best set" if cell.model in best.members
-                else "worse" if cell.model in best.distinct else "n < 2: undecided"
-            )  # fmt: skip
+            where = _standing(cell, best)
             delta = (
                 f"{d.diff * 100:+.2f} [{max(d.ci_low, -1) * 100:+.2f}, "
                 f"{min(d.ci_high, 1) * 100:+.2f}]"
@@ -155,74 +154,3 @@ def _cells_table(grid: Grid, best: BestSet, rotated: dict[str, float]) -> str:
         row.update({"Δ val vs best (pp) [95 % CI]": delta, "": where})
         rows.append(row)
     return markdown_table(pd.DataFrame(rows), left=("",))
-
-
-def study_pairwise_section(ctx: Context) -> str:
-    """Test accuracy of each setting against the best one (chosen on validation accuracy)."""
-    best = study_best(ctx.study)
-    frame = pairwise(ctx.tables.runs, reference=best.best)
-    if frame.empty:
-        return ""
-    return f"""## Pairwise comparison
-
-Each setting against the best one only (chosen on validation accuracy, see Study), on test
-accuracy: {len(frame)} comparisons instead of every pair.
-
-{pairwise_markdown(frame)}
-
-A is the one with the higher mean test accuracy. The CI is the 95 % t interval of the
-difference in percentage points. Test: the {stats.PAIRED} on the per-seed differences when both
-ran the same seeds, else {stats.WELCH}; two-sided. Verdict: significant when the Holm-adjusted p
-(over the {len(frame)} comparisons of this table) is below {stats.ALPHA:g}. With n=1 on a side
-no claim can be made."""
-
-
-def study_figures_section(ctx: Context) -> str:
-    grid: Grid = ctx.study
-    best = study_best(grid)
-    history = ctx.tables.history.merge(ctx.runs[["run_id", "model", "seed"]], on="run_id")
-    parts = ["## Figures"]
-    if not history.empty:
-        parts += [
-            "### Learning curves",
-            ctx.save(
-                "learning_curves.png", lambda p: study_figures.learning_curves(history, grid, p)
-            ),
-        ]
-    parts.append("### Accuracy vs training time")
-    if ctx.recap.time_train_s_mean.notna().any():
-        parts.append(
-            ctx.save(
-                "accuracy_vs_time.png",
-                lambda p: figures.tradeoff(ctx.recap, "time_train_s_mean", "training time (s)", p),
-            )
-        )
-    else:
-        parts.append("Left out: no setting has a training time to plot (see the Recap's note).")
-    if best.best is None:
-        return "\n\n".join(parts)
-    group = ctx.runs[ctx.runs.model == best.best]
-    test = ctx.evaluations[
-        (ctx.evaluations.name == TEST) & ctx.evaluations.run_id.isin(set(group.run_id))
-    ]
-    if test.empty:
-        return "\n\n".join(parts)
-    classes = datasets.get_dataset_info(group.dataset.iloc[0]).classes
-    matrix = np.sum(test.confusion.tolist(), axis=0)
-    title = (
-        f"{best.best}: {len(test)} seed(s), {matrix.sum():,} predictions, "
-        f"acc {np.trace(matrix) / matrix.sum():.2%}"
-    )
-    parts += [
-        "### The best setting: confusion matrix and sample predictions",
-        "Only the best setting (on validation accuracy) is shown; the other settings' matrices "
-        "and predictions are left out. Confusion: test set, summed over seeds, rows true class, "
-        "columns predicted. Predictions (first seed): the first "
-        f"{GRID_FIRST} test images, then its next {GRID_MISTAKES} mistakes; wrong ones in red.",
-        ctx.save(
-            f"confusion_{slug(best.best)}.png",
-            lambda p: figures.confusion(matrix, classes, title, p),
-        ),
-        ctx.save(f"predictions_{slug(best.best)}.png", _grid_drawer(ctx, best.best, group)),
-    ]
-    return "\n\n".join(parts)

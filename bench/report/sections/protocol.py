@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.report import variants
+from bench.report.sections.context import Context
 from bench.sweep import suites
 
 NO_VAL_NOTE = (
@@ -17,9 +18,10 @@ NO_VAL_NOTE = (
 )
 
 
-def protocol_section(ctx, suite: str | None) -> str:
+def section(ctx: Context) -> str:
     """A paragraph per suite: the one reported, or (for a report of the whole store) each
     suite with runs in it; empty when the runs belong to no suite."""
+    suite = ctx.suite
     if suite is not None:
         known = suites.SUITES.get(suite)  # a study file's suite: no source protocol to show
         parts = [protocol_text(known, ctx.runs)] if known and known.protocol else []

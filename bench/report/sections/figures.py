@@ -1,0 +1,89 @@
+"""The figures of a report of models (not a grid study): learning curves, accuracy against
+parameters and against training time, a confusion matrix per model (test set, summed over
+seeds) and a grid of sample test predictions per model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.config import RunConfig
+from bench.data import datasets
+from bench.report import figures
+from bench.report.evaluation import TEST, run_data
+from bench.report.sections.context import Context, slug
+
+GRID_FIRST, GRID_MISTAKES = 16, 8
+
+
+def section(ctx: Context) -> str:
+    history = ctx.tables.history.merge(ctx.runs[["run_id", "model", "seed"]], on="run_id")
+    parts = ["## Figures", "### Learning curves"]
+    order = ctx.recap.model.tolist()
+    parts.append(
+        ctx.save("learning_curves.png", lambda p: figures.learning_curves(history, p, order))
+    )
+    parts.append("### Accuracy vs cost")
+    parts.append(
+        ctx.save(
+            "accuracy_vs_params.png",
+            lambda p: figures.tradeoff(ctx.recap, "params", "parameters", p),
+        )
+    )
+    parts.append(
+        ctx.save(
+            "accuracy_vs_time.png",
+            lambda p: figures.tradeoff(ctx.recap, "time_train_s_mean", "training time (s)", p),
+        )
+    )
+    parts.append(
+        "### Confusion matrices (test set, summed over seeds)\n\nRows: true class; columns: "
+        "predicted. Colour: the share of each true class; off-diagonal counts in red."
+    )
+    test = ctx.evaluations[ctx.evaluations.name == TEST]
+    for model, group in ctx.runs.groupby("model", sort=False):
+        mine = test[test.run_id.isin(set(group.run_id))]
+        classes = datasets.get_dataset_info(group.dataset.iloc[0]).classes
+        matrix = np.sum(mine.confusion.tolist(), axis=0)
+        acc = np.trace(matrix) / matrix.sum()
+        title = f"{model}: {len(mine)} seed(s), {matrix.sum():,} predictions, acc {acc:.2%}"
+        parts.append(
+            ctx.save(
+                f"confusion_{slug(model)}.png",
+                lambda p, m=matrix, c=classes, t=title: figures.confusion(m, c, t, p),
+            )
+        )
+    parts.append(
+        f"### Sample test predictions\n\nPer model (its first seed's checkpoint): the first "
+        f"{GRID_FIRST} test images, then its next {GRID_MISTAKES} mistakes in test-set order "
+        "(the same first images for every model, then the ones it gets wrong). Above each "
+        "image: predicted / true; wrong ones in red."
+    )
+    for model, group in ctx.runs.groupby("model", sort=False):
+        parts.append(ctx.save(f"predictions_{slug(model)}.png", grid_drawer(ctx, model, group)))
+    return "\n\n".join(parts)
+
+
+def grid_drawer(ctx: Context, model: str, group: pd.DataFrame) -> Callable[[Path], Path]:
+    first = group.sort_values("seed").iloc[0]
+    row = ctx.evaluations[(ctx.evaluations.run_id == first.run_id) & (ctx.evaluations.name == TEST)]
+    predicted = row.predictions.iloc[0]
+    config = RunConfig.from_json(first.config_json)
+    data = run_data(config, ctx.data_root)
+    true = data.test_y.numpy()
+    head = min(GRID_FIRST, len(true))
+    mistakes = np.flatnonzero(predicted != true)
+    later = mistakes[mistakes >= head][:GRID_MISTAKES]
+    chosen = list(range(head)) + list(later)
+    captions = [f"test #{i}" for i in chosen]
+    title = (
+        f"{model}, seed {first.seed}: the first {head} test images, then its next "
+        f"{len(later)} mistakes ({len(mistakes)} of {len(true):,} test images wrong)"
+    )
+    images = data.test_x[chosen].numpy()
+    return lambda p: figures.prediction_grid(
+        images, true[chosen], predicted[chosen], captions, title, p
+    )

@@ -1,0 +1,66 @@
+"""The figures of a grid study (:mod:`bench.report.study`), in place of the per-model ones:
+learning curves coloured by one axis and styled by another, accuracy against training time, and
+the confusion matrix and sample predictions of the best setting only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.data import datasets
+from bench.report import figures, study_figures
+from bench.report.evaluation import TEST
+from bench.report.sections.context import Context, slug
+from bench.report.sections.figures import GRID_FIRST, GRID_MISTAKES, grid_drawer
+from bench.report.sections.study import study_best
+from bench.report.study import Grid
+
+
+def section(ctx: Context) -> str:
+    grid: Grid = ctx.study
+    best = study_best(grid)
+    history = ctx.tables.history.merge(ctx.runs[["run_id", "model", "seed"]], on="run_id")
+    parts = ["## Figures"]
+    if not history.empty:
+        parts += [
+            "### Learning curves",
+            ctx.save(
+                "learning_curves.png", lambda p: study_figures.learning_curves(history, grid, p)
+            ),
+        ]
+    parts.append("### Accuracy vs training time")
+    if ctx.recap.time_train_s_mean.notna().any():
+        parts.append(
+            ctx.save(
+                "accuracy_vs_time.png",
+                lambda p: figures.tradeoff(ctx.recap, "time_train_s_mean", "training time (s)", p),
+            )
+        )
+    else:
+        parts.append("Left out: no setting has a training time to plot (see the Recap's note).")
+    if best.best is None:
+        return "\n\n".join(parts)
+    group = ctx.runs[ctx.runs.model == best.best]
+    test = ctx.evaluations[
+        (ctx.evaluations.name == TEST) & ctx.evaluations.run_id.isin(set(group.run_id))
+    ]
+    if test.empty:
+        return "\n\n".join(parts)
+    classes = datasets.get_dataset_info(group.dataset.iloc[0]).classes
+    matrix = np.sum(test.confusion.tolist(), axis=0)
+    title = (
+        f"{best.best}: {len(test)} seed(s), {matrix.sum():,} predictions, "
+        f"acc {np.trace(matrix) / matrix.sum():.2%}"
+    )
+    parts += [
+        "### The best setting: confusion matrix and sample predictions",
+        "Only the best setting (on validation accuracy) is shown; the other settings' matrices "
+        "and predictions are left out. Confusion: test set, summed over seeds, rows true class, "
+        "columns predicted. Predictions (first seed): the first "
+        f"{GRID_FIRST} test images, then its next {GRID_MISTAKES} mistakes; wrong ones in red.",
+        ctx.save(
+            f"confusion_{slug(best.best)}.png",
+            lambda p: figures.confusion(matrix, classes, title, p),
+        ),
+        ctx.save(f"predictions_{slug(best.best)}.png", grid_drawer(ctx, best.best, group)),
+    ]
+    return "\n\n".join(parts)

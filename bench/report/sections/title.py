@@ -1,0 +1,36 @@
+"""The report's title and its first line: how many runs of how many models, from which suite
+(or every run in the results directory), and how many were superseded or did not finish ok."""
+
+from __future__ import annotations
+
+from bench.report.sections.context import Context
+from bench.sweep import suites
+
+
+def section(ctx: Context) -> str:
+    runs, suite = ctx.tables.runs, ctx.suite
+    if suite is not None:
+        info = suites.SUITES.get(suite)
+        what = (
+            f"suite `{suite}`: {info.description} (source: {info.source})"
+            if info is not None
+            else f"suite `{suite}` (from a suite file; --suite-file TOML shows its description)"
+        )
+        heading = f"# archbench report: {suite}"
+    else:
+        in_suites = sorted(set(ctx.tables.suite_runs.suite))
+        what = "every run in the results directory" + (
+            f" (suites: {', '.join(in_suites)})" if in_suites else ""
+        )
+        heading = "# archbench report"
+    failed = int((runs.status != "ok").sum())
+    superseded = int((runs.status == "ok").sum()) - len(ctx.runs)
+    notes = []
+    if superseded:
+        notes.append(f"{superseded} earlier run(s) of the same seed superseded: see Variants")
+    if failed:
+        notes.append(f"{failed} that did not finish ok are listed below")
+    listed = f" ({'; '.join(notes)})" if notes else ""
+    return (
+        f"{heading}\n\n{len(ctx.runs)} successful runs of {len(ctx.recap)} models{listed}; {what}."
+    )

@@ -1,17 +1,30 @@
 """Step 5, sweep: many runs planned, executed and recorded.
 
-Holds the named comparisons (:mod:`.suites`) and studies in TOML files (:mod:`.suite_file`),
-planning and recording a sweep (:mod:`.sweep`), where its runs execute: in this process or a
-child (:mod:`.executors`), on a Ray cluster (:mod:`.ray_executor`), chosen by name
-(:mod:`.backends`), and ``--seeds auto``: its stopping rule and rounds (:mod:`.adaptive`) on
-the statistics over seeds that the report shares (:mod:`.seedstats`).
+Holds a study, everything ``bench run`` can be asked, and the one function that runs it
+(:mod:`.study`, its values checked in :mod:`.study_values`), the named comparisons
+(:mod:`.suites`) and studies in TOML files (:mod:`.suite_file`), planning and recording a
+sweep (:mod:`.sweep`), where its runs execute: in this process or a child (:mod:`.executors`),
+on a Ray cluster (:mod:`.ray_executor`), chosen by name (:mod:`.backends`), and ``--seeds
+auto``: its stopping rule and rounds (:mod:`.adaptive`) on the statistics over seeds that the
+report shares (:mod:`.seedstats`).
 
 Imports: :mod:`bench.config`, :mod:`bench.data`, :mod:`bench.train`, :mod:`bench.store`.
-Face: the modules :mod:`.suites`, :mod:`.sweep`, :mod:`.adaptive` and :mod:`.seedstats`,
-:data:`EXECUTORS`, :func:`make_executor`.
+Face: :class:`Study`, :func:`run_study`, :class:`StudyOutcome`, the modules :mod:`.suites`,
+:mod:`.sweep`, :mod:`.adaptive` and :mod:`.seedstats`, :data:`EXECUTORS`, :func:`make_executor`.
 """
 
 from bench.sweep import adaptive, seedstats, suites, sweep
 from bench.sweep.backends import EXECUTORS, make_executor
+from bench.sweep.study import Study, StudyOutcome, run_study
 
-__all__ = ["EXECUTORS", "adaptive", "make_executor", "seedstats", "suites", "sweep"]
+__all__ = [
+    "EXECUTORS",
+    "Study",
+    "StudyOutcome",
+    "adaptive",
+    "make_executor",
+    "run_study",
+    "seedstats",
+    "suites",
+    "sweep",
+]

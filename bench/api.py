@@ -2,86 +2,63 @@
 writes the report like ``bench report``.
 
 >>> from bench import api
->>> runs = api.run(archs=[MyNet, "cnn"], dataset="mnist", seeds=range(5), epochs=5)
+>>> outcome = api.run(archs=[MyNet, "cnn"], dataset="mnist", seeds=range(5), epochs=5)
+>>> outcome.runs.groupby("arch").test_acc.mean()
 >>> api.report()
 
 Architectures are registered names, wildcards, references (``"./models.py:MyNet"``) or the
 classes and factories themselves; every other keyword is the ``bench run`` option of the same
-name (``epochs=1``, ``limit_train=600``, ``threads=1``, ``executor="ray"``, ...). The runs go
-to the same store under the same run ids as the command line's, so either resumes the other.
+name, ``-`` written ``_`` (``epochs=1``, ``limit_train=600``, ``threads=1``, ``executor="ray"``,
+``targets=[0.98, 0.99]``, ``force=False``; ``--arch-arg`` is ``arch_args={"hidden": [64]}``,
+``--import`` is ``imports=[...]``): the fields of :class:`bench.sweep.Study`. The runs go to
+the same store under the same run ids as the command line's, so either resumes the other.
 
-This module sits on top of every step (beside :mod:`bench.cli`); nothing in ``bench`` imports it.
+Nothing is printed: progress goes to ``on_event`` as events (:mod:`bench.config.events`;
+``on_event=print`` shows each one), or nowhere.
+
+This module sits on top of every step, beside :mod:`bench.cli`, and imports nothing from it;
+nothing in ``bench`` imports it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
+import dataclasses
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from bench.cli.main import build_parser
-from bench.cli.run_command import train_and_record
-from bench.config import usercode
+from bench.config.events import EventSink
 from bench.report import write_report
-
-
-def _argv(options: dict[str, Any]) -> list[str]:
-    argv: list[str] = []
-    for key, value in options.items():
-        if value is None:
-            continue
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            argv.append(flag)
-        elif value is False:
-            argv.append("--no-" + key.replace("_", "-"))
-        elif isinstance(value, list | tuple):
-            argv += [flag, *map(str, value)]
-        else:
-            argv += [flag, str(value)]
-    return argv
+from bench.sweep import Study, StudyOutcome, run_study
 
 
 def run(
-    archs: Iterable[str | Callable[..., Any]] | None = None,
+    archs: Iterable[str | Callable[..., Any]] | str | Callable[..., Any] | None = None,
     dataset: str | Path | None = None,
     seeds: Iterable[int] | str | None = None,
     *,
-    results: str | Path = "results",
-    arch_args: dict[str, Any] | None = None,
-    imports: Iterable[str] = (),
-    quiet: bool = True,
+    on_event: EventSink | None = None,
     **options: Any,
-) -> pd.DataFrame:
+) -> StudyOutcome:
     """Plan, train and record the runs as ``bench run`` does (completed ones are skipped;
-    ``seeds="auto"`` runs rounds until every pair is settled); returns the rows of the store's
-    ``runs`` table of the planned runs that are recorded. Invalid input raises
-    :class:`bench.config.UsageError` before anything is written; runs the store could not take
-    raise :class:`bench.config.ArchbenchError` naming their side files."""
-    names = [
-        arch if isinstance(arch, str) else usercode.register_object(arch) for arch in archs or ()
-    ]
-    argv = ["run", "--results", str(results)]
-    argv += [part for target in imports for part in ("--import", str(target))]
-    if seeds is not None:  # else a suite's own seeds, or seed 0
-        text = seeds if isinstance(seeds, str) else ",".join(str(int(seed)) for seed in seeds)
-        argv += ["--seeds", text]
-    argv += ["--arch", *names] if names else []
-    argv += ["--dataset", str(dataset)] if dataset is not None else []
-    for key, value in (arch_args or {}).items():
-        argv += ["--arch-arg", f"{key}={json.dumps(value)}"]
-    args = build_parser().parse_args(argv + _argv(options))
-    args.quiet = quiet
-    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-        configs, _results, store = train_and_record(args)
-    ids = [config.run_id for config in configs]
-    runs = store.runs()
-    return runs[runs.run_id.isin(ids)].reset_index(drop=True)
+    ``seeds="auto"`` runs rounds until every pair is settled) and return the
+    :class:`~bench.sweep.StudyOutcome`: ``.runs``, the store's rows of the planned runs (a
+    DataFrame); ``.results``, the runs trained now; ``.verdicts`` and ``.rounds`` of
+    ``seeds="auto"``; ``.lr_range`` of a suite's LR range step.
+
+    An unknown keyword raises TypeError; an invalid value raises
+    :class:`bench.config.UsageError` (the line ``bench run`` prints) before anything is
+    written; runs the store could not take raise :class:`bench.sweep.study.NotRecorded`
+    naming their side files."""
+    known = {field.name for field in dataclasses.fields(Study)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(
+            f"run() got an unexpected keyword argument {unknown[0]!r}; the options are "
+            f"bench run's: {', '.join(sorted(known))}"
+        )
+    study = Study(archs=archs if archs is not None else (), dataset=dataset, seeds=seeds, **options)
+    return run_study(study, on_event)
 
 
 def report(

@@ -1,7 +1,10 @@
 """Step 7, command line: ``bench`` and its subcommands.
 
 Holds the parser and :func:`main` (:mod:`.main`, its argument types in :mod:`.argtypes`),
-``bench run`` (:mod:`.run_command`) and the other subcommands (:mod:`.commands`).
+``bench run``: its options, one per field of :class:`bench.sweep.Study` (:mod:`.options`), the
+translation into a study and the printed outcome (:mod:`.run_command`), the display of its
+events (:mod:`.progress`), and the other subcommands (:mod:`.commands`). Only this step parses
+arguments and prints.
 
 Imports: every earlier step. Nothing imports it but ``bench.__main__`` and the ``bench`` script.
 Face: :func:`main`.

@@ -15,46 +15,7 @@ import architectures
 from bench.config import ArchbenchError, UsageError
 from bench.data import datasets
 from bench.report import render
-
-
-def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[str]:
-    """Registered names matching ``patterns`` (wildcards allowed) and no ``exclude`` pattern,
-    in the order the patterns are given.
-
-    A plain name that is not registered is refused even beside names that are, so a typo
-    never silently shrinks a sweep. A reference to user code (``FILE.py:NAME``,
-    ``module:NAME``) is imported and registered first."""
-    from bench.config import usercode
-
-    resolved, digests = [], {}
-    for pattern in patterns:
-        if usercode.is_reference(pattern):
-            pattern = usercode.resolve_reference(pattern)
-            origin = usercode.user_origin(pattern)
-            if digests.setdefault(pattern, origin["sha256"]) != origin["sha256"]:
-                raise UsageError(
-                    f"two different architectures are named {pattern!r} (the last one is "
-                    f"{origin['path']}); rename one of them"
-                )
-        resolved.append(pattern)
-    patterns = resolved
-    for pattern in patterns:
-        if not any(ch in pattern for ch in "*?["):
-            architectures.get_info(pattern)  # an unknown plain name: closest matches
-    names = list(
-        dict.fromkeys(  # in the order given; a wildcard's matches in natural order
-            name
-            for pattern in patterns
-            for name in architectures.list_archs(include=pattern, exclude=list(exclude))
-        )
-    )
-    if not names:
-        raise UsageError(
-            f"no architecture matches {' '.join(patterns)}"
-            + (f" outside {' '.join(exclude)}" if exclude else "")
-            + f"; valid names: {', '.join(architectures.list_archs())}"
-        )
-    return names
+from bench.sweep.sweep import select_archs
 
 
 def arch_table(patterns: Sequence[str], exclude: Sequence[str]) -> pd.DataFrame:
@@ -116,17 +77,17 @@ def load_plugins(args: argparse.Namespace) -> None:
     usercode.load_plugins(getattr(args, "imports", ()))
 
 
-def use_suite_file(args: argparse.Namespace) -> None:
-    """``--suite-file TOML``: register its suite and select it as ``args.suite``, its seeds in
-    ``args.file_seeds`` (None when it gives none); refused beside ``--suite``."""
-    if getattr(args, "suite_file", None) is None:
-        return
+def suite_asked(args: argparse.Namespace) -> str | None:
+    """The suite ``--suite NAME`` or ``--suite-file TOML`` names (the file's suite registered
+    by loading it); refused when both are given."""
+    if args.suite_file is None:
+        return args.suite
     from bench.sweep import suite_file
 
     if args.suite:
         raise UsageError("give --suite NAME or --suite-file TOML, not both")
-    suite, args.file_seeds = suite_file.load(args.suite_file)
-    args.suite = suite.name
+    suite, _seeds = suite_file.load(args.suite_file)
+    return suite.name
 
 
 def cmd_suites(args: argparse.Namespace) -> int:
@@ -266,11 +227,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bench.report import write_report
 
     command = " ".join(["bench", *sys.argv[1:]]) if sys.argv[1:2] == ["report"] else None
-    use_suite_file(args)
     out = write_report(
         args.results,
         args.out,
-        args.suite,
+        suite_asked(args),
         data_root=args.data_root,
         command=command,
         say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),

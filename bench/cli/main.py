@@ -1,5 +1,7 @@
 """The ``bench`` command line: the argument parser and ``main``; ``bench --help`` lists the
-subcommands (their code is in :mod:`bench.cli.commands` and :mod:`bench.cli.run_command`)."""
+subcommands (their code is in :mod:`bench.cli.commands` and :mod:`bench.cli.run_command`;
+``bench run``'s options, one per field of :class:`bench.sweep.Study`, in
+:mod:`bench.cli.options`)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,7 @@ from pathlib import Path
 
 import architectures
 from bench import __version__
-from bench.cli import run_command as own  # the user's own code and data: help and --import
-from bench.cli.argtypes import at_least, batch_size_arg, finite_float, targets_arg
+from bench.cli.argtypes import at_least, batch_size_arg
 from bench.cli.commands import (
     cmd_compare,
     cmd_data_prepare,
@@ -23,7 +24,8 @@ from bench.cli.commands import (
     cmd_speed,
     cmd_suites,
 )
-from bench.cli.run_command import DEFAULT_DATASET, DEFAULT_RECIPE, add_seed_arguments, cmd_run
+from bench.cli.options import add_run_parser, user_options
+from bench.cli.run_command import cmd_run
 from bench.config import ArchbenchError
 from bench.data import datasets
 from bench.report import FORMATS
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser(
         "list",
-        parents=[own.user_options()],
+        parents=[user_options()],
         help="list registered architectures with params and mult-adds",
         description="List registered architectures; params and mult-adds come from torchinfo "
         "at the architecture's input shape, batch 1.",
@@ -115,145 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="results directory holding archbench.sqlite (default: results)",
     )  # fmt: skip
 
-    from bench.config import runs as config
-
-    run = commands.add_parser(
-        "run",
-        parents=[results_dir, data_root, own.user_options(study=True)],
-        help="train architectures with fixed seeds and record every run",
-        description="Train registered architectures with fixed seeds on the chosen devices and "
-        "record every run in the results database. Runs already complete there (same config, "
-        "same run id) are skipped, so an interrupted sweep resumes when run again.",
-        epilog="Recipes: "
-        + "; ".join(
-            f"{name}: {config.RECIPES[name].description}" for name in config.list_recipes()
-        ),
-    )
-    run.add_argument("--arch", nargs="+", metavar="PATTERN", help=own.ARCH_HELP)
-    run.add_argument(
-        "--suite", metavar="NAME",
-        help="run a registered suite instead of --arch (`bench suites` lists them) with its "
-        "source's protocol; recipe overrides, --seeds, --device and the data options apply to "
-        "it (and give new run ids)",
-    )  # fmt: skip
-    run.add_argument("--exclude", nargs="+", default=[], metavar="PATTERN")
-    run.add_argument(
-        "--arch-arg", action="append", default=[], metavar="KEY=VALUE",
-        help="architecture argument, JSON value (e.g. --arch mlp --arch-arg hidden=[64,32])",
-    )  # fmt: skip
-    run.add_argument("--dataset", help=f"{own.DATASET_HELP} (default: {DEFAULT_DATASET})")
-    run.add_argument("--recipe", help=f"default: {DEFAULT_RECIPE}")
-    run.add_argument(
-        "--seeds",
-        help=f"a seed, a list 0,1,2, a range 0-4, or auto (default: 0); each seed from 0 to "
-        f"2^63-1 (what the store and every random stream accept), at most {config.MAX_SEEDS:,}",
-    )  # fmt: skip
-    run.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or a list: cpu,cuda")
-    run.add_argument("--dtype", default="float32", choices=config.DTYPES)
-    overrides = run.add_argument_group("recipe overrides (each yields a new run id)")
-    overrides.add_argument("--optimizer", choices=config.OPTIMIZERS)
-    overrides.add_argument("--lr", type=finite_float)
-    overrides.add_argument("--batch-size", type=batch_size_arg, metavar="N|full")
-    overrides.add_argument("--epochs", type=int)
-    overrides.add_argument("--momentum", type=finite_float)
-    overrides.add_argument("--nesterov", action="store_true", default=None)
-    overrides.add_argument("--weight-decay", type=finite_float)
-    overrides.add_argument("--schedule", choices=config.SCHEDULES)
-    overrides.add_argument("--label-smoothing", type=finite_float)
-    overrides.add_argument("--augment", choices=config.AUGMENTS)
-    overrides.add_argument("--normalize", choices=config.NORMALIZATIONS)
-    data_opts = run.add_argument_group("data")
-    data_opts.add_argument(
-        "--val-size", type=int, metavar="N",
-        help="validation images carved from training (default: a suite's protocol, else the "
-        "dataset's, 10,000 for MNIST; 0 trains on the whole training set, with no best-epoch "
-        "selection)",
-    )  # fmt: skip
-    data_opts.add_argument("--limit-train", type=int, metavar="N", help="first N train images")
-    data_opts.add_argument("--limit-test", type=int, metavar="N", help="first N test images")
-    execution = run.add_argument_group("execution")
-    execution.add_argument(
-        "--deterministic", action=argparse.BooleanOptionalAction, default=True,
-        help="deterministic algorithms, cuDNN benchmark off (default: on; recorded)",
-    )  # fmt: skip
-    execution.add_argument(
-        "--threads", type=at_least(1),
-        help="torch CPU threads of every run, whichever the executor (default: this machine's "
-        "torch default; recorded: the count changes the numbers)",
-    )  # fmt: skip
-    execution.add_argument(
-        "--loader", choices=config.LOADERS, default="fast",
-        help="fast: the dataset resident on the device, batches gathered by index (default); "
-        "reference: torchvision dataset + ToTensor through a DataLoader, .item() every step "
-        "(the usual speed; on CPU the same numbers as the fast loader with "
-        "--no-channels-last --no-fused-optimizer)",
-    )  # fmt: skip
-    execution.add_argument(
-        "--seed-parallel", choices=("auto", "on", "off"), default="auto",
-        help="train a sweep's seeds together with torch.func (auto: where measured faster, "
-        "i.e. several seeds of an MLP or linear model on CPU; default: auto)",
-    )  # fmt: skip
-    execution.add_argument(
-        "--channels-last", action=argparse.BooleanOptionalAction, default=None,
-        help="channels-last (NHWC) layout for convolutions (default: auto, on for CNNs on CPU "
-        "with the fast loader; recorded; changes rounding, not precision)",
-    )  # fmt: skip
-    execution.add_argument(
-        "--fused-optimizer", action=argparse.BooleanOptionalAction, default=None,
-        help="fused Adam/AdamW/SGD kernels (default: auto, on with the fast loader on CPU and "
-        "CUDA; recorded; changes rounding, not precision)",
-    )  # fmt: skip
-    execution.add_argument(
-        "--compile", action="store_true",
-        help="torch.compile the model (recorded; changes numerics slightly)",
-    )  # fmt: skip
-    execution.add_argument(
-        "--targets", type=targets_arg, default=[0.98, 0.99], metavar="ACC[,ACC]",
-        help="validation accuracies for time-to-accuracy (default: 98,99)",
-    )  # fmt: skip
-    execution.add_argument("--force", action="store_true", help="re-run completed runs")
-    execution.add_argument("--label", help="a label stored with each run (for bench compare)")
-    execution.add_argument("--quiet", action="store_true", help="no progress output")
-    from bench.sweep import EXECUTORS
-
-    scale = run.add_argument_group(
-        "executor (where runs execute; this process records every result in --results)"
-    )
-    scale.add_argument(
-        "--executor", choices=EXECUTORS, default="local",
-        help="local: in this process (default); process: each task in a child process, so a "
-        "crash or a hang is recorded and the sweep goes on; ray: spread over a Ray cluster "
-        "(pip install 'archbench[ray]')",
-    )  # fmt: skip
-    scale.add_argument(
-        "--ray-address", metavar="ADDRESS",
-        help="with --executor ray: 'auto' joins the cluster `ray start` runs here, HOST:PORT "
-        "that one (default: start a local Ray instance for this sweep)",
-    )  # fmt: skip
-    scale.add_argument(
-        "--cpus-per-task", type=at_least(1), metavar="N",
-        help="with --executor ray: CPUs Ray reserves per CPU run (default: --threads, so "
-        "nodes are not oversubscribed); CUDA runs get one GPU and one CPU",
-    )  # fmt: skip
-    scale.add_argument(
-        "--timeout", type=finite_float, metavar="SECONDS",
-        help="with --executor process or ray: a task still running this long after it "
-        "started is killed and recorded as error",
-    )  # fmt: skip
-    timing = run.add_argument_group(
-        "timing (concurrent bench runs on one machine take turns on its cores; see README Speed)"
-    )
-    timing.add_argument(
-        "--jobs", type=at_least(1), default=1, metavar="N",
-        help="train N runs at once, each in a child process, with the cores split between "
-        "them: each run gets cores/N threads unless --threads says (recorded in its config); "
-        "N x threads above the cores is refused",
-    )  # fmt: skip
-    timing.add_argument(
-        "--no-wait", action="store_true",
-        help="do not wait for the machine-wide training slot when another archbench process "
-        "holds it; runs trained beside other work are then recorded as contended",
-    )  # fmt: skip
+    run = add_run_parser(commands, [results_dir, data_root])
     run.set_defaults(func=cmd_run)
 
     speed = commands.add_parser(
@@ -314,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
-        parents=[results_dir, data_root, own.user_options(study=True)],
+        parents=[results_dir, data_root, user_options(study=True)],
         help="write the markdown report with its figures",
         description="Write a markdown report of the recorded runs: the recap table (mean ± std "
         "over seeds, n, 95 % CI), pairwise comparisons with a significance test, figures "
@@ -337,7 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("md", "html"), default="md", help="md: markdown + "
         "figures folder (default); html: one self-contained page (DIR/report.html unless "
         "--out), figures embedded, tables sortable")  # fmt: skip
-    add_seed_arguments(run, report, at_least)  # run: --min/max-seeds, --margin, --vary
+    report.add_argument(
+        "--reference",
+        type=Path,
+        metavar="CSV",
+        help="published numbers (columns model,metric,value,source), each set beside our mean "
+        "and 95 %% prediction interval of one run (README: Seeds)",
+    )
     report.set_defaults(func=cmd_report)
 
     compare_cmd = commands.add_parser(

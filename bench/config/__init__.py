@@ -2,14 +2,17 @@
 
 Holds recipes and run configs with their run ids (:mod:`.runs`), the fast-path policy
 (:mod:`.fastpath`), the one place that seeds and sets determinism flags (:mod:`.seeding`), the
-environment a run records (:mod:`.environment`), archbench's error types (:mod:`.errors`) and
-the user's own architectures and plugins with the hash that identifies them (:mod:`.usercode`).
+environment a run records (:mod:`.environment`), archbench's error types (:mod:`.errors`), the
+events a study reports its progress with (:mod:`.events`) and the user's own architectures and
+plugins with the hash that identifies them (:mod:`.usercode`).
 
 Imports: ``architectures`` only (no other step of ``bench``).
 Face: :class:`RunConfig`, :class:`Recipe`, :func:`get_recipe`, :data:`RECIPES`, and the errors
-:class:`ArchbenchError`, :class:`UsageError`, :class:`DataError`, :class:`StoreError`.
+:class:`ArchbenchError`, :class:`UsageError`, :class:`DataError`, :class:`StoreError`; the module
+:mod:`.events`.
 """
 
+from bench.config import events
 from bench.config.errors import ArchbenchError, DataError, StoreError, UsageError
 from bench.config.runs import RECIPES, Recipe, RunConfig, get_recipe
 
@@ -21,5 +24,6 @@ __all__ = [
     "RunConfig",
     "StoreError",
     "UsageError",
+    "events",
     "get_recipe",
 ]

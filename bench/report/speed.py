@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 
 from bench.config import ArchbenchError, Recipe, RunConfig, UsageError, environment, seeding
+from bench.config.events import Event, SlotWaiting
 from bench.sweep import sweep
 from bench.train import RunResult, execute, execute_task, model_facts
 
@@ -54,6 +55,11 @@ def matmul_gflops(device: str = "cpu", size: int | None = None, repeats: int = 5
         finish()
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best / 1e9
+
+
+def waits(progress) -> Callable[[Event], None]:
+    """The event sink of bench speed's runs: it shows a wait for the training slot."""
+    return lambda event: progress(event.text) if isinstance(event, SlotWaiting) else None
 
 
 TRIES = 4  # tries of one round before bench speed gives up on a busy machine
@@ -101,7 +107,10 @@ def compare_loaders(
     for index in range(rounds):
         pair = uncontended(
             f"{fast.arch} round {index + 1}",
-            lambda: [execute(reference, data_root), execute(fast, data_root)],
+            lambda: [
+                execute(reference, data_root, emit=waits(progress)),
+                execute(fast, data_root, emit=waits(progress)),
+            ],
             progress,
         )
         for name, result in zip(("reference", "fast"), pair, strict=True):
@@ -135,8 +144,8 @@ def compare_seed_parallel(
     for index in range(rounds):
         every = uncontended(
             f"{sequential[0].arch} seed-parallel round {index + 1}",
-            lambda: [*(execute(c, data_root) for c in sequential),
-                     *execute_task(together, data_root)],
+            lambda: [*(execute(c, data_root, emit=waits(progress)) for c in sequential),
+                     *execute_task(together, data_root, emit=waits(progress))],
             progress,
         )  # fmt: skip
         results = every[:size]

@@ -36,12 +36,13 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench import stats
 from bench.config import RunConfig
+from bench.config.events import AdaptiveStarted, EventSink, RoundSettled, RoundStarted, drop
 from bench.store import ResultsStore
 from bench.sweep import sweep
 from bench.train import RunResult
@@ -230,14 +231,16 @@ def run_auto(
     settings: Settings,
     *,
     suite: str | None = None,
-    say: Callable[[str], None] = print,
+    emit: EventSink | None = None,
     **run_options: Any,
 ) -> AutoOutcome:
     """Run ``configs`` (every model planned with seeds ``0..max_seeds-1``) adaptively: replay
     the rule on the stored results, train the seeds the next look needs (all of a round's
     seeds of a model go to the sweep together, so seed-parallel models train them as one
-    group), and repeat until every pair is settled or ``max_seeds`` is reached. Progress per
-    round goes to ``say``."""
+    group), and repeat until every pair is settled or ``max_seeds`` is reached. Progress goes
+    to ``emit``: :class:`AdaptiveStarted`, per look :class:`RoundSettled`, per round trained
+    :class:`RoundStarted` and its sweep's events."""
+    emit = emit or drop
     by_model: dict[str, dict[int, RunConfig]] = {}
     for config in configs:
         by_model.setdefault(model_key(config), {})[config.seed] = config
@@ -250,14 +253,14 @@ def run_auto(
         json.dumps([settings_dict, planned], sort_keys=True).encode()
     ).hexdigest()[:16]
     store.record_adaptive(study_id, suite, settings_dict, planned)
-    say(f"--seeds auto (study {study_id}): {settings.describe()}")
+    emit(AdaptiveStarted(study_id, settings.describe()))
     results: list[RunResult] = []
     shown = 0
     previous: dict[str, list[int]] | None = None
     while True:
         current = replay(stored_values(store, planned), settings)
         for index, played in enumerate(current.rounds[shown:], start=shown + 1):
-            say(round_text(index, played, settings.margin_pp))
+            emit(RoundSettled(index, played.n, round_text(index, played, settings.margin_pp)))
         shown = len(current.rounds)
         if current.complete or current.missing == previous:
             break
@@ -266,9 +269,9 @@ def run_auto(
             by_model[key][seed] for key in by_model for seed in current.missing.get(names[key], [])
         ]
         n = max(seed for seeds in current.missing.values() for seed in seeds) + 1
-        counts = ", ".join(f"{m} +{len(s)}" for m, s in current.missing.items())
-        say(f"round {shown + 1}: training up to n={n} seeds: {counts}")
-        summary = sweep.run(todo, store, suite=suite, **run_options)
+        added = tuple((model, len(seeds)) for model, seeds in current.missing.items())
+        emit(RoundStarted(shown + 1, n, added))
+        summary = sweep.run(todo, store, suite=suite, emit=emit, **run_options)
         results += summary.results
         if summary.unrecorded:  # kept in side files: the rule cannot go on without them
             return AutoOutcome(study_id, current, names, results, {}, summary)

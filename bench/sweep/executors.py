@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.config import RunConfig, UsageError
-from bench.train import RunProgress, RunResult, SweepProgress, execute_task, now, one_line, slot
-from bench.train.loop import Reporter
+from bench.config.events import EventSink, TaskStarted
+from bench.train import RunResult, execute_task, now, one_line, slot
 
-OnResult = Callable[[RunResult, RunProgress | None], None]
+OnResult = Callable[[RunResult, bool], None]  # a result, and whether its task ran live here
 TaskFn = Callable[[Sequence[RunConfig], Path | None, Sequence[float]], list[RunResult]]
 
 
@@ -51,10 +51,11 @@ def run_task(
     task: Sequence[RunConfig],
     data_root: Path | None,
     targets: Sequence[float],
-    reporter: Reporter | None = None,
+    emit: EventSink | None = None,
 ) -> list[RunResult]:
-    """Run one task (the default body of every executor's task)."""
-    return execute_task(task, data_root, reporter=reporter, targets=targets)
+    """Run one task (the default body of every executor's task); its live progress goes to
+    ``emit`` (only in the driver's own process: a child's would have nowhere to go)."""
+    return execute_task(task, data_root, emit=emit, targets=targets)
 
 
 def failed_results(
@@ -88,7 +89,9 @@ def check_timeout(timeout_s: float | None) -> None:
 
 class Executor:
     """The interface: :meth:`validate` refuses what cannot run before anything is written;
-    :meth:`run` executes the tasks and calls ``on_result`` for each result, in the driver."""
+    :meth:`run` executes the tasks and calls ``on_result`` for each result, in the driver,
+    telling ``emit`` what a display may show (a task started here, its steps and epochs, a
+    wait for the training slot, where the runs execute)."""
 
     name = "executor"
     data_here = True  # its runs read the data under this machine's data root
@@ -102,19 +105,20 @@ class Executor:
         *,
         data_root: Path | None,
         targets: Sequence[float],
-        progress: SweepProgress,
+        emit: EventSink,
         on_result: OnResult,
     ) -> None:
         raise NotImplementedError
 
     def deliver(
-        self, results: Sequence[RunResult], on_result: OnResult, run: RunProgress | None = None
+        self, results: Sequence[RunResult], on_result: OnResult, live: bool = False
     ) -> None:
         """Hand results to the sweep, stamped with what only the driver knows: this executor
-        and the command that asked for the runs (a worker's own command line is not it)."""
+        and the command that asked for the runs (a worker's own command line is not it).
+        ``live``: their task ran in this process, announced by :class:`TaskStarted`."""
         for result in results:
             result.environment.update(executor=self.name, command=" ".join(sys.argv))
-            on_result(result, run)
+            on_result(result, live)
 
 
 @dataclass
@@ -123,11 +127,11 @@ class LocalExecutor(Executor):
 
     name = "local"
 
-    def run(self, tasks, *, data_root, targets, progress, on_result) -> None:
+    def run(self, tasks, *, data_root, targets, emit, on_result) -> None:
         for task in tasks:
-            run_progress = progress.start(task)
-            results = run_task(task, data_root, targets, reporter=run_progress)
-            self.deliver(results, on_result, run_progress)
+            emit(TaskStarted(tuple(config.label for config in task)))
+            results = run_task(task, data_root, targets, emit=emit)
+            self.deliver(results, on_result, live=True)
 
 
 def _child_main(connection, task_fn: TaskFn, task, data_root, targets) -> None:
@@ -145,18 +149,19 @@ def _child_main(connection, task_fn: TaskFn, task, data_root, targets) -> None:
 def exit_with_parent() -> None:
     """In a child process: exit as soon as its parent is gone (killed with ``kill -9``, say),
     instead of training on for a driver that can no longer record the result. A daemon
-    thread waits on the parent's sentinel, which becomes ready when the parent dies."""
+    thread waits on the parent's sentinel, which becomes ready when the parent dies. Its one
+    line goes straight to the child's stderr (file descriptor 2, which the driver's terminal
+    or log shares): the driver that would show an event is gone, and this process is about to
+    be."""
     parent = multiprocessing.parent_process()
     if parent is None or parent.sentinel is None:
         return
 
     def watch() -> None:
         multiprocessing.connection.wait([parent.sentinel])
-        print(
-            f"archbench worker {os.getpid()}: the driver (pid {parent.pid}) is gone; stopping",
-            file=sys.stderr,
-            flush=True,
-        )
+        line = f"archbench worker {os.getpid()}: the driver (pid {parent.pid}) is gone; stopping\n"
+        with contextlib.suppress(OSError):
+            os.write(2, line.encode())
         os._exit(1)
 
     threading.Thread(target=watch, name="archbench-parent-watch", daemon=True).start()
@@ -195,11 +200,11 @@ class ProcessExecutor(Executor):
         check_timeout(self.timeout_s)
         self.children: set = set()  # running now (several with ParallelExecutor)
 
-    def run(self, tasks, *, data_root, targets, progress, on_result) -> None:
+    def run(self, tasks, *, data_root, targets, emit, on_result) -> None:
         context = multiprocessing.get_context("spawn")
         for task in tasks:
             # the slot is taken here, so that --timeout never counts a wait for it
-            with slot.held_for_children(progress.line):
+            with slot.held_for_children(emit):
                 results = self.run_one(context, task, data_root, targets)
             self.deliver(results, on_result)
 
@@ -250,12 +255,12 @@ class ParallelExecutor(ProcessExecutor):
 
     name = "local"
 
-    def run(self, tasks, *, data_root, targets, progress, on_result) -> None:
+    def run(self, tasks, *, data_root, targets, emit, on_result) -> None:
         if not tasks:
             return
         context = multiprocessing.get_context("spawn")
         with (
-            slot.held_for_children(progress.line),
+            slot.held_for_children(emit),
             futures.ThreadPoolExecutor(max_workers=self.jobs) as pool,
         ):
             running = [

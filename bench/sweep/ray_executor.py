@@ -38,6 +38,7 @@ from typing import Any
 import torch
 
 from bench.config import RunConfig, UsageError
+from bench.config.events import ExecutorReady
 from bench.sweep.executors import (
     Executor,
     TaskFn,
@@ -191,7 +192,7 @@ class RayExecutor(Executor):
             return {"num_gpus": 1, "num_cpus": 1, "max_retries": 0, "name": name}
         return {"num_cpus": self.task_cpus(task), "max_retries": 0, "name": name}
 
-    def run(self, tasks, *, data_root, targets, progress, on_result) -> None:
+    def run(self, tasks, *, data_root, targets, emit, on_result) -> None:
         pending: dict[Any, Pending] = {}
         if not tasks:
             self.disconnect()
@@ -199,7 +200,7 @@ class RayExecutor(Executor):
         try:
             self.validate([config for task in tasks for config in task])
             self.connect()
-            progress.line(self.describe_cluster())
+            emit(ExecutorReady(self.describe_cluster()))
             has_gpus = self.ray.cluster_resources().get("GPU", 0) > 0
             remote = self.ray.remote(streamed)
             for task in tasks:

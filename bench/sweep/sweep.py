@@ -1,12 +1,13 @@
 """A sweep: the product of architectures x seeds x devices for one dataset and recipe.
 
-:func:`plan` builds and validates every :class:`RunConfig` before anything runs, and
-:func:`check_data` loads their data and carves their splits once (``bench run`` calls it
-before the store is opened; :func:`run` again for what it runs); :func:`run`
-skips configs already complete in the store (same run id) unless forced, hands the rest to an
-executor, and records each result as it arrives, so an interrupted sweep resumes where it
-stopped when the same command runs again. A result the store cannot take (it became damaged,
-the disk is full) is kept in a side file (:func:`bench.store.keep_unrecorded`) to import later.
+:func:`plan` builds and validates every :class:`RunConfig` (of the architectures
+:func:`select_archs` picks) before anything runs, and :func:`check_data` loads their data and
+carves their splits once (a study calls it before the store is opened; :func:`run` again for
+what it runs); :func:`run` skips configs already complete in the store (same run id) unless
+forced, hands the rest to an executor, and records each result as it arrives, so an
+interrupted sweep resumes where it stopped when the same command runs again. A result the
+store cannot take (it became damaged, the disk is full) is kept in a side file
+(:func:`bench.store.keep_unrecorded`) to import later.
 
 A suite (:mod:`bench.sweep.suites`) is planned by :func:`plan_suite`, one sweep per grid point; its
 runs are recorded as members of the suite. :func:`run_lr_range_step` runs a suite's LR range
@@ -25,20 +26,57 @@ from typing import Any
 
 import architectures
 from bench.config import DataError, Recipe, RunConfig, StoreError, UsageError, fastpath, usercode
+from bench.config.events import EventSink, RunFinished, SweepEnded, SweepStarted, drop
 from bench.data import datasets, splits, userdata
 from bench.store import ResultsStore, keep_unrecorded
 from bench.sweep.executors import LocalExecutor
 from bench.sweep.suites import Suite
 from bench.train import (
     DEFAULT_TARGETS,
-    RunProgress,
     RunResult,
-    SweepProgress,
     canonical_kwargs,
     group_tasks,
     lr_range,
     timing,
 )
+
+
+def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[str]:
+    """Registered names matching ``patterns`` (wildcards allowed) and no ``exclude`` pattern,
+    in the order the patterns are given.
+
+    A plain name that is not registered is refused even beside names that are, so a typo
+    never silently shrinks a sweep. A reference to user code (``FILE.py:NAME``,
+    ``module:NAME``) is imported and registered first."""
+    resolved, digests = [], {}
+    for pattern in patterns:
+        if usercode.is_reference(pattern):
+            pattern = usercode.resolve_reference(pattern)
+            origin = usercode.user_origin(pattern)
+            if digests.setdefault(pattern, origin["sha256"]) != origin["sha256"]:
+                raise UsageError(
+                    f"two different architectures are named {pattern!r} (the last one is "
+                    f"{origin['path']}); rename one of them"
+                )
+        resolved.append(pattern)
+    patterns = resolved
+    for pattern in patterns:
+        if not any(ch in pattern for ch in "*?["):
+            architectures.get_info(pattern)  # an unknown plain name: closest matches
+    names = list(
+        dict.fromkeys(  # in the order given; a wildcard's matches in natural order
+            name
+            for pattern in patterns
+            for name in architectures.list_archs(include=pattern, exclude=list(exclude))
+        )
+    )
+    if not names:
+        raise UsageError(
+            f"no architecture matches {' '.join(patterns)}"
+            + (f" outside {' '.join(exclude)}" if exclude else "")
+            + f"; valid names: {', '.join(architectures.list_archs())}"
+        )
+    return names
 
 
 def plan(
@@ -189,6 +227,7 @@ class SweepSummary:
     kept_existing: int = 0  # finished by another process while this one ran them too
     unrecorded: list[Path] = field(default_factory=list)  # side files of runs not recorded
     record_error: str = ""  # why the first of them could not be recorded
+    run_ids: list[str] = field(default_factory=list)  # of the planned runs, in order
 
     @property
     def counts(self) -> Counter:
@@ -210,29 +249,46 @@ def run(
     executor=None,
     targets: Sequence[float] = DEFAULT_TARGETS,
     label: str | None = None,
-    progress: SweepProgress | None = None,
+    emit: EventSink | None = None,
     suite: str | None = None,
     step: str = "main",
 ) -> SweepSummary:
     """Run the configs not yet complete in ``store`` and record each result as it arrives
-    (as members of ``suite``, when given, including the runs already complete)."""
+    (as members of ``suite``, when given, including the runs already complete). Progress goes
+    to ``emit``: :class:`SweepStarted`, the executor's events, :class:`RunFinished` per run
+    as it is recorded (or kept in a side file), and :class:`SweepEnded` however it ends."""
     unique = list({config.run_id: config for config in configs}.values())
     done = set() if force else store.completed_ids()
     todo = [config for config in unique if config.run_id not in done]
     if getattr(executor or LocalExecutor(), "data_here", True):
         check_data(todo, data_root)  # before any run: one line, not one error row per run
-    summary = SweepSummary(planned=len(unique), already_done=len(unique) - len(todo))
+    summary = SweepSummary(
+        planned=len(unique),
+        already_done=len(unique) - len(todo),
+        run_ids=[config.run_id for config in unique],
+    )
     if suite is not None and summary.already_done:
         store.add_to_suite(suite, [c.run_id for c in unique if c.run_id in done], step)
-    progress = progress or SweepProgress()
-    progress.begin(len(todo))
-    if summary.already_done:
-        progress.line(
-            f"{summary.already_done} of {len(unique)} runs already in {store.directory}; "
-            f"running {len(todo)} (--force re-runs all)"
+    emit = emit or drop
+    emit(SweepStarted(len(todo), len(unique), summary.already_done, store.directory))
+
+    def finished(result: RunResult, live: bool, **note: Any) -> None:
+        metrics = result.metrics
+        emit(
+            RunFinished(
+                result.config.label,
+                result.run_id,
+                result.status,
+                result.message,
+                metrics.get("test_acc"),
+                metrics.get("test_loss"),
+                metrics.get("time_train_s", 0),
+                live,
+                **note,
+            )
         )
 
-    def on_result(result: RunResult, run_progress: RunProgress | None) -> None:
+    def on_result(result: RunResult, live: bool) -> None:
         try:
             judge_cpu_util(store, result)  # reads the store: it may be the one that broke
             written = store.record(result, force=force, label=label, suite=suite, step=step)
@@ -244,23 +300,22 @@ def run(
             cause = exc.__cause__ or exc  # SQLite's own reason, not the whole advice
             summary.record_error = summary.record_error or " ".join(str(cause).split())
             summary.results.append(result)
-            progress.finish(run_progress, result, f" (NOT recorded; kept in {kept})")
+            finished(result, live, kept_in=kept)
             return
-        note = "" if written else " (another process recorded it first; kept theirs)"
         summary.kept_existing += not written
         summary.results.append(result)
-        progress.finish(run_progress, result, note)
+        finished(result, live, kept_theirs=not written)
 
     try:
         (executor or LocalExecutor()).run(
             group_tasks(todo),
             data_root=data_root,
             targets=targets,
-            progress=progress,
+            emit=emit,
             on_result=on_result,
         )
     finally:
-        progress.close()
+        emit(SweepEnded())
     return summary
 
 
@@ -289,13 +344,14 @@ def run_lr_range_step(
     *,
     data_root: Path | None = None,
     force: bool = False,
-    progress: SweepProgress | None = None,
+    emit: EventSink | None = None,
     **run_options: Any,
 ) -> LRRangeOutcome:
     """The suite's LR range test on the first of ``configs`` of its architecture (the first
     seed and device), recorded in the store, then a retrain of every one of those configs
     at the chosen LR, recorded as the suite's ``lr-retrain`` step. A test already in the store
-    (same config, grid and budget) is reused unless ``force``."""
+    (same config, grid and budget) is reused unless ``force``. Progress goes to ``emit`` (the
+    test's points, then the retrain's sweep)."""
     step = suite.lr_range
     targets = [c for c in configs if c.arch == step.arch]
     base = targets[0]
@@ -307,14 +363,7 @@ def run_lr_range_step(
         chosen = stored.lr[stored.chosen == 1]
         chosen_lr = float(chosen.iloc[0]) if len(chosen) else None
     else:
-        say = progress.line if progress is not None else print
-        say(f"LR range test: {base.label}, {len(lrs)} learning rates {lrs[0]:g}..{lrs[-1]:g}")
-
-        def on_point(point: lr_range.RangePoint) -> None:
-            loss = "-" if point.val_loss is None else f"{point.val_loss:.4f}"
-            say(f"  lr {point.lr:g}: {point.status}, val_loss {loss} ({point.train_s:.1f} s)")
-
-        result = lr_range.run_range_test(base, lrs, step.train_images, data_root, on_point)
+        result = lr_range.run_range_test(base, lrs, step.train_images, data_root, emit)
         store.record_lr_range(result, suite.name)
         chosen_lr = result.chosen_lr
     if chosen_lr is None:
@@ -327,7 +376,7 @@ def run_lr_range_step(
         store,
         data_root=data_root,
         force=force,
-        progress=progress,
+        emit=emit,
         suite=suite.name,
         step="lr-retrain",
         **run_options,

@@ -2,18 +2,18 @@
 
 Holds the fast training loop (:mod:`.loop`), the plain DataLoader loop kept as a reference
 (:mod:`.reference`), several seeds trained together (:mod:`.seedpar`), a run from config to
-result (:mod:`.runner`), the LR range test (:mod:`.lr_range`), torchinfo facts
-(:mod:`.modelinfo`) and live progress (:mod:`.progress`).
+result (:mod:`.runner`), the LR range test (:mod:`.lr_range`) and torchinfo facts
+(:mod:`.modelinfo`). Progress goes out as events (:mod:`bench.config.events`) to the ``emit``
+callable a caller passes; nothing here prints.
 
 Imports: :mod:`bench.config`, :mod:`bench.data`.
 Face: :class:`RunResult`, :func:`execute`, :func:`execute_task`, :func:`group_tasks`,
-:func:`model_facts`, :class:`RunProgress`, :class:`SweepProgress`, :mod:`.lr_range`,
-:mod:`.slot` (the machine-wide training slot), :mod:`.timing` (the conditions of a run's timing).
+:func:`model_facts`, :mod:`.lr_range`, :mod:`.slot` (the machine-wide training slot),
+:mod:`.timing` (the conditions of a run's timing).
 """
 
 from bench.train import lr_range, slot, timing
 from bench.train.modelinfo import canonical_kwargs, model_facts
-from bench.train.progress import RunProgress, SweepProgress
 from bench.train.runner import (
     DEFAULT_TARGETS,
     DONE_STATUSES,
@@ -29,9 +29,7 @@ from bench.train.runner import (
 __all__ = [
     "DEFAULT_TARGETS",
     "DONE_STATUSES",
-    "RunProgress",
     "RunResult",
-    "SweepProgress",
     "canonical_kwargs",
     "execute",
     "execute_task",

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.config import Recipe
+from bench.config.events import EpochEnded, EventSink, TrainingSteps
 from bench.data import augment
 from bench.train.optim import make_optimizer, make_scheduler
 
@@ -84,12 +85,17 @@ class Outcome:
     eval_s: float = 0.0
 
 
-class Reporter(Protocol):
-    """What the training loop tells a progress display."""
-
-    def steps(self, done: int, total: int, loss: float) -> None: ...
-
-    def epoch(self, record: EpochRecord, epochs: int) -> None: ...
+def epoch_ended(record: EpochRecord, epochs: int) -> EpochEnded:
+    """The event of ``record``, the epoch just trained of ``epochs``."""
+    return EpochEnded(
+        record.epoch,
+        epochs,
+        record.train_loss,
+        record.train_acc,
+        record.val_acc,
+        record.test_acc,
+        record.train_s,
+    )
 
 
 class Stopwatch:
@@ -308,11 +314,13 @@ def fit(
     augment_gen: torch.Generator,
     dtype: str = "float32",
     channels_last: bool = False,
-    reporter: Reporter | None = None,
+    emit: EventSink | None = None,
     foreach: bool | None = True,
     fused: bool = False,
 ) -> Outcome:
-    """Train ``model`` (already on the device) for ``recipe.epochs`` epochs over ``source``."""
+    """Train ``model`` (already on the device) for ``recipe.epochs`` epochs over ``source``,
+    telling ``emit`` about its steps (:class:`TrainingSteps`, every :data:`CHECK_EVERY` steps)
+    and epochs (:class:`EpochEnded`)."""
     device = source.device
     n = source.n_train
     steps_per_epoch = math.ceil(n / (recipe.batch_size or n))
@@ -352,8 +360,8 @@ def fit(
                 if problem:
                     cum_train += watch.stop()
                     return diverged(problem, f"in epoch {epoch} by step {step}")
-                if reporter is not None:
-                    reporter.steps(steps_done, total_steps, running)
+                if emit is not None:
+                    emit(TrainingSteps(steps_done, total_steps, running))
         train_s = watch.stop()
         cum_train += train_s
         train_loss = tally.loss_sum() / n
@@ -382,7 +390,7 @@ def fit(
             images_per_s=n / train_s if train_s > 0 else math.inf,
         )
         history.append(record)
-        if reporter is not None:
-            reporter.steps(steps_done, total_steps, train_loss)
-            reporter.epoch(record, recipe.epochs)
+        if emit is not None:
+            emit(TrainingSteps(steps_done, total_steps, train_loss))
+            emit(epoch_ended(record, recipe.epochs))
     return Outcome("ok", "", history, cum_train, cum_eval)

@@ -19,16 +19,17 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from bench.config import RunConfig, UsageError, seeding
+from bench.config.events import EventSink, LRRangePoint, LRRangeStarted, drop
 from bench.train import loop as train
 from bench.train import slot
-from bench.train.runner import build_model, now, prepare_data, run_settings, say
+from bench.train.runner import build_model, now, prepare_data, run_settings
 
 RULE = (
     "lowest validation loss after one pass over the first {images:,} training images, from "
@@ -98,18 +99,21 @@ def run_range_test(
     lrs: Sequence[float],
     train_images: int,
     data_root: Path | None = None,
-    on_point: Callable[[RangePoint], None] | None = None,
+    emit: EventSink | None = None,
 ) -> RangeResult:
     """Train a fresh model at each LR of ``lrs`` and measure validation loss (see the module
-    docstring for the rule), telling ``on_point`` about each LR as it completes, inside the
-    machine-wide training slot (:mod:`bench.train.slot`) and the run's settings
-    (:func:`bench.train.runner.run_settings`: as they were again after it). Raises UsageError
-    when the config has no validation set."""
-    with slot.training(config.threads or torch.get_num_threads(), say), run_settings(config):
-        return _range_test(config, lrs, train_images, data_root, on_point)
+    docstring for the rule), inside the machine-wide training slot (:mod:`bench.train.slot`)
+    and the run's settings (:func:`bench.train.runner.run_settings`: as they were again after
+    it), telling ``emit`` that it starts (:class:`LRRangeStarted`), about a wait for the slot,
+    and about each LR as it completes (:class:`LRRangePoint`). Raises UsageError when the
+    config has no validation set."""
+    emit = emit or drop
+    emit(LRRangeStarted(config.label, tuple(lrs)))
+    with slot.training(config.threads or torch.get_num_threads(), emit), run_settings(config):
+        return _range_test(config, lrs, train_images, data_root, emit)
 
 
-def _range_test(config, lrs, train_images, data_root, on_point) -> RangeResult:
+def _range_test(config, lrs, train_images, data_root, emit: EventSink) -> RangeResult:
     device = torch.device(config.device)
     data, sizes = prepare_data(config, data_root, device)
     if sizes["val"] == 0:
@@ -152,8 +156,8 @@ def _range_test(config, lrs, train_images, data_root, on_point) -> RangeResult:
                 train_s=outcome.train_s,
             )
         )
-        if on_point is not None:
-            on_point(result.points[-1])
+        point = result.points[-1]
+        emit(LRRangePoint(point.lr, point.status, point.val_loss, point.train_s))
     chosen = choose(result.points)
     for point in result.points:
         point.chosen = point.lr == chosen

@@ -13,7 +13,6 @@ import contextlib
 import datetime as dt
 import io
 import json
-import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +24,7 @@ import torch
 
 import architectures
 from bench.config import RunConfig, environment, fastpath, seeding, usercode
+from bench.config.events import EventSink
 from bench.data import datasets, splits, userdata
 from bench.train import loop as train
 from bench.train import reference, seedpar, slot, timing
@@ -174,19 +174,17 @@ def summarize(
     return metrics
 
 
-def say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def guarded(
     task: Sequence[RunConfig],
     train_fn: Callable[[list[RunResult], float, timing.TimingWatch], None],
+    emit: EventSink | None = None,
 ) -> list[RunResult]:
     """Results for ``task``'s runs, filled in by ``train_fn(results, t_start, watch)`` (which
     starts and stops ``watch`` around training): ``skipped`` when the device is not available
     here, ``oom``/``error`` (with message and traceback) when training raises, and in every
     case the environment, total time and timestamps. Training happens inside the machine-wide
-    slot (:mod:`bench.train.slot`); the wait for it is not part of any time."""
+    slot (:mod:`bench.train.slot`; ``emit`` hears that it waits); the wait for it is not part
+    of any time."""
     results = [RunResult(config=config, status="error", started_at=now()) for config in task]
     device = torch.device(task[0].device)
     available, reason = environment.device_available(task[0].device)
@@ -197,7 +195,7 @@ def guarded(
             result.finished_at = now()
         return results
     threads = task[0].threads or torch.get_num_threads()
-    with slot.training(threads, say) as waited:
+    with slot.training(threads, emit) as waited:
         t_start = time.perf_counter()
         watch = timing.TimingWatch(threads, task[0].device, waited)
         captured = None
@@ -250,10 +248,11 @@ def execute(
     config: RunConfig,
     data_root: Path | None = None,
     *,
-    reporter: train.Reporter | None = None,
+    emit: EventSink | None = None,
     targets: Sequence[float] = DEFAULT_TARGETS,
 ) -> RunResult:
-    """Train one run and return everything to record; never raises for a failing run."""
+    """Train one run and return everything to record; never raises for a failing run.
+    Its progress (steps, epochs, a wait for the training slot) goes to ``emit``."""
     device = torch.device(config.device)
 
     def train_one(results: list[RunResult], t_start: float, watch: timing.TimingWatch) -> None:
@@ -276,7 +275,7 @@ def execute(
             augment_gen=augment_gen,
             dtype=config.dtype,
             channels_last=config.channels_last,
-            reporter=reporter,
+            emit=emit,
             foreach=True if config.loader == "fast" else None,
             fused=config.fused_optimizer,
         )
@@ -289,7 +288,7 @@ def execute(
         if outcome.status == "ok":
             result.checkpoint = serialize(model, config)
 
-    return guarded([config], train_one)[0]
+    return guarded([config], train_one, emit)[0]
 
 
 def group_tasks(configs: Sequence[RunConfig]) -> list[list[RunConfig]]:
@@ -313,7 +312,7 @@ def execute_group(
     task: Sequence[RunConfig],
     data_root: Path | None = None,
     *,
-    reporter: train.Reporter | None = None,
+    emit: EventSink | None = None,
     targets: Sequence[float] = DEFAULT_TARGETS,
 ) -> list[RunResult]:
     """Train the seeds of one seed-parallel task together (see :mod:`bench.train.seedpar`)."""
@@ -339,7 +338,7 @@ def execute_group(
             shuffles=[seeding.generator(c.seed, "shuffle", vary=c.vary) for c in task],
             augment_gens=[seeding.generator(c.seed, "augment", device, vary=c.vary) for c in task],
             dtype=first.dtype,
-            reporter=reporter,
+            emit=emit,
             fused=first.fused_optimizer,
         )
         conditions = watch.stop().conditions(share=len(task))
@@ -355,17 +354,17 @@ def execute_group(
                 model.load_state_dict(stacked.state_dict(index))
                 result.checkpoint = serialize(model, result.config)
 
-    return guarded(task, train_together)
+    return guarded(task, train_together, emit)
 
 
 def execute_task(
     task: Sequence[RunConfig],
     data_root: Path | None = None,
     *,
-    reporter: train.Reporter | None = None,
+    emit: EventSink | None = None,
     targets: Sequence[float] = DEFAULT_TARGETS,
 ) -> list[RunResult]:
     """Run one task (see :func:`group_tasks`); one result per config, in order."""
     if task[0].seed_parallel:
-        return execute_group(task, data_root, reporter=reporter, targets=targets)
-    return [execute(config, data_root, reporter=reporter, targets=targets) for config in task]
+        return execute_group(task, data_root, emit=emit, targets=targets)
+    return [execute(config, data_root, emit=emit, targets=targets) for config in task]

@@ -33,18 +33,19 @@ from torch import nn
 from torch.func import functional_call, stack_module_state
 
 from bench.config import Recipe
+from bench.config.events import EventSink, TrainingSteps
 from bench.data import augment
 from bench.train.loop import (
     CHECK_EVERY,
     DeviceData,
     EpochRecord,
     Outcome,
-    Reporter,
     Stopwatch,
     accumulator_dtype,
     autocast,
     blow_up_reason,
     divergence_message,
+    epoch_ended,
     epoch_order,
     missing_as_none,
 )
@@ -282,7 +283,7 @@ def fit(
     shuffles: Sequence[torch.Generator],
     augment_gens: Sequence[torch.Generator],
     dtype: str = "float32",
-    reporter: Reporter | None = None,
+    emit: EventSink | None = None,
     fused: bool = False,
 ) -> list[Outcome]:
     """Train the stacked seeds together; one :class:`Outcome` per seed, in order."""
@@ -352,8 +353,8 @@ def fit(
                 check(sums, seen, logits.shape[-1], f"in epoch {epoch} by step {step}")
                 if all(finished):
                     return list(finished)
-                if reporter is not None:
-                    reporter.steps(steps_done, total_steps, sum(sums) / seen / size)
+                if emit is not None:
+                    emit(TrainingSteps(steps_done, total_steps, sum(sums) / seen / size))
         train_s = watch.stop()
         cum_train += train_s
         sums = loss_sum.tolist()
@@ -386,10 +387,10 @@ def fit(
                 images_per_s=n * size / train_s if train_s > 0 else math.inf,
             )
             histories[seed].append(record)
-        if reporter is not None:
-            reporter.steps(steps_done, total_steps, sum(sums) / n / size)
+        if emit is not None:
+            emit(TrainingSteps(steps_done, total_steps, sum(sums) / n / size))
             live = next(r for r, f in zip(histories, finished, strict=True) if f is None)
-            reporter.epoch(live[-1], recipe.epochs)
+            emit(epoch_ended(live[-1], recipe.epochs))
     return [
         done or Outcome("ok", "", histories[seed], cum_train / size, cum_eval / size)
         for seed, done in enumerate(finished)

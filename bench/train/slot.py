@@ -30,6 +30,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from bench.config.events import EventSink, SlotWaiting
+
 MODES = ("wait", "off", "held")
 ENV_MODE, ENV_DIR = "ARCHBENCH_SLOT", "ARCHBENCH_SLOT_DIR"
 
@@ -139,14 +141,15 @@ def holder() -> str:
 EXIT_WAIT_S = 30.0  # at most, for a previous holder that said it exits to be gone
 
 
-def acquire(say=None) -> FileLock:
-    """The slot, taken (waiting as long as it takes); ``say`` hears one line if it waits."""
+def acquire(emit: EventSink | None = None) -> FileLock:
+    """The slot, taken (waiting as long as it takes); ``emit`` hears :class:`SlotWaiting` if
+    it waits."""
     slot = lock()
     try:
         slot.acquire(timeout=0)
     except TimeoutError:
-        if say is not None:
-            say(f"waiting for the machine-wide training slot (held by archbench pid {holder()})")
+        if emit is not None:
+            emit(SlotWaiting(holder()))
         slot.acquire()
         previous = _holder_entry()  # a `bench run` that released the slot to exit: its
         deadline = time.monotonic() + EXIT_WAIT_S  # teardown still takes the cores
@@ -167,14 +170,14 @@ def _claim(exiting: bool = False) -> None:
 
 
 @contextlib.contextmanager
-def training(threads: int, say=None) -> Iterator[float]:
+def training(threads: int, emit: EventSink | None = None) -> Iterator[float]:
     """Hold the slot (per :func:`mode`) and announce this process while training; yields the
     seconds spent waiting for the slot (the first run inside :func:`for_sweep` reports the
-    sweep's wait). ``say`` (a callable) hears one line when it waits."""
+    sweep's wait). ``emit`` hears :class:`SlotWaiting` when it waits."""
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
         if mode() == "wait":
-            stack.callback(acquire(say).release)
+            stack.callback(acquire(emit).release)
         waited = time.perf_counter() - t0 + _SWEEP_WAIT["s"]
         _SWEEP_WAIT["s"] = 0.0
         stack.enter_context(announced(threads))
@@ -183,17 +186,19 @@ def training(threads: int, say=None) -> Iterator[float]:
 
 @contextlib.contextmanager
 def for_sweep(
-    say=None, before_waiting: Callable[[], object] | None = None, exiting: bool = False
+    emit: EventSink | None = None,
+    before_waiting: Callable[[], object] | None = None,
+    exiting: bool = False,
 ) -> Iterator[None]:
     """Hold the slot for a whole ``bench run`` (planning, data, models, training, evaluation,
     recording: all of it takes cores another process's training would miss): inside, this
     process and its children see mode ``held`` and do not wait again. When another process
     holds it, ``before_waiting`` (the command's own checks, so that a mistake is reported at
     once rather than after the wait) runs first at the lowest CPU priority (nice 19; put back
-    once the slot is taken where the process may raise it again), then ``say`` hears one
-    line and the wait begins. ``exiting``: the process exits once it lets go, so the next
-    holder waits for it to be gone (its teardown takes the cores too). With mode ``off`` or
-    ``held`` nothing is taken."""
+    once the slot is taken where the process may raise it again), then ``emit`` hears
+    :class:`SlotWaiting` and the wait begins. ``exiting``: the process exits once it lets go,
+    so the next holder waits for it to be gone (its teardown takes the cores too). With mode
+    ``off`` or ``held`` nothing is taken."""
     if mode() != "wait":
         yield
         return
@@ -207,7 +212,7 @@ def for_sweep(
                 os.nice(19 - niceness)
             before_waiting()
         t0 = time.perf_counter()
-        slot = acquire(say)
+        slot = acquire(emit)
         _SWEEP_WAIT["s"] = time.perf_counter() - t0
         with contextlib.suppress(OSError):  # back to where it was, where allowed (root)
             os.setpriority(os.PRIO_PROCESS, 0, niceness)
@@ -223,14 +228,15 @@ def for_sweep(
 
 
 @contextlib.contextmanager
-def held_for_children(say=None) -> Iterator[None]:
+def held_for_children(emit: EventSink | None = None) -> Iterator[None]:
     """Take the slot in this process for the child processes it runs in parallel (``bench
     run --jobs N``, whose runs split the cores between them): inside, children see mode
-    ``held`` and do not wait for it themselves. With mode ``off`` nothing is taken."""
+    ``held`` and do not wait for it themselves (``emit`` hears :class:`SlotWaiting` if this
+    process waits). With mode ``off`` nothing is taken."""
     if mode() != "wait":
         yield
         return
-    slot = acquire(say)
+    slot = acquire(emit)
     try:
         with mode_set("held"):
             yield

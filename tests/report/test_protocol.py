@@ -11,9 +11,6 @@ from bench.report.sections.protocol import stored_check
 from bench.report.sections.recap import recap_markdown
 from bench.store import ResultsStore, load
 from bench.sweep import suites, sweep
-from bench.train import SweepProgress
-
-QUIET = SweepProgress(enabled=False)
 
 
 def run_suite(directory, data_root, name, archs, seeds, **options):
@@ -23,7 +20,7 @@ def run_suite(directory, data_root, name, archs, seeds, **options):
         c for c in sweep.plan_suite(suite, seeds, ["cpu"], threads=1, **options) if c.arch in archs
     ]
     store = ResultsStore(directory)
-    summary = sweep.run(configs, store, data_root=data_root, progress=QUIET, suite=name)
+    summary = sweep.run(configs, store, data_root=data_root, suite=name)
     assert summary.counts["ok"] == len(configs)
 
 

@@ -16,7 +16,7 @@ import pytest
 from bench.config import ArchbenchError, get_recipe
 from bench.store import ResultsStore, load
 from bench.sweep import sweep
-from bench.train import SweepProgress, runner
+from bench.train import runner
 from tests.helpers import bench_cli, quick_config
 
 
@@ -142,12 +142,11 @@ def test_two_writer_processes_lose_no_rows(tmp_path):
 def test_sweep_skips_completed_runs_and_force_reruns(tmp_path):
     store = ResultsStore(tmp_path)
     configs = [quick_config(seed=s, epochs=1) for s in (0, 1)]
-    quiet = SweepProgress(enabled=False)
-    first = sweep.run(configs, store, progress=quiet)
+    first = sweep.run(configs, store)
     assert first.counts["ok"] == 2 and first.already_done == 0
-    again = sweep.run(configs, store, progress=quiet)
+    again = sweep.run(configs, store)
     assert again.results == [] and again.already_done == 2
-    forced = sweep.run(configs[:1], store, force=True, progress=quiet)
+    forced = sweep.run(configs[:1], store, force=True)
     assert len(forced.results) == 1
     assert len(load(tmp_path).runs) == 2
 
@@ -155,7 +154,7 @@ def test_sweep_skips_completed_runs_and_force_reruns(tmp_path):
 def test_a_diverged_run_does_not_stop_the_sweep(tmp_path):
     store = ResultsStore(tmp_path)
     configs = [quick_config(lr=1e3), quick_config(seed=1)]
-    summary = sweep.run(configs, store, progress=SweepProgress(enabled=False))
+    summary = sweep.run(configs, store)
     statuses = dict(zip(load(tmp_path).runs.seed, load(tmp_path).runs.status, strict=True))
     assert statuses == {0: "diverged", 1: "ok"}
     assert summary.counts == {"diverged": 1, "ok": 1}

@@ -16,7 +16,6 @@ from bench.report import variants
 from bench.store import ResultsStore, load
 from bench.sweep import sweep
 from bench.sweep.suites import SUITES, get_suite, list_suites
-from bench.train import SweepProgress
 from tests.helpers import quick_config
 
 
@@ -35,7 +34,10 @@ def test_the_registered_suites_are_the_source_comparisons():
 
 def test_the_noise_suite_plans_each_source_with_ten_seeds():
     from bench.cli.main import build_parser
-    from bench.cli.run_command import sweep_configs
+    from bench.cli.run_command import study_from_args
+
+    def sweep_configs(args):
+        return study_from_args(args).plan().configs
 
     args = build_parser().parse_args(["run", "--suite", "noise", "--epochs", "1"])
     configs = sweep_configs(args)
@@ -78,10 +80,9 @@ def test_lr_range_grid_is_logarithmic():
 
 def test_a_run_shared_by_two_suites_belongs_to_both(tmp_path):
     store = ResultsStore(tmp_path)
-    quiet = SweepProgress(enabled=False)
     config = quick_config(epochs=1)
-    first = sweep.run([config], store, progress=quiet, suite="mlp-vs-cnn")
-    again = sweep.run([config], store, progress=quiet, suite="lenet")
+    first = sweep.run([config], store, suite="mlp-vs-cnn")
+    again = sweep.run([config], store, suite="lenet")
     assert len(first.results) == 1 and again.already_done == 1  # trained once
     tables = load(tmp_path)
     assert sorted(tables.suite_runs.suite) == ["lenet", "mlp-vs-cnn"]
@@ -185,13 +186,13 @@ def test_planned_runs_train_on_the_protocols_number_of_images(name, dataset_imag
 
 def test_bench_run_suite_plans_the_protocol_and_val_size_overrides_it(tmp_path):
     from bench.cli.main import build_parser
-    from bench.cli.run_command import sweep_configs
+    from bench.cli.run_command import study_from_args
 
     def planned(*extra):
         args = build_parser().parse_args(
             ["run", "--suite", "mlp-vs-cnn", "--seeds", "0-2", "--results", str(tmp_path), *extra]
         )
-        return sweep_configs(args)
+        return study_from_args(args).plan().configs
 
     default, override = planned(), planned("--val-size", "10000")
     assert len(default) == 12 and {c.val_size for c in default} == {0}

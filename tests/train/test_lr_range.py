@@ -6,10 +6,11 @@ import dataclasses
 
 import pytest
 
+from bench.config import events
 from bench.store import ResultsStore, load
 from bench.sweep import sweep
 from bench.sweep.suites import LRRangeStep, Suite
-from bench.train import SweepProgress, lr_range
+from bench.train import lr_range
 from bench.train.lr_range import RangePoint, choose
 from tests.helpers import quick_config
 
@@ -54,10 +55,15 @@ def test_suite_step_stores_the_test_retrains_at_the_chosen_lr_and_reuses_it(tmp_
     suite = Suite("tiny", "test", "test", ("mlp32",), "adam-bs64-e5", "synthetic", lr_range=step)
     configs = [quick_config("mlp32", seed=s, epochs=1) for s in (0, 1)]
     store = ResultsStore(tmp_path)
-    quiet = SweepProgress(enabled=False)
-    outcome = sweep.run_lr_range_step(suite, configs, store, progress=quiet)
+    seen: list[events.Event] = []
+    outcome = sweep.run_lr_range_step(suite, configs, store, emit=seen.append)
     tables = load(tmp_path)
     points = tables.lr_range
+    said = [e for e in seen if isinstance(e, events.LRRangeStarted | events.LRRangePoint)]
+    assert said[0] == events.LRRangeStarted(configs[0].label, tuple(step.lrs()))
+    stored = sorted(zip(points.lr, points.status, strict=True))
+    assert [(e.lr, e.status) for e in said[1:]] == stored  # one event per LR, in order
+    assert sum(isinstance(e, events.RunFinished) for e in seen) == 2  # the retrain's runs
     assert sorted(points.lr) == [1e-3, 1e-2, 1e-1] and points.chosen.sum() == 1
     assert set(points.test_id) == {outcome.test_id} and set(points.suite) == {"tiny"}
     best = points.loc[points[points.status == "ok"].val_loss.idxmin()]
@@ -71,6 +77,6 @@ def test_suite_step_stores_the_test_retrains_at_the_chosen_lr_and_reuses_it(tmp_
         raise AssertionError("a stored test is reused")
 
     monkeypatch.setattr(lr_range, "run_range_test", must_not_run)
-    again = sweep.run_lr_range_step(suite, configs, store, progress=quiet)
+    again = sweep.run_lr_range_step(suite, configs, store)
     assert again.reused and again.chosen_lr == outcome.chosen_lr
     assert again.retrain.already_done == 2

@@ -104,14 +104,14 @@ def test_the_slot_makes_a_second_process_wait_while_a_run_trains():
     )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "held"
-        lines: list[str] = []
+        said: list = []
         t0 = time.perf_counter()
-        with slot.training(1, lines.append) as waited:
+        with slot.training(1, said.append) as waited:
             elapsed = time.perf_counter() - t0
     finally:
         holder.wait(timeout=30)
     assert waited > 0.5 and elapsed >= waited
-    assert lines == [
+    assert [event.text for event in said] == [
         f"waiting for the machine-wide training slot (held by archbench pid {holder.pid})"
     ]
 

@@ -1,0 +1,151 @@
+"""A study as an object: it checks and normalises its values when made (with the lines
+`bench run` prints), plans without writing, and `run_study` reports progress as events only."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bench.config import UsageError, events
+from bench.sweep import Study, run_study
+from tests.helpers import bench_cli
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [  # the cases of tests/cli/test_run_cli.py's invalid values, as keywords
+        ("epochs", -1, "--epochs must be >= 1"),
+        ("lr", 0, "--lr must be > 0"),
+        ("batch_size", 0, "--batch-size must be >= 1"),
+        ("optimizer", "adagrad", "unknown optimizer 'adagrad'"),
+        ("seeds", "3-1", "invalid seed range"),
+        ("device", "tpu", "invalid device"),
+        ("val_size", -5, "--val-size must be >= 0"),
+        ("threads", 0, "--threads must be >= 1, got 0"),
+        ("lr", float("nan"), "--lr must be a finite number"),
+        ("epochs", 2.5, "--epochs must be an integer, got 2.5"),
+        ("seeds", 5, "could mean one seed or 5 seeds"),
+        ("seeds", [2**63], "invalid seed 9223372036854775808"),
+        ("targets", [0.5, 1.5], "invalid targets"),
+        ("force", "no", "--force must be True or False"),
+        ("executor", "slurm", "unknown executor 'slurm'; valid: local, process, ray"),
+        ("timeout", -1, "--timeout must be > 0 seconds"),
+        ("arch_args", {"hidden": float("inf")}, "invalid --arch-arg hidden=inf"),
+    ],
+)
+def test_a_bad_value_is_one_usage_error(field, value, expected):
+    with pytest.raises(UsageError) as raised:
+        Study(archs=["mlp32"], **{field: value})
+    assert expected in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_the_same_line_as_bench_run(tmp_path):
+    """Where the command line's own types let a value through, the study's line is the one it
+    prints."""
+    proc = bench_cli(
+        "run",
+        "--arch",
+        "mlp32",
+        "--seeds",
+        "auto",
+        "--min-seeds",
+        "5",
+        "--max-seeds",
+        "4",
+        "--results",
+        str(tmp_path / "R"),
+    )
+    assert proc.returncode == 2
+    with pytest.raises(UsageError) as raised:
+        Study(archs=["mlp32"], seeds="auto", min_seeds=5, max_seeds=4)
+    assert proc.stderr.strip() == f"bench: error: {raised.value}"
+    assert not (tmp_path / "R").exists()
+
+
+def test_values_are_normalised_and_the_study_is_frozen():
+    study = Study(
+        archs="mlp32",
+        exclude="cnn",
+        seeds=range(3),
+        device="cpu,cuda",
+        targets=[0.5, 0.6],
+        lr=1,
+        results="R",
+    )
+    assert study.archs == ("mlp32",) and study.exclude == ("cnn",)
+    assert study.seeds == (0, 1, 2) and study.device == ("cpu", "cuda")
+    assert study.targets == (0.5, 0.6) and study.lr == 1.0 and isinstance(study.lr, float)
+    assert study == Study(
+        archs=["mlp32"],
+        exclude=["cnn"],
+        seeds="0-2",
+        device=["cpu", "cuda"],
+        targets=(0.5, 0.6),
+        lr=1.0,
+        results=study.results,
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        study.epochs = 3
+    assert dataclasses.replace(study, seeds="auto").seed_list() == list(range(20))
+
+
+def test_plan_checks_everything_and_writes_nothing(tmp_path):
+    study = Study(
+        archs=["mlp32", "slp"],
+        dataset="synthetic",
+        seeds="0-1",
+        threads=1,
+        device="cpu",
+        results=tmp_path / "R",
+    )
+    plan = study.plan()
+    assert [(c.arch, c.seed) for c in plan.configs] == [
+        ("mlp32", 0),
+        ("mlp32", 1),
+        ("slp", 0),
+        ("slp", 1),
+    ]
+    assert plan.executor.name == "local" and plan.suite is None
+    assert not (tmp_path / "R").exists()
+    with pytest.raises(UsageError, match="name at least two"):
+        dataclasses.replace(study, archs=("mlp32",), seeds="auto").plan()
+    with pytest.raises(UsageError, match="name the architectures"):
+        Study(results=tmp_path / "R").plan()
+    assert not (tmp_path / "R").exists()
+
+
+def test_run_study_reports_by_events_and_prints_nothing(tmp_path, capsys):
+    seen: list[events.Event] = []
+    study = Study(
+        archs=["mlp32"],
+        dataset="synthetic",
+        seeds="0",
+        epochs=2,
+        threads=1,
+        device="cpu",
+        seed_parallel="off",
+        results=tmp_path,
+    )
+    outcome = run_study(study, seen.append)
+    assert capsys.readouterr() == ("", "")
+    kinds = [type(e).__name__ for e in seen if not isinstance(e, events.MachineBusy)]
+    kinds = [k for k in kinds if k not in ("TrainingSteps", "SlotWaiting")]
+    assert kinds == [
+        "SweepStarted",
+        "TaskStarted",
+        "EpochEnded",
+        "EpochEnded",
+        "RunFinished",
+        "SweepEnded",
+        "SweepRecorded",
+    ]
+    (finished,) = [e for e in seen if isinstance(e, events.RunFinished)]
+    (run,) = outcome.runs.itertuples()
+    assert (finished.run_id, finished.status, finished.test_acc) == (run.run_id, "ok", run.test_acc)
+    assert finished.live and finished.kept_in is None
+    recorded = seen[-1]
+    assert recorded.text == f"1 runs in {outcome.store}: 1 ok"
+    again = run_study(study, seen.append)  # complete: nothing trained, said so
+    assert again.results == [] and again.already_done == 1 and len(again.runs) == 1
+    assert seen[-1].summary == "1 already done"

@@ -117,3 +117,23 @@ def test_seeds_auto_returns_the_verdicts_and_the_events_say_the_same(tmp_path, c
     assert [e.n for e in settled] == [r.n for r in outcome.rounds]
     assert sum(isinstance(e, events.AdaptiveStarted) for e in seen) == 1
     assert capsys.readouterr() == ("", "")
+
+
+def test_a_run_leaves_torch_threads_and_determinism_flags_as_they_were(tmp_path):
+    import torch
+
+    from bench.config.seeding import ProcessSettings
+
+    session = ProcessSettings.current()
+    torch.set_num_threads(2)  # a notebook's own settings, unlike the run's (1 thread, on)
+    torch.use_deterministic_algorithms(False)
+    try:
+        before = ProcessSettings.current()
+        outcome = api.run(
+            archs=["mlp32"], dataset="synthetic", seeds=[0], results=tmp_path, **OPTIONS
+        )
+        config = outcome.configs[0]
+        assert (config.threads, config.deterministic) == (1, True)  # what it trained with
+        assert ProcessSettings.current() == before
+    finally:
+        session.apply()

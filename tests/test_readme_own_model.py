@@ -37,8 +37,12 @@ def test_the_readme_example_runs_as_written(mnist_root, tmp_path):
         assert command[0] == "bench"
         proc = subprocess.run(
             [sys.executable, "-m", "bench", *command[1:]],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
-        )  # fmt: skip
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert proc.returncode == 0, proc.stderr
         outputs.append(proc.stdout)
     assert "MyNet" in outputs[0] and "25,450" in outputs[0]  # 784*32+32 + 32*10+10 parameters
@@ -47,9 +51,14 @@ def test_the_readme_example_runs_as_written(mnist_root, tmp_path):
     before = finished(tmp_path / "results")
     script = "import sys; sys.path.insert(0, '.'); exec(sys.stdin.read())"
     proc = subprocess.run(
-        [sys.executable, "-c", script], input=api_example,
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [sys.executable, "-c", script],
+        input=api_example,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "MyNet" in proc.stdout and "cnn" in proc.stdout
     assert finished(tmp_path / "results") == before  # the same run ids: nothing re-ran

@@ -145,16 +145,38 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
 
 
 HEADLINE = [
-    "run_id", "arch", "dataset", "recipe", "seed", "device", "status", "epochs_completed",
-    "test_acc", "test_loss", "val_acc", "best_epoch", "time_train_s", "timing", "images_per_s",
-    "params", "message",
-]  # fmt: skip
+    "run_id",
+    "arch",
+    "dataset",
+    "recipe",
+    "seed",
+    "device",
+    "status",
+    "epochs_completed",
+    "test_acc",
+    "test_loss",
+    "val_acc",
+    "best_epoch",
+    "time_train_s",
+    "timing",
+    "images_per_s",
+    "params",
+    "message",
+]
 
 
 SWEEP_SUMMARY = [
-    "run_id", "arch", "seed", "device", "status", "test_acc", "test_loss", "time_train_s",
-    "timing", "message",
-]  # fmt: skip
+    "run_id",
+    "arch",
+    "seed",
+    "device",
+    "status",
+    "test_acc",
+    "test_loss",
+    "time_train_s",
+    "timing",
+    "message",
+]
 
 
 def results_frame(runs: pd.DataFrame) -> pd.DataFrame:

@@ -113,9 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     results_dir = argparse.ArgumentParser(add_help=False)
     results_dir.add_argument(
-        "--results", type=Path, default=Path("results"), metavar="DIR",
+        "--results",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
         help="results directory holding archbench.sqlite (default: results)",
-    )  # fmt: skip
+    )
 
     run = add_run_parser(commands, [results_dir, data_root])
     run.set_defaults(func=cmd_run)
@@ -142,9 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rounds", type=at_least(1), default=1, help="alternations per architecture"
     )
     speed.add_argument(
-        "--parallel-seeds", type=at_least(0), default=8, metavar="S",
+        "--parallel-seeds",
+        type=at_least(0),
+        default=8,
+        metavar="S",
         help="seeds for the seed-parallel comparison (0 skips it)",
-    )  # fmt: skip
+    )
     speed.add_argument("--limit-train", type=int, metavar="N", help="first N train images")
     speed.add_argument("--threads", type=at_least(1), help="torch CPU threads")
     speed.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
@@ -165,15 +171,21 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--history", action="store_true", help="per-epoch rows")
     repair = results.add_mutually_exclusive_group()
     repair.add_argument(
-        "--salvage", type=Path, metavar="NEW_DIR",
+        "--salvage",
+        type=Path,
+        metavar="NEW_DIR",
         help="copy every row that can still be read from a damaged store (and the checkpoints "
         "of those runs) into a new store in NEW_DIR; the damaged store is only read",
-    )  # fmt: skip
+    )
     repair.add_argument(
-        "--record-unrecorded", dest="import_files", nargs="+", type=Path, metavar="FILE",
+        "--record-unrecorded",
+        dest="import_files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
         help="record runs bench run kept in side files (DIR/unrecorded/*.json) when it could "
         "not record them, into --results DIR; each file is removed once its run is in",
-    )  # fmt: skip
+    )
     results.set_defaults(func=cmd_results)
 
     report = commands.add_parser(
@@ -193,14 +205,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--suite", metavar="NAME", help="only the runs of this suite")
     report.add_argument(
-        "--out", type=Path, metavar="PATH",
+        "--out",
+        type=Path,
+        metavar="PATH",
         help="markdown file (default: DIR/report.md); figures go to a folder beside it "
         "(report_figures/ for report.md)",
-    )  # fmt: skip
+    )
     report.add_argument("--quiet", action="store_true", help="no progress output")
-    report.add_argument("--format", choices=("md", "html"), default="md", help="md: markdown + "
+    report.add_argument(
+        "--format",
+        choices=("md", "html"),
+        default="md",
+        help="md: markdown + "
         "figures folder (default); html: one self-contained page (DIR/report.html unless "
-        "--out), figures embedded, tables sortable")  # fmt: skip
+        "--out), figures embedded, tables sortable",
+    )
     report.add_argument(
         "--reference",
         type=Path,
@@ -233,10 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare_cmd.add_argument("--format", choices=FORMATS, default="table")
     compare_cmd.add_argument(
-        "--fail-on-regression", action="store_true",
+        "--fail-on-regression",
+        action="store_true",
         help="exit 1 when a model's accuracy dropped or its training slowed beyond noise, or "
         "when nothing was compared (no model ran on both sides)",
-    )  # fmt: skip
+    )
     compare_cmd.set_defaults(func=cmd_compare)
     return parser
 

@@ -79,28 +79,47 @@ class Recipe:
                 flag = "--" + name.replace("_", "-")
                 raise UsageError(f"{flag} must be a finite number, got {value}")
         checks = [
-            (self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; valid: "
-             f"{', '.join(OPTIMIZERS)}"),
+            (
+                self.optimizer in OPTIMIZERS,
+                f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}",
+            ),
             (self.lr > 0, f"--lr must be > 0, got {self.lr}"),
             (self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}"),
-            (self.batch_size is None or self.batch_size >= 1,
-             f"--batch-size must be >= 1 (or 'full'), got {self.batch_size}"),
+            (
+                self.batch_size is None or self.batch_size >= 1,
+                f"--batch-size must be >= 1 (or 'full'), got {self.batch_size}",
+            ),
             (0 <= self.momentum < 1, f"--momentum must be in [0, 1), got {self.momentum}"),
-            (not self.nesterov or (self.optimizer == "sgd" and self.momentum > 0),
-             "--nesterov needs --optimizer sgd with --momentum > 0"),
+            (
+                not self.nesterov or (self.optimizer == "sgd" and self.momentum > 0),
+                "--nesterov needs --optimizer sgd with --momentum > 0",
+            ),
             (self.weight_decay >= 0, f"--weight-decay must be >= 0, got {self.weight_decay}"),
-            (self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}; valid: "
-             f"{', '.join(SCHEDULES)}"),
-            (0 <= self.label_smoothing < 1,
-             f"--label-smoothing must be in [0, 1), got {self.label_smoothing}"),
-            (self.augment in AUGMENTS, f"unknown augment {self.augment!r}; valid: "
-             f"{', '.join(AUGMENTS)}"),
-            (self.normalize in NORMALIZATIONS, f"unknown normalization {self.normalize!r}; "
-             f"valid: {', '.join(NORMALIZATIONS)}"),
+            (
+                self.schedule in SCHEDULES,
+                f"unknown schedule {self.schedule!r}; valid: {', '.join(SCHEDULES)}",
+            ),
+            (
+                0 <= self.label_smoothing < 1,
+                f"--label-smoothing must be in [0, 1), got {self.label_smoothing}",
+            ),
+            (
+                self.augment in AUGMENTS,
+                f"unknown augment {self.augment!r}; valid: {', '.join(AUGMENTS)}",
+            ),
+            (
+                self.normalize in NORMALIZATIONS,
+                f"unknown normalization {self.normalize!r}; valid: {', '.join(NORMALIZATIONS)}",
+            ),
             (self.eval_batch_size >= 1, "eval_batch_size must be >= 1"),
-            (self.rotate_deg >= 0 and self.translate >= 0 and self.elastic_alpha >= 0
-             and self.elastic_sigma > 0, "augmentation strengths must be >= 0"),
-        ]  # fmt: skip
+            (
+                self.rotate_deg >= 0
+                and self.translate >= 0
+                and self.elastic_alpha >= 0
+                and self.elastic_sigma > 0,
+                "augmentation strengths must be >= 0",
+            ),
+        ]
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)

@@ -276,9 +276,12 @@ def ensure(arch: str, source: str) -> None:
     if digest != origin["sha256"]:
         raise _mismatch(arch, here, digest, origin["sha256"])
     registry._REGISTRY[arch] = registry.ArchInfo(
-        **{**info.__dict__, "input_shape": tuple(origin["input_shape"]),
-           "num_classes": origin["num_classes"]}
-    )  # fmt: skip
+        **{
+            **info.__dict__,
+            "input_shape": tuple(origin["input_shape"]),
+            "num_classes": origin["num_classes"],
+        }
+    )
 
 
 def _mismatch(arch: str, path: Path, here: str, planned: str) -> CodeMismatchError:

@@ -69,9 +69,17 @@ class DatasetInfo:
 
 DIGITS = tuple(str(d) for d in range(10))
 FASHION_CLASSES = (
-    "T-shirt", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)  # fmt: skip
+    "T-shirt",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
 def _load_idx(layout: data_sources.IdxLayout, classes: tuple[str, ...]):

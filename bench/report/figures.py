@@ -105,8 +105,15 @@ def learning_curves(history: pd.DataFrame, path: Path, models: Sequence[str] = (
                 )
         ax.set_title(title)
         if history[column].isna().all():  # no validation set (the suite's protocol)
-            ax.text(0.5, 0.5, "not available: no validation set", ha="center",
-                    va="center", transform=ax.transAxes, color="0.4")  # fmt: skip
+            ax.text(
+                0.5,
+                0.5,
+                "not available: no validation set",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                color="0.4",
+            )
         ax.grid(alpha=0.3, which="both")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlim(0.5, max(history.epoch.max(), 1) + 0.5)
@@ -151,9 +158,12 @@ def tradeoff(
         ax.errorbar(row[x], acc[i], yerr=err[i], fmt="o", color=color, capsize=3, markersize=7)
         if front[i] or not crowded:
             ax.annotate(
-                row.model, (row[x], acc[i]), textcoords="offset points", xytext=(6, -12),
+                row.model,
+                (row[x], acc[i]),
+                textcoords="offset points",
+                xytext=(6, -12),
                 fontsize=8,
-            )  # fmt: skip
+            )
     on_front = frame[pd.Series(front, index=frame.index, dtype=bool)].sort_values(x)
     ax.step(
         on_front[x],
@@ -166,8 +176,7 @@ def tradeoff(
     ax.scatter([], [], color="#1f77b4", label="on the front")
     ax.scatter([], [], color="#7f7f7f", label="dominated (another is as cheap and better)")
     if frame.empty:  # e.g. every run's time was left out as contended
-        ax.text(0.5, 0.5, f"no model has a {xlabel} to plot", ha="center",
-                transform=ax.transAxes)  # fmt: skip
+        ax.text(0.5, 0.5, f"no model has a {xlabel} to plot", ha="center", transform=ax.transAxes)
     else:
         ax.set_xscale("log")
     ax.set_xlabel(f"{xlabel} (log scale)")

@@ -93,10 +93,14 @@ def _table(lines: list[str], figures: Path) -> str:
     right = [cell.endswith(":") and not cell.startswith(":") for cell in _cells(rule)]
 
     def row(cells: list[str], tag: str) -> str:
-        return "<tr>" + "".join(
-            f'<{tag}{" class=r" if r else ""}>{inline(c, figures)}</{tag}>'
-            for c, r in zip(cells, right, strict=False)
-        ) + "</tr>"  # fmt: skip
+        return (
+            "<tr>"
+            + "".join(
+                f"<{tag}{' class=r' if r else ''}>{inline(c, figures)}</{tag}>"
+                for c, r in zip(cells, right, strict=False)
+            )
+            + "</tr>"
+        )
 
     rows = "\n".join(row(_cells(line), "td") for line in body)
     return (

@@ -167,17 +167,26 @@ def pairwise(
 
 DIFF_FIELDS = ["n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "test", "p_value"]
 EXTRA_FIELDS = [
-    "p_tost", "effect_size", "p_superior", "p_superior_low", "p_superior_high", "wilcoxon_p",
-    "adaptive", "margin_pp", "verdict",
-]  # fmt: skip
+    "p_tost",
+    "effect_size",
+    "p_superior",
+    "p_superior_low",
+    "p_superior_high",
+    "wilcoxon_p",
+    "adaptive",
+    "margin_pp",
+    "verdict",
+]
 
 
 def paired_extras(a: dict, b: dict, is_paired: bool) -> dict:
     """TOST p (margin :data:`MARGIN_PP`), effect size, P(A > B) and Wilcoxon p of paired
     seeds; nan when the seeds are not paired."""
     nan = float("nan")
-    extras = dict.fromkeys(["p_tost", "effect_size", "p_superior", "p_superior_low",
-                            "p_superior_high", "wilcoxon_p"], nan)  # fmt: skip
+    extras = dict.fromkeys(
+        ["p_tost", "effect_size", "p_superior", "p_superior_low", "p_superior_high", "wilcoxon_p"],
+        nan,
+    )
     if not is_paired:
         return extras
     d = [a[s] - b[s] for s in sorted(a)]

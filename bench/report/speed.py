@@ -75,8 +75,9 @@ def uncontended(label: str, round_fn: Callable[[], list[RunResult]], progress=pr
             return results
         reason = busy[0].metrics.get("timing_reason")
         if attempt < TRIES:
-            progress(f"{label}: contended ({reason}); repeating the round "
-                     f"(try {attempt + 1} of {TRIES})")  # fmt: skip
+            progress(
+                f"{label}: contended ({reason}); repeating the round (try {attempt + 1} of {TRIES})"
+            )
     raise ArchbenchError(
         f"{label} was contended in all {TRIES} tries ({reason}): bench speed prints no ratio "
         "from a busy machine; run it again when the machine is idle"
@@ -97,9 +98,13 @@ def fast_path_settings(config: RunConfig) -> str:
 
 
 def compare_loaders(
-    fast: RunConfig, reference: RunConfig, rounds: int, data_root: Path | None, peak: float,
+    fast: RunConfig,
+    reference: RunConfig,
+    rounds: int,
+    data_root: Path | None,
+    peak: float,
     progress=print,
-) -> dict:  # fmt: skip
+) -> dict:
     """One table row: the reference loop and the fast path, alternating, ``rounds`` times
     (a contended round is repeated: :func:`uncontended`)."""
     times: dict[str, list[float]] = {"reference": [], "fast": []}
@@ -133,9 +138,12 @@ def compare_loaders(
 
 
 def compare_seed_parallel(
-    sequential: Sequence[RunConfig], together: Sequence[RunConfig], rounds: int,
-    data_root: Path | None, progress=print,
-) -> dict:  # fmt: skip
+    sequential: Sequence[RunConfig],
+    together: Sequence[RunConfig],
+    rounds: int,
+    data_root: Path | None,
+    progress=print,
+) -> dict:
     """S seeds sequential vs. trained together: seconds per epoch for all S, and accuracies
     (a contended round is repeated: :func:`uncontended`)."""
     times: dict[str, list[float]] = {"sequential": [], "parallel": []}
@@ -144,10 +152,12 @@ def compare_seed_parallel(
     for index in range(rounds):
         every = uncontended(
             f"{sequential[0].arch} seed-parallel round {index + 1}",
-            lambda: [*(execute(c, data_root, emit=waits(progress)) for c in sequential),
-                     *execute_task(together, data_root, emit=waits(progress))],
+            lambda: [
+                *(execute(c, data_root, emit=waits(progress)) for c in sequential),
+                *execute_task(together, data_root, emit=waits(progress)),
+            ],
             progress,
-        )  # fmt: skip
+        )
         results = every[:size]
         times["sequential"].append(sum(_per_epoch(r) for r in results))
         accs["sequential"] = [r.metrics["test_acc"] for r in results]
@@ -208,8 +218,9 @@ def speed_tables(
     where = f"{threads} threads" if on_cpu else environment.device_name(target)
     progress(f"fp32 matmul rate: {peak:.1f} GFLOP/s ({where})")
     for arch, (fast, reference) in pairs.items():
-        progress(f"{arch}: reference loop vs fast path ({fast_path_settings(fast)}), "
-                 f"{rounds} round(s)")  # fmt: skip
+        progress(
+            f"{arch}: reference loop vs fast path ({fast_path_settings(fast)}), {rounds} round(s)"
+        )
         rows.append(compare_loaders(fast, reference, rounds, data_root, peak, progress))
         seeds = range(parallel_seeds)
         if parallel_seeds >= 2 and planned(arch, seeds)[0].seed_parallel:

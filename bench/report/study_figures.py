@@ -96,11 +96,19 @@ def heatmap(
                 text += f", {cell.failed} failed"
             if rotated and cell.model in rotated and not math.isnan(rotated[cell.model]):
                 text += f"\nrot {rotated[cell.model] * 100:.2f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                    color=WRONG if not cell.n else "black")  # fmt: skip
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color=WRONG if not cell.n else "black",
+            )
             if cell.model == best:
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black",
-                                       linewidth=3))  # fmt: skip
+                ax.add_patch(
+                    Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=3)
+                )
         drawn = {(i, j) for i, j in zip(*np.nonzero(~np.isnan(values)), strict=True)}
         drawn |= {_position(cell, rows, cols, rows_axis, col_axis) for _, cell in cells.iterrows()}
         for i, j in np.ndindex(values.shape):
@@ -129,9 +137,13 @@ def sensitivity(grid: Grid, path: Path) -> Path:
         others = [a for a in names if a != axis]
         line_axis = max(others, key=lambda a: len(grid.axes[a])) if others else None
         groups = (
-            [(value_text(v), grid.cells[grid.cells[line_axis].map(_key) == _key(v)])
-             for v in grid.axes[line_axis]] if line_axis else [("all", grid.cells)]
-        )  # fmt: skip
+            [
+                (value_text(v), grid.cells[grid.cells[line_axis].map(_key) == _key(v)])
+                for v in grid.axes[line_axis]
+            ]
+            if line_axis
+            else [("all", grid.cells)]
+        )
         positions = {_key(v): i for i, v in enumerate(grid.axes[axis])}
         log = is_log(grid, axis)
 
@@ -155,8 +167,9 @@ def sensitivity(grid: Grid, path: Path) -> Path:
             ax.fill_between(x, low, high, color=color, alpha=0.2, linewidth=0)
         if log:
             ax.set_xscale("log")
-            ax.set_xticks([float(v) for v in grid.axes[axis]],
-                          [value_text(v) for v in grid.axes[axis]])  # fmt: skip
+            ax.set_xticks(
+                [float(v) for v in grid.axes[axis]], [value_text(v) for v in grid.axes[axis]]
+            )
             ax.minorticks_off()
         else:
             ax.set_xticks(range(len(grid.axes[axis])), [value_text(v) for v in grid.axes[axis]])
@@ -176,8 +189,9 @@ def learning_curves(history: pd.DataFrame, grid: Grid, path: Path) -> Path:
     colour and style (their lines overlap). ``history`` needs ``model``, ``epoch``,
     ``val_loss`` and ``val_acc``."""
     rows_axis, col_axis, _ = layout(grid)
-    colors = dict(zip(map(_key, grid.axes[col_axis]), _colors(len(grid.axes[col_axis])),
-                      strict=True))  # fmt: skip
+    colors = dict(
+        zip(map(_key, grid.axes[col_axis]), _colors(len(grid.axes[col_axis])), strict=True)
+    )
     row_values = grid.axes.get(rows_axis, []) if rows_axis else []
     styles = {_key(v): STYLES[i % len(STYLES)] for i, v in enumerate(row_values)}
     markers = {_key(v): MARKERS[i % len(MARKERS)] for i, v in enumerate(row_values)}
@@ -191,8 +205,14 @@ def learning_curves(history: pd.DataFrame, grid: Grid, path: Path) -> Path:
         style = styles.get(_key(cell[rows_axis]), "-") if rows_axis else "-"
         marker = markers.get(_key(cell[rows_axis]), "o") if rows_axis else "o"
         for ax, column, scale in zip(axes, ("val_loss", "val_acc"), (1, 100), strict=True):
-            ax.plot(per_epoch.index, per_epoch[column] * scale, color=colors[_key(cell[col_axis])],
-                    linestyle=style, marker=marker, markersize=4)  # fmt: skip
+            ax.plot(
+                per_epoch.index,
+                per_epoch[column] * scale,
+                color=colors[_key(cell[col_axis])],
+                linestyle=style,
+                marker=marker,
+                markersize=4,
+            )
     axes[0].set_title("validation loss")
     log_y(axes[0])
     axes[1].set_title("validation accuracy (%)")
@@ -201,8 +221,10 @@ def learning_curves(history: pd.DataFrame, grid: Grid, path: Path) -> Path:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlim(0.5, max(history.epoch.max(), 1) + 0.5)
         ax.grid(alpha=0.3, which="both")
-    handles = [Line2D([], [], color=c, label=f"{col_axis}={value_text(v)}")
-               for v, c in zip(grid.axes[col_axis], colors.values(), strict=True)]  # fmt: skip
+    handles = [
+        Line2D([], [], color=c, label=f"{col_axis}={value_text(v)}")
+        for v, c in zip(grid.axes[col_axis], colors.values(), strict=True)
+    ]
     if rows_axis:
         handles += [
             Line2D(
@@ -218,6 +240,8 @@ def learning_curves(history: pd.DataFrame, grid: Grid, path: Path) -> Path:
             )
         ]
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
-    fig.suptitle(f"Learning curves, mean over seeds: colour = {col_axis}"
-                 + (f", line style = {rows_axis}" if rows_axis else ""))  # fmt: skip
+    fig.suptitle(
+        f"Learning curves, mean over seeds: colour = {col_axis}"
+        + (f", line style = {rows_axis}" if rows_axis else "")
+    )
     return _save(fig, path)

@@ -14,10 +14,18 @@ import pandas as pd
 FORMATS = ("table", "markdown", "csv", "json")
 
 # columns holding an accuracy as a fraction, written in percent in the human formats
-PERCENT_COLUMNS = frozenset({
-    "train_acc", "val_acc", "test_acc", "best_val_acc", "test_acc_at_best", "acc",
-    "reference test acc", "archbench test acc",
-})  # fmt: skip
+PERCENT_COLUMNS = frozenset(
+    {
+        "train_acc",
+        "val_acc",
+        "test_acc",
+        "best_val_acc",
+        "test_acc_at_best",
+        "acc",
+        "reference test acc",
+        "archbench test acc",
+    }
+)
 
 
 def percent(value) -> str | None:
@@ -62,10 +70,13 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
     if fmt in ("markdown", "table"):
         shown = for_display(in_percent(frame))
         align = [  # tabulate's defaults, and percent text right-aligned like the numbers
-            "right" if c in PERCENT_COLUMNS else
-            "decimal" if pd.api.types.is_numeric_dtype(frame[c]) else "left"
+            "right"
+            if c in PERCENT_COLUMNS
+            else "decimal"
+            if pd.api.types.is_numeric_dtype(frame[c])
+            else "left"
             for c in frame.columns
-        ]  # fmt: skip
+        ]
         style = {"tablefmt": "simple"} if fmt == "table" else {}
         return shown.to_markdown(
             index=False, floatfmt=".4g", intfmt=",", missingval="-", colalign=align, **style

@@ -27,8 +27,13 @@ from bench.config import Recipe, RunConfig
 from bench.config.runs import SOURCE_FIELDS
 
 ROUNDING_ONLY = (
-    "threads", "seed_parallel", "channels_last", "fused_optimizer", "loader", "deterministic",
-)  # fmt: skip
+    "threads",
+    "seed_parallel",
+    "channels_last",
+    "fused_optimizer",
+    "loader",
+    "deterministic",
+)
 SEED_ONLY = ("seed", *ROUNDING_ONLY)
 
 
@@ -155,8 +160,10 @@ def setup_text(key: str) -> str:
     shown.update(
         (k, v)
         for k, v in fields.items()
-        if k not in shown and k not in ("arch", "arch_kwargs", *SOURCE_FIELDS) and k in defaults
+        if k not in shown
+        and k not in ("arch", "arch_kwargs", *SOURCE_FIELDS)
+        and k in defaults
         and v != defaults[k]
-    )  # fmt: skip
+    )
     sources = [source_text(k, fields[k], long=True) for k in SOURCE_FIELDS if fields.get(k)]
     return ", ".join([*(f"{k}={_value_text(v)}" for k, v in shown.items()), *sources])

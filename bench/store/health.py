@@ -103,9 +103,11 @@ def check_pages(conn: sqlite3.Connection, path: Path) -> None:
 def check_writable(directory: Path, path: Path) -> None:
     """Refuse (one line) a store ``bench run`` could not write: the directory (for the
     checkpoints, the write-ahead log) and the database file both need write access."""
-    where = directory if directory.exists() else next(
-        (p for p in directory.parents if p.exists()), Path(".")
-    )  # fmt: skip
+    where = (
+        directory
+        if directory.exists()
+        else next((p for p in directory.parents if p.exists()), Path("."))
+    )
     blocked = [p for p in (where, path) if p.exists() and not os.access(p, os.W_OK)]
     if blocked:
         raise StoreError(

@@ -242,12 +242,19 @@ class ResultsStore:
             conn.execute("DELETE FROM lr_range WHERE test_id = ?", (test,))
             for point in result.points:
                 row = {
-                    "test_id": test, "suite": suite, "arch": config.arch,
-                    "dataset": config.dataset, "seed": config.seed, "device": config.device,
-                    "config_json": config.to_json(), "train_images": result.train_images,
-                    **dataclasses.asdict(point), "chosen": int(point.chosen),
-                    "rule": result.rule, "started_at": result.started_at,
-                }  # fmt: skip
+                    "test_id": test,
+                    "suite": suite,
+                    "arch": config.arch,
+                    "dataset": config.dataset,
+                    "seed": config.seed,
+                    "device": config.device,
+                    "config_json": config.to_json(),
+                    "train_images": result.train_images,
+                    **dataclasses.asdict(point),
+                    "chosen": int(point.chosen),
+                    "rule": result.rule,
+                    "started_at": result.started_at,
+                }
                 _insert(conn, "lr_range", row)
         return test
 
@@ -259,15 +266,27 @@ class ResultsStore:
             )
 
     def record_evaluation(
-        self, run_id: str, name: str, *, n: int, loss: float, acc: float, confusion: list,
+        self,
+        run_id: str,
+        name: str,
+        *,
+        n: int,
+        loss: float,
+        acc: float,
+        confusion: list,
         predictions: list,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Store (or replace) one evaluation of a run's checkpoint."""
         row = {
-            "run_id": run_id, "name": name, "n": n, "loss": loss, "acc": acc,
-            "confusion_json": json.dumps(confusion), "predictions_json": json.dumps(predictions),
+            "run_id": run_id,
+            "name": name,
+            "n": n,
+            "loss": loss,
+            "acc": acc,
+            "confusion_json": json.dumps(confusion),
+            "predictions_json": json.dumps(predictions),
             "computed_at": now(),
-        }  # fmt: skip
+        }
         if self.readonly:  # a read-only store: kept for this process only
             self._unsaved_evaluations.append(row)
             return

@@ -145,9 +145,11 @@ class RayExecutor(Executor):
         options = {"include_dashboard": False} if local else {}
         try:
             ray.init(
-                address="local" if local else self.address, logging_level=logging.WARNING,
-                log_to_driver=False, **options,
-            )  # fmt: skip
+                address="local" if local else self.address,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+                **options,
+            )
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise UsageError(
                 f"cannot join the Ray cluster at --ray-address {self.address}: "
@@ -206,8 +208,11 @@ class RayExecutor(Executor):
             for task in tasks:
                 if is_cuda(task[0]) and not has_gpus:  # it could never be scheduled
                     skipped = failed_results(
-                        task, "no GPU in the Ray cluster", started_at=now(), status="skipped",
-                    )  # fmt: skip
+                        task,
+                        "no GPU in the Ray cluster",
+                        started_at=now(),
+                        status="skipped",
+                    )
                     self.deliver(skipped, on_result)
                     continue
                 ref = remote.options(**self.options(task)).remote(
@@ -235,9 +240,10 @@ class RayExecutor(Executor):
             except StopIteration:  # cannot happen: streamed() yields its results or raises
                 del pending[ref]
                 yield failed_results(
-                    entry.task, "Ray task ended without returning results",
+                    entry.task,
+                    "Ray task ended without returning results",
                     started_at=entry.submitted_at,
-                )  # fmt: skip
+                )
                 continue
             except ray.exceptions.RayError as exc:
                 del pending[ref]
@@ -253,9 +259,10 @@ class RayExecutor(Executor):
                 ray.cancel(ref, force=True)
                 del pending[ref]
                 yield failed_results(
-                    entry.task, f"timed out after {self.timeout_s:g} s (--timeout)",
+                    entry.task,
+                    f"timed out after {self.timeout_s:g} s (--timeout)",
                     started_at=entry.submitted_at,
-                )  # fmt: skip
+                )
 
     def poll_s(self, pending: dict[Any, Pending]) -> float | None:
         """How long to wait for the next result: until the earliest timeout, if any."""
@@ -283,8 +290,12 @@ class RayExecutor(Executor):
             message = f"Ray worker died: {one_line(exc)}"
             status = "oom" if isinstance(exc, errors.OutOfMemoryError) else "error"
         return failed_results(
-            entry.task, message, started_at=entry.submitted_at, trace=trace, status=status,
-        )  # fmt: skip
+            entry.task,
+            message,
+            started_at=entry.submitted_at,
+            trace=trace,
+            status=status,
+        )
 
     def describe_cluster(self) -> str:
         resources = self.ray.cluster_resources()

@@ -132,9 +132,11 @@ def _range_test(config, lrs, train_images, data_root, emit: EventSink) -> RangeR
         model = build_model(config, device)
         seeding.seed_global(config.seed, "dropout", vary=config.vary)
         source = train.TensorBatches(
-            budget, recipe.batch_size, seeding.generator(config.seed, "shuffle", vary=config.vary),
+            budget,
+            recipe.batch_size,
+            seeding.generator(config.seed, "shuffle", vary=config.vary),
             recipe.eval_batch_size,
-        )  # fmt: skip
+        )
         outcome = train.fit(
             model,
             source,

@@ -281,10 +281,16 @@ def execute(
         )
         watch.stop()
         record_outcome(
-            result, outcome, sizes, targets, time_data_s=time_data_s,
-            peak_mem_bytes=peak.peak_bytes(), peak_mem_kind=peak.kind, parallel_seeds=1,
+            result,
+            outcome,
+            sizes,
+            targets,
+            time_data_s=time_data_s,
+            peak_mem_bytes=peak.peak_bytes(),
+            peak_mem_kind=peak.kind,
+            parallel_seeds=1,
             **watch.conditions(),
-        )  # fmt: skip
+        )
         if outcome.status == "ok":
             result.checkpoint = serialize(model, config)
 
@@ -346,10 +352,16 @@ def execute_group(
         for index, (result, outcome) in enumerate(zip(results, outcomes, strict=True)):
             result.facts = facts
             record_outcome(
-                result, outcome, sizes, targets, time_data_s=time_data_s,
-                peak_mem_bytes=peak.peak_bytes(), peak_mem_kind=peak.kind,
-                parallel_seeds=len(task), **conditions,
-            )  # fmt: skip
+                result,
+                outcome,
+                sizes,
+                targets,
+                time_data_s=time_data_s,
+                peak_mem_bytes=peak.peak_bytes(),
+                peak_mem_kind=peak.kind,
+                parallel_seeds=len(task),
+                **conditions,
+            )
             if outcome.status == "ok":
                 model.load_state_dict(stacked.state_dict(index))
                 result.checkpoint = serialize(model, result.config)

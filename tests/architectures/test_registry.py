@@ -19,9 +19,19 @@ QUOTED_PARAMS = {
 }
 
 REQUIRED = [
-    "mlp32", "tinycnn", "cnn", "strongcnn", "mlp256", "mlp256_128", "mnistcnn",
-    "mlp512x2", "slp", "lenet5", "digits_slp", "digits_mlp",
-]  # fmt: skip
+    "mlp32",
+    "tinycnn",
+    "cnn",
+    "strongcnn",
+    "mlp256",
+    "mlp256_128",
+    "mnistcnn",
+    "mlp512x2",
+    "slp",
+    "lenet5",
+    "digits_slp",
+    "digits_mlp",
+]
 
 
 def test_every_source_architecture_is_registered():
@@ -72,8 +82,15 @@ def test_mult_adds_follow_torchinfos_convention():
 
 def test_exact_layer_structure_of_the_recap_models():
     assert [type(m).__name__ for m in architectures.create("tinycnn")] == [
-        "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear",
-    ]  # fmt: skip
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Flatten",
+        "Linear",
+    ]
     strong = [type(m).__name__ for m in architectures.create("strongcnn")]
     assert strong.count("Conv2d") == 4 and strong.count("Dropout") == 3
     dropouts = [m.p for m in architectures.create("strongcnn") if isinstance(m, nn.Dropout)]
@@ -84,8 +101,11 @@ def test_configurable_mlp_takes_any_hidden_list():
     model = architectures.create("mlp", hidden=[64, 32, 16])
     linears = [m for m in model if isinstance(m, nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [
-        (784, 64), (64, 32), (32, 16), (16, 10),
-    ]  # fmt: skip
+        (784, 64),
+        (64, 32),
+        (32, 16),
+        (16, 10),
+    ]
     default = architectures.create("mlp")
     fixed = architectures.create("mlp512x2")
     assert [p.shape for p in default.parameters()] == [p.shape for p in fixed.parameters()]

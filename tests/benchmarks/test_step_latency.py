@@ -43,9 +43,14 @@ def describe(benchmark, arch: str, device: str, mode: str, size: int, settings: 
     facts = model_facts(arch)
     benchmark.group = mode
     benchmark.extra_info.update(
-        arch=arch, mode=mode, device=device, batch_size=size,
-        params=facts.total_params, mult_adds=facts.mult_adds, **settings,
-    )  # fmt: skip
+        arch=arch,
+        mode=mode,
+        device=device,
+        batch_size=size,
+        params=facts.total_params,
+        mult_adds=facts.mult_adds,
+        **settings,
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -11,8 +11,19 @@ from bench.config import runs as config
 
 
 def run_args(tmp_path, *extra: str) -> list[str]:
-    return ["run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
-            "--results", str(tmp_path / "results"), "--quiet", *extra]  # fmt: skip
+    return [
+        "run",
+        "--arch",
+        "mlp32",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "1",
+        "--results",
+        str(tmp_path / "results"),
+        "--quiet",
+        *extra,
+    ]
 
 
 @pytest.mark.parametrize("seeds", ["9223372036854775808", "0-9223372036854775808", "5-99999999999"])
@@ -35,9 +46,16 @@ def test_the_largest_seed_is_accepted_and_the_bound_is_in_the_help(capsys):
 
 @pytest.mark.parametrize(
     "flag,value",
-    [("--lr", "inf"), ("--lr", "nan"), ("--momentum", "nan"), ("--weight-decay", "inf"),
-     ("--label-smoothing", "-inf"), ("--timeout", "inf"), ("--targets", "nan")],
-)  # fmt: skip
+    [
+        ("--lr", "inf"),
+        ("--lr", "nan"),
+        ("--momentum", "nan"),
+        ("--weight-decay", "inf"),
+        ("--label-smoothing", "-inf"),
+        ("--timeout", "inf"),
+        ("--targets", "nan"),
+    ],
+)
 def test_non_finite_floats_are_refused(tmp_path, capsys, flag, value):
     with pytest.raises(SystemExit) as exc:
         main(run_args(tmp_path, flag, value))

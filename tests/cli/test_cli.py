@@ -63,8 +63,9 @@ def test_a_typo_beside_valid_names_is_refused_not_dropped(capsys, tmp_path):
 
 
 def test_an_argument_the_architecture_does_not_take_is_a_usage_error(capsys, tmp_path):
-    code = main(["run", "--arch", "mlp32", "--arch-arg", "hidden=[8]",
-                 "--results", str(tmp_path / "r")])  # fmt: skip
+    code = main(
+        ["run", "--arch", "mlp32", "--arch-arg", "hidden=[8]", "--results", str(tmp_path / "r")]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "--arch-arg for mlp32: architecture 'mlp32' takes no argument 'hidden'" in err

@@ -26,8 +26,20 @@ def history_csv(results) -> pd.DataFrame:
 def test_same_command_into_two_directories_gives_bitwise_identical_epochs(mnist_root, tmp_path):
     for name in ("R1", "R2"):
         results = ["--results", str(tmp_path / name), "--data-root", str(mnist_root)]
-        code = main(["run", "--arch", "mlp32", "--dataset", "mnist", "--seeds", "0", *SLICE,
-                     *results, "--quiet"])  # fmt: skip
+        code = main(
+            [
+                "run",
+                "--arch",
+                "mlp32",
+                "--dataset",
+                "mnist",
+                "--seeds",
+                "0",
+                *SLICE,
+                *results,
+                "--quiet",
+            ]
+        )
         assert code == 0
     columns = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
     first, second = history_csv(tmp_path / "R1"), history_csv(tmp_path / "R2")
@@ -51,8 +63,9 @@ def test_same_command_into_two_directories_gives_bitwise_identical_epochs(mnist_
 )
 def test_invalid_values_exit_2_with_one_line_and_write_nothing(tmp_path, flag, value, expected):
     results = tmp_path / "R"
-    proc = bench_cli("run", "--arch", "mlp32", "--dataset", "synthetic", flag, value,
-                     "--results", str(results))  # fmt: skip
+    proc = bench_cli(
+        "run", "--arch", "mlp32", "--dataset", "synthetic", flag, value, "--results", str(results)
+    )
     assert proc.returncode == 2
     assert expected in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 or "usage:" in proc.stderr
@@ -70,8 +83,20 @@ def test_unknown_arch_and_recipe_exit_2(tmp_path, capsys):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_unavailable_cuda_is_recorded_as_skipped(tmp_path, capsys):
-    args = ["run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
-            "--device", "cpu,cuda", "--results", str(tmp_path), "--quiet"]  # fmt: skip
+    args = [
+        "run",
+        "--arch",
+        "mlp32",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu,cuda",
+        "--results",
+        str(tmp_path),
+        "--quiet",
+    ]
     assert main(args) == 0
     capsys.readouterr()
     assert main(["results", "--results", str(tmp_path), "--format", "json"]) == 0
@@ -82,8 +107,22 @@ def test_unavailable_cuda_is_recorded_as_skipped(tmp_path, capsys):
 
 
 def test_diverging_recipe_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
-    args = ["run", "--arch", "mlp32", "--dataset", "synthetic", "--lr", "1e3", "--seeds", "0,1",
-            "--device", "cpu", "--results", str(tmp_path), "--quiet"]  # fmt: skip
+    args = [
+        "run",
+        "--arch",
+        "mlp32",
+        "--dataset",
+        "synthetic",
+        "--lr",
+        "1e3",
+        "--seeds",
+        "0,1",
+        "--device",
+        "cpu",
+        "--results",
+        str(tmp_path),
+        "--quiet",
+    ]
     assert main(args) == 0
     assert "2 diverged" in capsys.readouterr().out
     assert main(["results", "--results", str(tmp_path), "--format", "csv"]) == 0
@@ -93,8 +132,25 @@ def test_diverging_recipe_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
 
 
 def test_results_formats(tmp_path, capsys):
-    assert main(["run", "--arch", "slp", "--dataset", "synthetic", "--epochs", "1",
-                 "--device", "cpu", "--results", str(tmp_path), "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "run",
+                "--arch",
+                "slp",
+                "--dataset",
+                "synthetic",
+                "--epochs",
+                "1",
+                "--device",
+                "cpu",
+                "--results",
+                str(tmp_path),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     for fmt in ("table", "markdown", "csv", "json"):
         assert main(["results", "--results", str(tmp_path), "--format", fmt]) == 0
@@ -121,8 +177,25 @@ def table_rows(text: str) -> list[dict[str, str]]:
 
 def test_human_tables_write_accuracies_in_percent_and_csv_json_keep_fractions(tmp_path, capsys):
     results = ["--results", str(tmp_path)]
-    assert main(["run", "--arch", "slp", "mlp32", "--dataset", "synthetic", "--epochs", "1",
-                 "--device", "cpu", "--quiet", *results]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "run",
+                "--arch",
+                "slp",
+                "mlp32",
+                "--dataset",
+                "synthetic",
+                "--epochs",
+                "1",
+                "--device",
+                "cpu",
+                "--quiet",
+                *results,
+            ]
+        )
+        == 0
+    )
     closing = capsys.readouterr().out  # bench run's closing table
     stored = load(tmp_path).runs.set_index("run_id")
     expected = {run_id: f"{acc * 100:.2f} %" for run_id, acc in stored.test_acc.items()}
@@ -141,8 +214,15 @@ def test_human_tables_write_accuracies_in_percent_and_csv_json_keep_fractions(tm
     assert main(["results", "--format", "csv", *results]) == 0
     frame = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("run_id")
     assert list(frame.columns[:8]) == [
-        "arch", "dataset", "recipe", "seed", "device", "status", "epochs_completed", "test_acc",
-    ]  # fmt: skip
+        "arch",
+        "dataset",
+        "recipe",
+        "seed",
+        "device",
+        "status",
+        "epochs_completed",
+        "test_acc",
+    ]
     assert frame.test_acc.to_dict() == stored.test_acc.to_dict()  # exact
     assert ((frame.test_acc > 0) & (frame.test_acc < 1)).all()
     assert main(["results", "--format", "json", *results]) == 0

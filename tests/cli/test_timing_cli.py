@@ -17,8 +17,19 @@ from bench.store import ResultsStore
 from bench.train import timing
 
 # a run of a few seconds: long enough for two runs started together to overlap
-LONG = ["--arch", "mlp512x2", "--dataset", "synthetic", "--epochs", "40", "--device", "cpu",
-        "--seeds", "0", "--quiet"]  # fmt: skip
+LONG = [
+    "--arch",
+    "mlp512x2",
+    "--dataset",
+    "synthetic",
+    "--epochs",
+    "40",
+    "--device",
+    "cpu",
+    "--seeds",
+    "0",
+    "--quiet",
+]
 
 
 def threads() -> list[str]:
@@ -27,10 +38,22 @@ def threads() -> list[str]:
 
 def start(results, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "bench", "run", *LONG, *threads(), "--results", str(results),
-         *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "run",
+            *LONG,
+            *threads(),
+            "--results",
+            str(results),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
 
 
 def finish(process: subprocess.Popen) -> str:
@@ -85,8 +108,25 @@ def test_two_bench_runs_with_no_wait_are_flagged(tmp_path):
 def test_jobs_split_the_cores_between_parallel_runs(tmp_path):
     from bench.cli import main
 
-    code = main(["run", "--arch", "mlp32", "tinycnn", "--dataset", "synthetic", "--epochs", "1",
-                 "--seeds", "0", "--jobs", "2", "--results", str(tmp_path), "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "run",
+            "--arch",
+            "mlp32",
+            "tinycnn",
+            "--dataset",
+            "synthetic",
+            "--epochs",
+            "1",
+            "--seeds",
+            "0",
+            "--jobs",
+            "2",
+            "--results",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert code == 0
     runs = ResultsStore(tmp_path, create=False).runs()
     assert sorted(runs.arch) == ["mlp32", "tinycnn"]
@@ -100,8 +140,21 @@ def test_jobs_split_the_cores_between_parallel_runs(tmp_path):
 def test_jobs_with_ray_is_refused(tmp_path, capsys):
     from bench.cli import main
 
-    code = main(["run", "--arch", "mlp32", "--dataset", "synthetic", "--jobs", "2",
-                 "--executor", "ray", "--results", str(tmp_path)])  # fmt: skip
+    code = main(
+        [
+            "run",
+            "--arch",
+            "mlp32",
+            "--dataset",
+            "synthetic",
+            "--jobs",
+            "2",
+            "--executor",
+            "ray",
+            "--results",
+            str(tmp_path),
+        ]
+    )
     assert code == 2
     assert "--jobs applies to --executor local or process" in capsys.readouterr().err
     assert not (tmp_path / "archbench.sqlite").exists()
@@ -113,8 +166,22 @@ def test_bench_run_warns_once_when_the_machine_is_busy(tmp_path, capsys):
 
     burners = start_burners(timing.cores(), seconds=60)
     try:
-        code = main(["run", "--arch", "mlp32", "tinycnn", "--dataset", "synthetic", "--epochs",
-                     "1", *threads(), "--results", str(tmp_path), "--quiet"])  # fmt: skip
+        code = main(
+            [
+                "run",
+                "--arch",
+                "mlp32",
+                "tinycnn",
+                "--dataset",
+                "synthetic",
+                "--epochs",
+                "1",
+                *threads(),
+                "--results",
+                str(tmp_path),
+                "--quiet",
+            ]
+        )
     finally:
         stop(burners)
     assert code == 0
@@ -129,8 +196,21 @@ def test_jobs_that_would_oversubscribe_the_cores_are_refused(tmp_path, capsys):
     from bench.cli import main
 
     jobs = str(timing.cores() + 1)
-    code = main(["run", "--arch", "mlp32", "--dataset", "synthetic", "--jobs", jobs,
-                 "--threads", "1", "--results", str(tmp_path / "r")])  # fmt: skip
+    code = main(
+        [
+            "run",
+            "--arch",
+            "mlp32",
+            "--dataset",
+            "synthetic",
+            "--jobs",
+            jobs,
+            "--threads",
+            "1",
+            "--results",
+            str(tmp_path / "r"),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert f"--jobs {jobs} x 1 thread(s) is more than this machine's {timing.cores()} cores" in err

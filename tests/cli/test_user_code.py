@@ -21,8 +21,19 @@ from tests.usercode_helpers import (
     write_npz,
 )
 
-QUICK = ["--epochs", "1", "--limit-train", "300", "--limit-test", "100", "--device", "cpu",
-         "--threads", "1", "--quiet"]  # fmt: skip
+QUICK = [
+    "--epochs",
+    "1",
+    "--limit-train",
+    "300",
+    "--limit-test",
+    "100",
+    "--device",
+    "cpu",
+    "--threads",
+    "1",
+    "--quiet",
+]
 pytestmark = pytest.mark.usefixtures("clean_registries")
 
 
@@ -35,8 +46,19 @@ def test_my_net_beside_cnn_then_an_edit_makes_a_second_variant(tmp_path):
     user = tmp_path / "project"
     models = write_mynet(user, width=16)
     results = tmp_path / "results"
-    args = ["run", "--arch", f"{models}:MyNet", "cnn", "--dataset", "synthetic", "--seeds",
-            "0-1", "--results", str(results), *QUICK]  # fmt: skip
+    args = [
+        "run",
+        "--arch",
+        f"{models}:MyNet",
+        "cnn",
+        "--dataset",
+        "synthetic",
+        "--seeds",
+        "0-1",
+        "--results",
+        str(results),
+        *QUICK,
+    ]
     assert main(args) == 0
     first = run_ids(results)
     assert sorted(first.values()) == ["MyNet", "MyNet", "cnn", "cnn"]
@@ -87,11 +109,33 @@ def test_a_factory_gets_num_classes_and_arch_args(tmp_path):
     """,
     )
     results = tmp_path / "results"
-    code = main(["run", "--arch", f"{tmp_path}/nets.py:make_net", "--arch-arg", "hidden=5",
-                 "--dataset", "synthetic", "--results", str(results), *QUICK])  # fmt: skip
+    code = main(
+        [
+            "run",
+            "--arch",
+            f"{tmp_path}/nets.py:make_net",
+            "--arch-arg",
+            "hidden=5",
+            "--dataset",
+            "synthetic",
+            "--results",
+            str(results),
+            *QUICK,
+        ]
+    )
     assert code == 0
-    code = main(["run", "--arch", f"{tmp_path}/nets.py:NoClasses", "--dataset", "synthetic",
-                 "--results", str(results), *QUICK])  # fmt: skip
+    code = main(
+        [
+            "run",
+            "--arch",
+            f"{tmp_path}/nets.py:NoClasses",
+            "--dataset",
+            "synthetic",
+            "--results",
+            str(results),
+            *QUICK,
+        ]
+    )
     assert code == 0
     with sqlite3.connect(results / "archbench.sqlite") as conn:
         rows = dict(conn.execute("SELECT arch, params FROM runs").fetchall())
@@ -102,8 +146,10 @@ def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
     npz = write_npz(tmp_path / "digits4.npz", classes=4)
     folder = write_image_folder(tmp_path / "shapes")
     results = tmp_path / "results"
-    assert main(["run", "--arch", "mlp32", "--dataset", str(npz), "--results", str(results),
-                 *QUICK]) == 0  # fmt: skip
+    assert (
+        main(["run", "--arch", "mlp32", "--dataset", str(npz), "--results", str(results), *QUICK])
+        == 0
+    )
     write(
         tmp_path / "small.py",
         """
@@ -114,8 +160,21 @@ def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
                                  nn.Linear(16, num_classes))
     """,
     )
-    assert main(["run", "--arch", f"{tmp_path}/small.py:small", "--dataset", str(folder),
-                 "--results", str(results), *QUICK]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "run",
+                "--arch",
+                f"{tmp_path}/small.py:small",
+                "--dataset",
+                str(folder),
+                "--results",
+                str(results),
+                *QUICK,
+            ]
+        )
+        == 0
+    )
     with sqlite3.connect(results / "archbench.sqlite") as conn:
         rows = conn.execute("SELECT arch, dataset, status, test_acc FROM runs").fetchall()
     assert {(a, d, s) for a, d, s, _ in rows} == {
@@ -151,8 +210,18 @@ def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(tmp_path):
     outputs = {}
     for executor in ("local", "process", "ray"):
         results = tmp_path / executor
-        proc = bench_cli("run", "--arch", f"{tmp_path}/small.py:small", "--dataset", str(npz),
-                         "--executor", executor, "--results", str(results), *QUICK)  # fmt: skip
+        proc = bench_cli(
+            "run",
+            "--arch",
+            f"{tmp_path}/small.py:small",
+            "--dataset",
+            str(npz),
+            "--executor",
+            executor,
+            "--results",
+            str(results),
+            *QUICK,
+        )
         assert proc.returncode == 0, proc.stderr
         history = bench_cli("results", "--results", str(results), "--history", "--format", "csv")
         columns = [line.split(",")[:11] for line in history.stdout.splitlines()]
@@ -224,8 +293,17 @@ def test_plugins_from_import_pyproject_and_entry_points(tmp_path, monkeypatch, c
     assert proc.returncode == 0, proc.stderr
     assert "epnet" in proc.stdout and "installed" in proc.stdout
     results = tmp_path / "results"
-    proc = bench_cli("run", "--arch", "epnet", "--dataset", "synthetic", "--results",
-                     str(results), *QUICK, env=env)  # fmt: skip
+    proc = bench_cli(
+        "run",
+        "--arch",
+        "epnet",
+        "--dataset",
+        "synthetic",
+        "--results",
+        str(results),
+        *QUICK,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     with sqlite3.connect(results / "archbench.sqlite") as conn:
         (config,) = conn.execute("SELECT config_json FROM runs").fetchone()

@@ -16,16 +16,27 @@ from tests.usercode_helpers import (
     write_npz,
 )
 
-QUICK = ["--epochs", "1", "--limit-train", "300", "--limit-test", "100", "--device", "cpu",
-         "--quiet"]  # fmt: skip
+QUICK = [
+    "--epochs",
+    "1",
+    "--limit-train",
+    "300",
+    "--limit-test",
+    "100",
+    "--device",
+    "cpu",
+    "--quiet",
+]
 pytestmark = pytest.mark.usefixtures("clean_registries")
 
 
 @pytest.fixture
 def store(tmp_path):
     results = tmp_path / "results"
-    assert main(["run", "--arch", "slp", "--dataset", "synthetic", "--results", str(results),
-                 *QUICK]) == 0  # fmt: skip
+    assert (
+        main(["run", "--arch", "slp", "--dataset", "synthetic", "--results", str(results), *QUICK])
+        == 0
+    )
     return results
 
 
@@ -114,11 +125,22 @@ def _toml_unknown_override(tmp):
 
 
 CASES = [
-    _missing_file, _import_failure, _missing_module, _missing_name, _not_a_module,
-    _wrong_output, _two_models_one_name, _npz_float_range, _npz_missing_arrays,
-    _npz_bad_labels, _mixed_sizes, _no_images, _missing_dataset, _toml_unknown_key,
+    _missing_file,
+    _import_failure,
+    _missing_module,
+    _missing_name,
+    _not_a_module,
+    _wrong_output,
+    _two_models_one_name,
+    _npz_float_range,
+    _npz_missing_arrays,
+    _npz_bad_labels,
+    _mixed_sizes,
+    _no_images,
+    _missing_dataset,
+    _toml_unknown_key,
     _toml_unknown_override,
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__.strip("_") for c in CASES])

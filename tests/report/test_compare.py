@@ -102,8 +102,9 @@ def test_compare_needs_exactly_two_sides(tmp_path, capsys):
 def test_contended_runs_never_flag_a_time_regression(tmp_path):
     a, b = tmp_path / "A", tmp_path / "B"
     stored(a, "cnn", [0.98, 0.98, 0.98], [10.0, 10.1, 9.9])
-    stored(b, "cnn", [0.98, 0.98, 0.98], [10.0, 30.0, 31.0],
-           timing=["clean", "contended", "contended"])  # fmt: skip
+    stored(
+        b, "cnn", [0.98, 0.98, 0.98], [10.0, 30.0, 31.0], timing=["clean", "contended", "contended"]
+    )
     stored(a, "mlp32", [0.95, 0.95], [2.0, 2.0])
     stored(b, "mlp32", [0.95, 0.95], [9.0, 9.5], timing=["contended", "contended"])
     frame = compare.compare(ResultsStore(a).tables().runs, ResultsStore(b).tables().runs)
@@ -119,8 +120,20 @@ def test_contended_runs_never_flag_a_time_regression(tmp_path):
 def test_seed_parallel_groups_of_different_sizes_are_not_compared_as_alike(tmp_path, capsys):
     """The same config as --seeds 0-7 and as --seeds 0-1 (seeds trained together): the same
     run ids, each recording the group's time / its size. Before, compare flagged 'slower'."""
-    common = ["run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
-              "--threads", "1", "--seed-parallel", "on", "--quiet"]  # fmt: skip
+    common = [
+        "run",
+        "--arch",
+        "mlp32",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--seed-parallel",
+        "on",
+        "--quiet",
+    ]
     assert main([*common, "--seeds", "0-7", "--results", str(tmp_path / "A")]) == 0
     assert main([*common, "--seeds", "0-1", "--results", str(tmp_path / "C")]) == 0
     for name in ("A", "C"):  # judged clean, as on an idle machine: contention is not the point

@@ -21,9 +21,24 @@ def results(tmp_path_factory):
     directory = tmp_path_factory.mktemp("html") / "results"
     for lr in ("0.001", "0.05"):
         for batch in ("32", "64"):
-            args = ["run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
-                    "--seeds", "0-1", "--lr", lr, "--batch-size", batch, "--quiet",
-                    "--results", str(directory)]  # fmt: skip
+            args = [
+                "run",
+                "--arch",
+                "mlp32",
+                "--dataset",
+                "synthetic",
+                "--epochs",
+                "1",
+                "--seeds",
+                "0-1",
+                "--lr",
+                lr,
+                "--batch-size",
+                batch,
+                "--quiet",
+                "--results",
+                str(directory),
+            ]
             assert main(args) == 0
     assert main(["report", "--results", str(directory), "--quiet"]) == 0
     assert main(["report", "--results", str(directory), "--quiet", "--format", "html"]) == 0
@@ -57,10 +72,20 @@ def test_html_format_leaves_no_figures_folder_of_its_own(results, tmp_path):
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt-get install chromium)")
 def test_html_renders_in_headless_chromium_without_console_errors(results):
     proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
-         "--v=0", "--dump-dom", (results / "report.html").as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            (results / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
     assert console == []

@@ -27,9 +27,17 @@ from tests.helpers import bench_cli, quick_config
 
 SLICE = ["--epochs", "1", "--limit-train", "1200", "--limit-test", "300", "--device", "cpu"]
 RECAP_COLUMNS = [
-    "Model", "Parameters", "Mult-adds", "Test accuracy", "95 % CI", "n", "Test loss",
-    "Training time", "Time to 99 % val", "Rotated ±15° acc",
-]  # fmt: skip
+    "Model",
+    "Parameters",
+    "Mult-adds",
+    "Test accuracy",
+    "95 % CI",
+    "n",
+    "Test loss",
+    "Training time",
+    "Time to 99 % val",
+    "Rotated ±15° acc",
+]
 SUITE_MODELS = ["mlp32", "tinycnn", "cnn", "strongcnn"]
 
 
@@ -244,19 +252,30 @@ def test_notebook_suite_runs_the_lr_range_test_retrains_and_reports_it(mnist_roo
 
 def test_device_comparison_checks_agreement_and_bitwise_identity(tmp_path):
     store = ResultsStore(tmp_path)
-    epochs = [{"epoch": 1, "train_loss": 0.5, "train_acc": 0.8, "val_loss": 0.4, "val_acc": 0.9,
-               "test_loss": 0.4, "test_acc": 0.9}]  # fmt: skip
+    epochs = [
+        {
+            "epoch": 1,
+            "train_loss": 0.5,
+            "train_acc": 0.8,
+            "val_loss": 0.4,
+            "val_acc": 0.9,
+            "test_loss": 0.4,
+            "test_acc": 0.9,
+        }
+    ]
     for device, accs in (("cpu", [0.9800, 0.9810]), ("cuda", [0.9805, 0.9790])):
         for seed, acc in enumerate(accs):
             config = dataclasses.replace(quick_config("cnn", seed=seed), device=device)
             history = [{**epochs[0], "test_acc": acc if seed else 0.9}]
             store.record(
                 runner.RunResult(
-                    config, "ok", history=history,
+                    config,
+                    "ok",
+                    history=history,
                     metrics={"test_acc": acc, "time_train_s": 10.0 if device == "cpu" else 2.0},
                     environment={"device_name": device.upper()},
                 )
-            )  # fmt: skip
+            )
     tables = load(tmp_path)
     (row,) = device_comparison(tables.runs, tables.history).itertuples()
     assert (row.device_a, row.device_b) == ("cpu (CPU)", "cuda (CUDA)")

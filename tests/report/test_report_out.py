@@ -49,8 +49,11 @@ def test_a_fifo_a_directory_or_a_symlink_to_a_fifo_is_refused_before_any_work(
     folder.mkdir()
     link = tmp_path / "link.md"
     link.symlink_to(fifo)
-    for out, words in [(fifo, "not a regular file"), (folder, "is a directory"),
-                       (link, "not a regular file")]:  # fmt: skip
+    for out, words in [
+        (fifo, "not a regular file"),
+        (folder, "is a directory"),
+        (link, "not a regular file"),
+    ]:
         code = main(["report", "--results", str(store), "--out", str(out), "--quiet"])
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1 and words in err, err

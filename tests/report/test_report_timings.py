@@ -18,14 +18,28 @@ CLEAN_TIMES = {0: 1.0, 1: 2.0, 2: 3.0}  # mlp32 seeds 0-2; seeds 3-4 contended
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     directory = tmp_path_factory.mktemp("timings") / "results"
-    common = ["run", "--dataset", "synthetic", "--epochs", "1", "--threads", "1",
-              "--seed-parallel", "off", "--results", str(directory), "--quiet"]  # fmt: skip
+    common = [
+        "run",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--seed-parallel",
+        "off",
+        "--results",
+        str(directory),
+        "--quiet",
+    ]
     assert main([*common, "--arch", "mlp32", "--seeds", "0-4"]) == 0
     assert main([*common, "--arch", "tinycnn", "--seeds", "0-1"]) == 0
     # the verdicts and times a busy machine would have given, set to known numbers
     with sqlite3.connect(directory / "archbench.sqlite") as conn:
-        conn.execute("UPDATE runs SET timing = 'contended', time_train_s = 40.0 + seed, "
-                     "timing_reason = 'load: 2 runnable thread(s) of other processes'")  # fmt: skip
+        conn.execute(
+            "UPDATE runs SET timing = 'contended', time_train_s = 40.0 + seed, "
+            "timing_reason = 'load: 2 runnable thread(s) of other processes'"
+        )
         for seed, seconds in CLEAN_TIMES.items():
             conn.execute(
                 "UPDATE runs SET timing = 'clean', timing_reason = NULL, time_train_s = ?, "
@@ -76,8 +90,23 @@ def test_report_marks_contended_times_with_a_footnote_and_counts(store):
 def test_a_store_whose_every_time_is_contended_still_reports(tmp_path):
     """As on a busy machine: every time left out, accuracies reported, the figures written."""
     results = str(tmp_path / "results")
-    assert main(["run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
-                 "--results", results, "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "run",
+                "--arch",
+                "mlp32",
+                "--dataset",
+                "synthetic",
+                "--epochs",
+                "1",
+                "--results",
+                results,
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     with sqlite3.connect(tmp_path / "results" / "archbench.sqlite") as conn:
         conn.execute("UPDATE runs SET timing = 'contended'")
     assert main(["report", "--results", results, "--quiet"]) == 0

@@ -25,7 +25,7 @@ def store(tmp_path_factory):
     for extra in (["--vary", "all"], ["--vary", "init"]):
         proc = bench_cli(
             "run", "--arch", "mlp32", "--seeds", "0-4", *extra, *QUICK, "--results", str(directory)
-        )  # fmt: skip
+        )
         assert proc.returncode == 0, proc.stderr
     proc = bench_cli("run", "--arch", "slp", "--seeds", "0-4", *QUICK, "--results", str(directory))
     assert proc.returncode == 0, proc.stderr
@@ -56,8 +56,9 @@ def test_references_inside_and_outside_the_prediction_interval(store, tmp_path):
         "lenet5,test_acc,99.05,LeCun 1998\n"
     )
     out = tmp_path / "report.md"
-    code = main(["report", "--results", str(store), "--out", str(out), "--quiet",
-                 "--reference", str(refs)])  # fmt: skip
+    code = main(
+        ["report", "--results", str(store), "--out", str(out), "--quiet", "--reference", str(refs)]
+    )
     assert code == 0
     block = section(out.read_text(), "Reference numbers")
     header, *body = rows_of(block)
@@ -124,8 +125,16 @@ def fake_runs(values: dict[str, list[float]]) -> pd.DataFrame:
     for arch, accs in values.items():
         for seed, acc in enumerate(accs):
             config = quick_config(arch, seed=seed)
-            rows.append({"run_id": config.run_id, "status": "ok", "config_json": config.to_json(),
-                         "seed": seed, "test_acc": acc, "arch": arch})  # fmt: skip
+            rows.append(
+                {
+                    "run_id": config.run_id,
+                    "status": "ok",
+                    "config_json": config.to_json(),
+                    "seed": seed,
+                    "test_acc": acc,
+                    "arch": arch,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -116,8 +116,9 @@ def test_auto_seed_parallel_only_where_it_was_measured_faster():
     recipe = get_recipe("adam-bs64-e5")
 
     def resolved(arch, seeds=(0, 1), device="cpu", **options):
-        configs = sweep.plan([arch], "synthetic", recipe, seeds, [device], seed_parallel="auto",
-                             **options)  # fmt: skip
+        configs = sweep.plan(
+            [arch], "synthetic", recipe, seeds, [device], seed_parallel="auto", **options
+        )
         return {c.seed_parallel for c in configs}
 
     assert resolved("mlp32") == {True}
@@ -129,8 +130,9 @@ def test_auto_seed_parallel_only_where_it_was_measured_faster():
     assert resolved("mlp256_128") == {True}
     assert resolved("strongcnn") == {False}  # dropout: masks would differ from sequential
     with pytest.raises(UsageError, match="--seed-parallel on needs the fast loader"):
-        sweep.plan(["mlp32"], "synthetic", recipe, [0, 1], ["cpu"], seed_parallel="on",
-                   loader="reference")  # fmt: skip
+        sweep.plan(
+            ["mlp32"], "synthetic", recipe, [0, 1], ["cpu"], seed_parallel="on", loader="reference"
+        )
 
 
 def test_group_tasks_keeps_seeds_of_one_variant_together():
@@ -142,8 +144,20 @@ def test_group_tasks_keeps_seeds_of_one_variant_together():
 
 
 def test_cli_seed_parallel_on_and_off_give_the_same_accuracies(tmp_path, capsys):
-    common = ["run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
-              "--seeds", "0-3", "--device", "cpu", "--quiet"]  # fmt: skip
+    common = [
+        "run",
+        "--arch",
+        "mlp32",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "1",
+        "--seeds",
+        "0-3",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     tables = {}
     for mode in ("on", "off"):
         assert main([*common, "--seed-parallel", mode, "--results", str(tmp_path / mode)]) == 0
@@ -226,8 +240,21 @@ def test_bench_speed_repeats_a_contended_round_and_refuses_a_ratio_from_it(capsy
     threads = str(min(2, timing.cores()))
     burners = start_burners(timing.cores(), seconds=120)
     try:
-        code = main(["speed", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
-                     "--parallel-seeds", "0", "--threads", threads])  # fmt: skip
+        code = main(
+            [
+                "speed",
+                "--arch",
+                "mlp32",
+                "--dataset",
+                "synthetic",
+                "--epochs",
+                "1",
+                "--parallel-seeds",
+                "0",
+                "--threads",
+                threads,
+            ]
+        )
     finally:
         stop(burners)
     captured = capsys.readouterr()

@@ -19,16 +19,18 @@ from bench.train.runner import RunResult, now
 
 def config(lr: float, batch_size: int, seed: int, **kw) -> RunConfig:
     recipe = get_recipe("sgd-lr1e-3-bs64-e20").with_overrides(lr=lr, batch_size=batch_size)
-    return RunConfig(arch=kw.pop("arch", "mlp512x2"), dataset="mnist", recipe=recipe, seed=seed,
-                     **kw)  # fmt: skip
+    return RunConfig(
+        arch=kw.pop("arch", "mlp512x2"), dataset="mnist", recipe=recipe, seed=seed, **kw
+    )
 
 
 def record(store: ResultsStore, cfg: RunConfig, status: str = "ok", val=0.5, test=0.5) -> None:
     """A run as the runner records it (numbers given, nothing trained)."""
     metrics = {"val_acc": val, "test_acc": test, "time_train_s": 1.0} if status == "ok" else {}
     history = [{"epoch": 1, "val_loss": 1.0, "val_acc": val, "test_acc": test}] if metrics else []
-    result = RunResult(cfg, status, metrics=metrics, history=history, started_at=now(),
-                       finished_at=now())  # fmt: skip
+    result = RunResult(
+        cfg, status, metrics=metrics, history=history, started_at=now(), finished_at=now()
+    )
     store.record(result)
 
 
@@ -144,9 +146,11 @@ def test_a_study_report_names_failed_and_missing_cells(tmp_path):
     assert all("batch_size=128, lr=0.1)" in row.split("|")[1] + row.split("|")[2] for row in rows)
     figures = sorted(p.name for p in (tmp_path / "report_figures").glob("*.png"))
     assert figures == [
-        "accuracy_vs_time.png", "learning_curves.png", "study_heatmap.png",
+        "accuracy_vs_time.png",
+        "learning_curves.png",
+        "study_heatmap.png",
         "study_sensitivity.png",
-    ]  # fmt: skip
+    ]
 
 
 def test_without_validation_scores_no_best_setting_is_chosen():

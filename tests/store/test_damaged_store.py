@@ -22,11 +22,22 @@ DB = "archbench.sqlite"
 def fake_result(seed: int, epochs: int = 2) -> runner.RunResult:
     """A recorded-shaped run without training (only what the store keeps)."""
     history = [
-        {"epoch": e, "train_loss": 1.0 / e, "train_acc": 0.5, "val_loss": 1.0, "val_acc": 0.5,
-         "test_loss": 1.0, "test_acc": 0.5 + seed / 1e4, "lr": 1e-3, "train_s": 0.1,
-         "eval_s": 0.01, "cum_train_s": 0.1 * e, "images_per_s": 10.0}
+        {
+            "epoch": e,
+            "train_loss": 1.0 / e,
+            "train_acc": 0.5,
+            "val_loss": 1.0,
+            "val_acc": 0.5,
+            "test_loss": 1.0,
+            "test_acc": 0.5 + seed / 1e4,
+            "lr": 1e-3,
+            "train_s": 0.1,
+            "eval_s": 0.01,
+            "cum_train_s": 0.1 * e,
+            "images_per_s": 10.0,
+        }
         for e in range(1, epochs + 1)
-    ]  # fmt: skip
+    ]
     return runner.RunResult(
         config=quick_config(seed=seed),
         status="ok",
@@ -93,9 +104,13 @@ def snapshot(directory: Path) -> dict:
 
 @pytest.mark.parametrize(
     "damage,words",
-    [(truncated, "truncated"), (garbage, "not an SQLite database"), (empty, "empty (0 bytes)"),
-     (damaged_pages, "is damaged")],
-)  # fmt: skip
+    [
+        (truncated, "truncated"),
+        (garbage, "not an SQLite database"),
+        (empty, "empty (0 bytes)"),
+        (damaged_pages, "is damaged"),
+    ],
+)
 def test_every_command_refuses_a_damaged_store_in_one_line_and_leaves_it_alone(
     tmp_path, capsys, damage, words
 ):
@@ -108,9 +123,21 @@ def test_every_command_refuses_a_damaged_store_in_one_line_and_leaves_it_alone(
         ["results", "--results", str(results), "--history"],
         ["report", "--results", str(results), "--out", str(tmp_path / "out" / "r.md")],
         ["compare", str(results), str(other)],
-        ["run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1", "--seeds", "7",
-         "--results", str(results), "--quiet"],
-    ]  # fmt: skip
+        [
+            "run",
+            "--arch",
+            "mlp32",
+            "--dataset",
+            "synthetic",
+            "--epochs",
+            "1",
+            "--seeds",
+            "7",
+            "--results",
+            str(results),
+            "--quiet",
+        ],
+    ]
     for command in commands:
         assert main(command) == 2, command
         err = capsys.readouterr().err
@@ -123,8 +150,22 @@ def test_every_command_refuses_a_damaged_store_in_one_line_and_leaves_it_alone(
 def test_a_damaged_store_is_refused_before_training_with_how_to_salvage(tmp_path, capsys):
     results = written_store(tmp_path / "R")
     damaged_pages(results / DB)
-    code = main(["run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1",
-                 "--seeds", "5-6", "--results", str(results), "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "run",
+            "--arch",
+            "mlp32",
+            "--dataset",
+            "synthetic",
+            "--epochs",
+            "1",
+            "--seeds",
+            "5-6",
+            "--results",
+            str(results),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "nothing was written" in err and "--salvage NEW_DIR" in err
     assert sorted((results / "checkpoints").iterdir()) == []  # nothing trained
@@ -147,8 +188,22 @@ def test_salvage_copies_the_readable_rows_and_stepping_over_a_damaged_page(tmp_p
 
 
 def run_seed_9(results: Path) -> list[str]:
-    return ["run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1", "--seeds", "9",
-            "--results", str(results), "--quiet", "--threads", "1"]  # fmt: skip
+    return [
+        "run",
+        "--arch",
+        "mlp32",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "1",
+        "--seeds",
+        "9",
+        "--results",
+        str(results),
+        "--quiet",
+        "--threads",
+        "1",
+    ]
 
 
 def test_a_run_the_store_cannot_take_is_kept_and_imported_once_repaired(

@@ -33,8 +33,10 @@ def unprivileged() -> list[str]:
 def bench_as_user(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*unprivileged(), sys.executable, "-m", "bench", *args],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture
@@ -74,9 +76,19 @@ def test_report_into_the_read_only_directory_and_run_say_what_needs_write_access
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "--out" in proc.stderr and "cannot be written" in proc.stderr
     proc = bench_as_user(
-        "run", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1", "--seeds", "5",
-        "--results", str(read_only_store), "--quiet",
-    )  # fmt: skip
+        "run",
+        "--arch",
+        "mlp32",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "1",
+        "--seeds",
+        "5",
+        "--results",
+        str(read_only_store),
+        "--quiet",
+    )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "read-only" in proc.stderr and "needs write access" in proc.stderr
     assert Path(read_only_store / "probe").exists() is False

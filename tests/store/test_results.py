@@ -24,11 +24,22 @@ def fake_result(seed: int, status: str = "ok") -> runner.RunResult:
     """A stored-shaped result without training (for store-only tests)."""
     config = quick_config(seed=seed)
     history = [
-        {"epoch": e, "train_loss": 1.0 / e, "train_acc": 0.5, "val_loss": 1.0, "val_acc": 0.5,
-         "test_loss": 1.0, "test_acc": 0.5 + seed / 1e4, "lr": 1e-3, "train_s": 0.1,
-         "eval_s": 0.01, "cum_train_s": 0.1 * e, "images_per_s": 10.0}
+        {
+            "epoch": e,
+            "train_loss": 1.0 / e,
+            "train_acc": 0.5,
+            "val_loss": 1.0,
+            "val_acc": 0.5,
+            "test_loss": 1.0,
+            "test_acc": 0.5 + seed / 1e4,
+            "lr": 1e-3,
+            "train_s": 0.1,
+            "eval_s": 0.01,
+            "cum_train_s": 0.1 * e,
+            "images_per_s": 10.0,
+        }
         for e in (1, 2)
-    ]  # fmt: skip
+    ]
     return runner.RunResult(
         config=config,
         status=status,
@@ -85,8 +96,9 @@ def test_runs_that_started_together_are_listed_by_seed(tmp_path):
 def test_opening_a_store_waits_for_another_writer_instead_of_failing(tmp_path):
     # switching to WAL needs the file alone; SQLite reports "locked" at once, not after its
     # busy timeout, so a second process opening a store mid-write used to fail
-    other = sqlite3.connect(tmp_path / "archbench.sqlite", isolation_level=None,
-                            check_same_thread=False)  # fmt: skip
+    other = sqlite3.connect(
+        tmp_path / "archbench.sqlite", isolation_level=None, check_same_thread=False
+    )
     other.execute("CREATE TABLE busy (a)")
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO busy VALUES (1)")
@@ -175,9 +187,21 @@ def test_plan_refuses_bad_values_before_anything_runs():
 
 
 SWEEP = [
-    "run", "--arch", "mlp32", "tinycnn", "cnn", "slp", "--dataset", "synthetic", "--epochs", "3",
-    "--seeds", "0,1", "--device", "cpu",
-]  # fmt: skip
+    "run",
+    "--arch",
+    "mlp32",
+    "tinycnn",
+    "cnn",
+    "slp",
+    "--dataset",
+    "synthetic",
+    "--epochs",
+    "3",
+    "--seeds",
+    "0,1",
+    "--device",
+    "cpu",
+]
 
 
 def test_kill_9_mid_sweep_leaves_no_partial_row_and_resume_completes(tmp_path):

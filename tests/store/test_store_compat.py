@@ -53,9 +53,22 @@ def history(path: Path) -> pd.DataFrame:
 def test_the_same_configs_give_bitwise_the_same_per_epoch_numbers_and_run_ids(tmp_path):
     again = tmp_path / "again"
     proc = bench_cli(
-        "run", "--arch", "mlp32", "tinycnn", "--dataset", "synthetic", "--seeds", "0-1",
-        "--epochs", "2", "--threads", "1", "--results", str(again), "--quiet",
-    )  # fmt: skip
+        "run",
+        "--arch",
+        "mlp32",
+        "tinycnn",
+        "--dataset",
+        "synthetic",
+        "--seeds",
+        "0-1",
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+        "--results",
+        str(again),
+        "--quiet",
+    )
     assert proc.returncode == 0, proc.stderr
     before, after = history(FIXTURE), history(again)
     assert list(after.index) == list(before.index)  # same run ids, same epochs

@@ -99,10 +99,27 @@ sys.exit(main(sys.argv[1:]))
 """
 
 ARGS = [
-    "run", "--arch", "mlp32", "slp", "--dataset", "synthetic", "--epochs", "1",
-    "--seeds", "auto", "--min-seeds", "3", "--max-seeds", "8", "--margin", "0.1",
-    "--seed-parallel", "off", "--threads", "1",
-]  # fmt: skip
+    "run",
+    "--arch",
+    "mlp32",
+    "slp",
+    "--dataset",
+    "synthetic",
+    "--epochs",
+    "1",
+    "--seeds",
+    "auto",
+    "--min-seeds",
+    "3",
+    "--max-seeds",
+    "8",
+    "--margin",
+    "0.1",
+    "--seed-parallel",
+    "off",
+    "--threads",
+    "1",
+]
 
 
 def test_kill_9_in_round_two_then_rerun_gives_the_same_verdicts(tmp_path: Path):
@@ -110,8 +127,10 @@ def test_kill_9_in_round_two_then_rerun_gives_the_same_verdicts(tmp_path: Path):
     killed = tmp_path / "killed"
     proc = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, *ARGS, "--results", str(killed)],
-        stdout=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     deadline = time.monotonic() + 120
     for line in proc.stdout:
         if "ROUND2" in line or time.monotonic() > deadline:

@@ -20,10 +20,27 @@ from bench.sweep.executors import LocalExecutor, ProcessExecutor, run_task
 from tests.helpers import quick_config
 
 RUN_NUMBERS = [
-    "status", "message", "arch", "seed", "epochs_completed", "train_loss", "train_acc",
-    "val_loss", "val_acc", "test_loss", "test_acc", "best_epoch", "best_val_acc",
-    "test_acc_at_best", "n_train", "n_val", "n_test", "params", "mult_adds", "threads",
-]  # fmt: skip
+    "status",
+    "message",
+    "arch",
+    "seed",
+    "epochs_completed",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "test_loss",
+    "test_acc",
+    "best_epoch",
+    "best_val_acc",
+    "test_acc_at_best",
+    "n_train",
+    "n_val",
+    "n_test",
+    "params",
+    "mult_adds",
+    "threads",
+]
 HISTORY_NUMBERS = [
     "run_id",
     "epoch",
@@ -34,9 +51,21 @@ HISTORY_NUMBERS = [
     "test_loss",
     "test_acc",
     "lr",
-]  # fmt: skip  (timings excluded: they differ between any two runs)
-SUITE = ["--arch", "mlp32", "tinycnn", "--dataset", "synthetic", "--epochs", "1",
-         "--seeds", "0,1", "--device", "cpu", "--quiet"]  # fmt: skip
+]  # timings excluded: they differ between any two runs
+SUITE = [
+    "--arch",
+    "mlp32",
+    "tinycnn",
+    "--dataset",
+    "synthetic",
+    "--epochs",
+    "1",
+    "--seeds",
+    "0,1",
+    "--device",
+    "cpu",
+    "--quiet",
+]
 
 
 def stored(directory, run_ids=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -152,9 +181,12 @@ def ray_local(data_root):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ARCHBENCH_DATA", str(data_root))  # workers inherit it
         ray.init(
-            address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+            address="local",
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
             logging_level=logging.ERROR,
-        )  # fmt: skip
+        )
     yield ray
     ray.shutdown()
 

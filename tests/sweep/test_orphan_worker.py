@@ -39,17 +39,37 @@ def alive(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
 def test_a_worker_stops_when_its_driver_is_killed(tmp_path):
     driver = subprocess.Popen(
-        [sys.executable, "-m", "bench", "run", "--arch", "mlp32", "--dataset", "synthetic",
-         "--epochs", "1000", "--executor", "process", "--threads", "1", "--quiet",
-         "--results", str(tmp_path / "R")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "run",
+            "--arch",
+            "mlp32",
+            "--dataset",
+            "synthetic",
+            "--epochs",
+            "1000",
+            "--executor",
+            "process",
+            "--threads",
+            "1",
+            "--quiet",
+            "--results",
+            str(tmp_path / "R"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     worker = None
     try:
         deadline = time.monotonic() + 120
         while worker is None and time.monotonic() < deadline and driver.poll() is None:
-            found = [p for p in children(driver.pid) if "spawn_main" in cmdline(p)
-                     and "resource_tracker" not in cmdline(p)]  # fmt: skip
+            found = [
+                p
+                for p in children(driver.pid)
+                if "spawn_main" in cmdline(p) and "resource_tracker" not in cmdline(p)
+            ]
             worker = found[0] if found else None
             time.sleep(0.2)
         assert worker is not None, "the worker process did not start"

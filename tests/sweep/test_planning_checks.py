@@ -18,8 +18,12 @@ def corrupt_mnist(root):
     """A data root holding all four MNIST files, each with the wrong bytes."""
     raw = datasets.DATASETS["mnist"].layout.raw_dir(root)
     raw.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):  # fmt: skip
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         (raw / name).write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07")
     return root
 
@@ -29,8 +33,9 @@ SWEEP = ["run", "--arch", "mlp32", "tinycnn", "slp", "--seeds", "0-3", "--epochs
 
 def test_a_corrupt_dataset_is_refused_before_the_sweep(tmp_path, capsys):
     root = corrupt_mnist(tmp_path / "data")
-    code = main([*SWEEP, "--dataset", "mnist", "--data-root", str(root),
-                 "--results", str(tmp_path / "R")])  # fmt: skip
+    code = main(
+        [*SWEEP, "--dataset", "mnist", "--data-root", str(root), "--results", str(tmp_path / "R")]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1, err
     assert "mismatch" in err.lower() and "bench data prepare" in err
@@ -38,8 +43,19 @@ def test_a_corrupt_dataset_is_refused_before_the_sweep(tmp_path, capsys):
 
 
 def test_a_val_size_leaving_no_training_images_is_refused_before_the_sweep(tmp_path, capsys):
-    code = main([*SWEEP, "--dataset", "synthetic", "--limit-train", "300", "--val-size", "300",
-                 "--results", str(tmp_path / "R")])  # fmt: skip
+    code = main(
+        [
+            *SWEEP,
+            "--dataset",
+            "synthetic",
+            "--limit-train",
+            "300",
+            "--val-size",
+            "300",
+            "--results",
+            str(tmp_path / "R"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "leaves no training images" in err, err
     assert not (tmp_path / "R").exists()

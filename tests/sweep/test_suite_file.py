@@ -37,8 +37,19 @@ def test_a_study_file_runs_and_reports_as_a_suite(tmp_path):
     """,
     )
     results = tmp_path / "results"
-    args = ["--results", str(results), "--limit-train", "300", "--limit-test", "100",
-            "--device", "cpu", "--threads", "1", "--quiet"]  # fmt: skip
+    args = [
+        "--results",
+        str(results),
+        "--limit-train",
+        "300",
+        "--limit-test",
+        "100",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--quiet",
+    ]
     assert main(["run", "--suite-file", str(study), *args]) == 0
     with sqlite3.connect(results / "archbench.sqlite") as conn:
         runs = conn.execute("SELECT arch, seed, config_json FROM runs").fetchall()

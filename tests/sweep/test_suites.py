@@ -21,9 +21,16 @@ from tests.helpers import quick_config
 
 def test_the_registered_suites_are_the_source_comparisons():
     assert set(list_suites()) == {
-        "mlp-vs-cnn", "mlp-baseline", "notebook-mlp-cnn", "fc-sweep", "digits-from-scratch",
-        "lenet", "fc-depth-width", "robustness", "noise",
-    }  # fmt: skip
+        "mlp-vs-cnn",
+        "mlp-baseline",
+        "notebook-mlp-cnn",
+        "fc-sweep",
+        "digits-from-scratch",
+        "lenet",
+        "fc-depth-width",
+        "robustness",
+        "noise",
+    }
     recap = get_suite("mlp-vs-cnn")
     assert recap.archs == ("mlp32", "tinycnn", "cnn", "strongcnn")
     assert (recap.recipe, recap.dataset) == ("adam-bs64-e5", "mnist")

@@ -97,11 +97,15 @@ def test_the_slot_makes_a_second_process_wait_while_a_run_trains():
     """A run waits for the slot another process holds and says so; the wait is recorded,
     and is not part of the run's times."""
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from bench.train import slot\n"
-         "with slot.training(1):\n    print('held', flush=True); time.sleep(2)\n"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from bench.train import slot\n"
+            "with slot.training(1):\n    print('held', flush=True); time.sleep(2)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         said: list = []

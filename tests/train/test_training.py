@@ -111,7 +111,7 @@ def test_a_run_records_everything():
         "best_epoch",
         "time_to_target",
     ):
-        assert m[key] is not None, key  # fmt: skip
+        assert m[key] is not None, key
     assert m["n_train"] + m["n_val"] == 1200 and m["n_test"] == 300
     assert m["peak_mem_bytes"] > 0
     assert result.facts.total_params == 4266 and result.facts.mult_adds > 0

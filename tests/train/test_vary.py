@@ -12,9 +12,19 @@ from bench.train.runner import build_model
 from tests.helpers import bench_cli, quick_config
 
 SHORT = [
-    "--dataset", "synthetic", "--epochs", "1", "--limit-train", "128", "--val-size", "0",
-    "--batch-size", "64", "--lr", "1e-3",
-]  # fmt: skip
+    "--dataset",
+    "synthetic",
+    "--epochs",
+    "1",
+    "--limit-train",
+    "128",
+    "--val-size",
+    "0",
+    "--batch-size",
+    "64",
+    "--lr",
+    "1e-3",
+]
 
 
 def stored(results) -> list[tuple[RunConfig, dict]]:
@@ -31,9 +41,18 @@ def stored(results) -> list[tuple[RunConfig, dict]]:
 
 def test_vary_order_keeps_the_initial_weights_and_changes_the_shuffle(tmp_path):
     done = bench_cli(
-        "run", "--arch", "mlp32", "--vary", "order", "--seeds", "0-3", *SHORT,
-        "--results", str(tmp_path), "--quiet",
-    )  # fmt: skip
+        "run",
+        "--arch",
+        "mlp32",
+        "--vary",
+        "order",
+        "--seeds",
+        "0-3",
+        *SHORT,
+        "--results",
+        str(tmp_path),
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     runs = stored(tmp_path)
     assert [c.vary for c, _ in runs] == ["order"] * 4

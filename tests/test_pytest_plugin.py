@@ -201,3 +201,17 @@ def test_the_entry_point_is_declared_under_the_modules_name():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["entry-points"]["pytest11"] == {"bench.pytest_plugin": "bench.pytest_plugin"}
     assert "pytest-xdist" in " ".join(project["optional-dependencies"]["test"])
+
+
+def test_loading_the_plugin_imports_no_library():
+    """pytest loads the plugin in every session of a project where archbench is installed:
+    torch, pandas and the library are imported only when a check runs."""
+    probe = (
+        "import sys, bench.pytest_plugin; "
+        "print(sorted(m for m in ('torch', 'pandas', 'bench.api', 'bench.checks') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.stdout.strip() == "[]", done.stderr

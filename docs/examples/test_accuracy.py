@@ -5,7 +5,7 @@ installed, add ``-p bench.pytest_plugin``)::
 
     pytest docs/examples/test_accuracy.py --archbench-results .archbench
 
-The first session trains the seeds each check needs (3 per model here, 1,000 steps in all);
+The first session trains the seeds each check needs (here 3 per model: 12 short runs);
 the second finds them in ``.archbench`` and trains nothing. The check on ``IgnoresInput``
 fails on purpose, as a regression would, and is marked ``xfail``: ``--runxfail`` shows its
 failure message. The project's tests run this file (tests/test_pytest_plugin.py).

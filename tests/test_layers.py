@@ -140,3 +140,19 @@ def test_tests_mirror_the_tree():
     for name in readme_steps():
         if name != "config":  # config is exercised through every other step's tests
             assert list((ROOT / "tests" / name).glob("test_*.py")), f"tests/{name}/"
+
+
+def test_the_modules_on_top_are_imported_by_nothing_below_them():
+    """``bench/api.py``, ``bench/checks.py`` and ``bench/pytest_plugin.py`` sit on top of every
+    step (README): no step imports them; the checks train through the API and only the pytest
+    plugin imports the checks."""
+    top = ("bench.api", "bench.checks", "bench.pytest_plugin")
+    importers = {
+        name: sorted(module for module, targets in graph().items() if name in targets)
+        for name in top
+    }
+    assert importers == {
+        "bench.api": ["bench.checks"],
+        "bench.checks": ["bench.pytest_plugin"],
+        "bench.pytest_plugin": [],
+    }

@@ -33,7 +33,7 @@ def install(session: nox.Session, *extras: str) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the test suite (benchmarks run once each, untimed)."""
-    install(session, "test", "ray")
+    install(session, "test", "ray", "mlflow", "tensorboard", "parquet")
     session.run("pytest", *session.posargs)
 
 

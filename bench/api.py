@@ -1,10 +1,12 @@
 """archbench from Python: :func:`run` trains and records like ``bench run``, :func:`report`
-writes the report like ``bench report``.
+writes the report like ``bench report``, :func:`results` gives every stored column as
+``bench results --columns`` does.
 
 >>> from bench import api
 >>> outcome = api.run(archs=[MyNet, "cnn"], dataset="mnist", seeds=range(5), epochs=5)
 >>> outcome.runs.groupby("arch").test_acc.mean()
 >>> api.report()
+>>> api.results(columns=["run_id", "n_train", "config.recipe.lr"])
 
 Architectures are registered names, wildcards, references (``"./models.py:MyNet"``) or the
 classes and factories themselves; every other keyword is the ``bench run`` option of the same
@@ -14,7 +16,8 @@ name, ``-`` written ``_`` (``epochs=1``, ``limit_train=600``, ``threads=1``, ``e
 the same store under the same run ids as the command line's, so either resumes the other.
 
 Nothing is printed: progress goes to ``on_event`` as events (:mod:`bench.config.events`;
-``on_event=print`` shows each one), or nowhere.
+``on_event=print`` shows each one), or nowhere. ``track="mlflow"`` exports each run to MLflow
+as it is recorded (:mod:`bench.export`); runs it could not export are named in one warning.
 
 This module sits on top of every step, beside :mod:`bench.cli`, and imports nothing from it;
 nothing in ``bench`` imports it.
@@ -23,12 +26,17 @@ nothing in ``bench`` imports it.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from bench.config.events import EventSink
+from bench.export import tracked
 from bench.report import write_report
+from bench.store import load, select_columns
 from bench.sweep import Study, StudyOutcome, run_study
 
 
@@ -58,7 +66,11 @@ def run(
             f"bench run's: {', '.join(sorted(known))}"
         )
     study = Study(archs=archs if archs is not None else (), dataset=dataset, seeds=seeds, **options)
-    return run_study(study, on_event)
+    sink, tracker = tracked(study.track, study.results, on_event)
+    outcome = run_study(study, sink)
+    if tracker is not None and tracker.failures:
+        warnings.warn(tracker.describe(), stacklevel=2)
+    return outcome
 
 
 def report(
@@ -77,3 +89,19 @@ def report(
         data_root=Path(data_root) if data_root is not None else None,
         say=None if quiet else print,
     )
+
+
+def results(
+    results: str | Path = "results",
+    *,
+    history: bool = False,
+    columns: str | Iterable[str] = "all",
+) -> pd.DataFrame:
+    """Every stored field of each run (``history``: of each run and epoch) as one DataFrame,
+    the frame of ``bench results --columns``: the runs table, the suites of each run, its
+    model facts, its config and environment flattened (``config.recipe.lr``,
+    ``env.python_version``; :meth:`bench.store.Tables.full`). ``columns``: ``"all"`` or the
+    names to keep, in order (an unknown one raises :class:`bench.config.UsageError` listing
+    the valid ones)."""
+    frame = load(results).full(history)
+    return select_columns(frame, columns if isinstance(columns, str) else list(columns))

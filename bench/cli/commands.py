@@ -1,6 +1,6 @@
 """The ``bench`` subcommands that read the registry, the data and the results: ``list``,
-``suites``, ``data``, ``results``, ``speed``, ``report`` and ``compare`` (``bench run`` is in
-:mod:`bench.cli.run_command`; the argument parser in :mod:`bench.cli.main`)."""
+``suites``, ``data``, ``results``, ``speed``, ``report``, ``compare`` and ``export`` (``bench
+run`` is in :mod:`bench.cli.run_command`; the argument parser in :mod:`bench.cli.main`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 
 import architectures
 from bench.config import ArchbenchError, UsageError
-from bench.data import datasets
+from bench.data import datasets, idx
 from bench.report import render
 from bench.sweep.sweep import select_archs
 
@@ -188,7 +188,7 @@ def results_frame(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from bench.store import ResultsStore, import_unrecorded, load, salvage
+    from bench.store import ResultsStore, import_unrecorded, load, salvage, select_columns
 
     if args.salvage is not None:
         outcome = salvage(args.results, args.salvage)
@@ -198,6 +198,8 @@ def cmd_results(args: argparse.Namespace) -> int:
         for line in import_unrecorded(ResultsStore(args.results), args.import_files):
             print(line)
         return 0
+    if args.format == "parquet" and args.out is None:
+        raise UsageError("--format parquet writes a binary file: give --out FILE")
     tables = load(args.results)
     runs = tables.runs
     if args.arch:
@@ -206,14 +208,59 @@ def cmd_results(args: argparse.Namespace) -> int:
         runs = runs[runs.status.isin(args.status)]
     if runs.empty:
         raise ArchbenchError(f"no runs in {args.results} match; `bench results` lists them all")
-    if args.history:
+    if args.columns is not None:
+        full = tables.full(args.history)
+        frame = select_columns(full[full.run_id.isin(set(runs.run_id))], args.columns)
+    elif args.history:
         history = tables.history.merge(runs[["run_id", "arch", "seed", "device"]], on="run_id")
         columns = ["run_id", "arch", "seed", "device"] + [
             c for c in tables.history.columns if c != "run_id"
         ]
-        print(render(history[columns], args.format))
+        frame = history[columns]
     else:
-        print(render(results_frame(runs), args.format))
+        frame = results_frame(runs)
+    write_table(frame, args.format, args.out)
+    return 0
+
+
+def write_table(frame: pd.DataFrame, fmt: str, out: Path | None) -> None:
+    """Print ``frame`` in ``fmt``, or write it to ``out`` (replaced whole: never half-written)."""
+    if out is None:
+        print(render(frame, fmt))
+        return
+    if fmt == "parquet":
+        from bench.export import write_parquet
+
+        write_parquet(frame, out)
+    else:
+        idx.write_atomic(out, (render(frame, fmt) + "\n").encode())
+    print(f"wrote {len(frame)} rows x {len(frame.columns)} columns to {out} ({fmt})")
+
+
+def cmd_export_mlflow(args: argparse.Namespace) -> int:
+    load_plugins(args)
+    from bench.export import export_mlflow
+
+    outcome = export_mlflow(
+        args.results,
+        tracking_uri=args.tracking_uri,
+        experiment=args.experiment,
+        report=not args.no_report,
+        data_root=args.data_root,
+        say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),
+    )
+    print(f"MLflow experiment {outcome.experiment!r} at {outcome.uri}: {outcome.describe()}")
+    if not outcome.uri.startswith(("http:", "https:", "databricks")):
+        print(f"see them with: mlflow ui --backend-store-uri {outcome.uri}")
+    return 0
+
+
+def cmd_export_tensorboard(args: argparse.Namespace) -> int:
+    from bench.export import export_tensorboard
+
+    outcome = export_tensorboard(args.results, args.logdir)
+    print(f"TensorBoard logs in {outcome.logdir}: {outcome.describe()}")
+    print(f"see them with: tensorboard --logdir {outcome.logdir}")
     return 0
 
 

@@ -18,6 +18,8 @@ from bench.cli.commands import (
     cmd_compare,
     cmd_data_prepare,
     cmd_data_verify,
+    cmd_export_mlflow,
+    cmd_export_tensorboard,
     cmd_list,
     cmd_report,
     cmd_results,
@@ -34,6 +36,64 @@ FORMAT_HELP = (
     "table (default) and markdown write accuracies in percent (95.45 %%); csv and json keep "
     "full-precision fractions (test_acc 0.9545)"
 )
+
+
+RESULTS_FORMATS = (*FORMATS, "parquet")
+
+
+def add_export_parser(commands, parents: list[argparse.ArgumentParser]) -> None:
+    """``bench export mlflow`` and ``bench export tensorboard`` (``parents``: ``--results``,
+    ``--data-root``)."""
+    export = commands.add_parser(
+        "export",
+        help="the recorded runs in MLflow or TensorBoard",
+        description="Export the recorded runs to MLflow or TensorBoard (each an optional "
+        "extra: pip install 'archbench[mlflow]' or 'archbench[tensorboard]'). Exporting again "
+        "adds only what is new.",
+    )
+    targets = export.add_subparsers(dest="target", required=True, metavar="TARGET")
+    mlflow = targets.add_parser(
+        "mlflow",
+        parents=[*parents, user_options()],
+        help="each run an MLflow run (params, per-epoch metrics, tags, artifacts)",
+        description="Write each recorded run as an MLflow run: its config as parameters, "
+        "per-epoch metrics with the epoch as step, final metrics, tags (archbench.run_id, "
+        "status, timing verdict, git commit, code hash, suite, seed, model, variant), its "
+        "torchinfo summary, config and environment as artifacts; a suite's runs are children "
+        "of a parent run holding the suite's report (report.html). Runs already exported "
+        "(matched by the archbench.run_id tag) are not written again; runs trained again "
+        "since are replaced.",
+    )
+    mlflow.add_argument(
+        "--tracking-uri",
+        metavar="URI",
+        help="an MLflow tracking URI (a server: http://HOST:PORT; default: "
+        "$MLFLOW_TRACKING_URI, else sqlite:///DIR/mlflow.db beside the results, artifacts in "
+        "DIR/mlartifacts; `mlflow ui --backend-store-uri URI` shows it)",
+    )
+    mlflow.add_argument(
+        "--experiment", metavar="NAME", help="the MLflow experiment (default: archbench)"
+    )
+    mlflow.add_argument(
+        "--no-report",
+        action="store_true",
+        help="leave the suites' reports out of their parent runs (making one evaluates the "
+        "checkpoints on the test set once, with the data under --data-root)",
+    )
+    mlflow.add_argument("--quiet", action="store_true", help="no progress output")
+    mlflow.set_defaults(func=cmd_export_mlflow)
+    tensorboard = targets.add_parser(
+        "tensorboard",
+        parents=parents[:1],
+        help="TensorBoard logs: a folder per run, per-epoch scalars, HParams",
+        description="Write each recorded run as TensorBoard logs in DIR/MODEL/seed=N (the "
+        "run filter picks a model's seeds by its name): per-epoch scalars (loss/*, acc/*, "
+        "lr, time/*), final numbers (final/*) and the hyperparameters for the HParams "
+        "dashboard. Runs already in DIR are not written again. Show them with: tensorboard "
+        "--logdir DIR",
+    )
+    tensorboard.add_argument("logdir", type=Path, metavar="DIR", help="the log folder")
+    tensorboard.set_defaults(func=cmd_export_tensorboard)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,10 +220,29 @@ def build_parser() -> argparse.ArgumentParser:
         "results",
         parents=[results_dir],
         help="one row per recorded run (or per epoch with --history)",
-        description="Show recorded runs with their headline columns (the store is opened "
-        "read-only). --salvage and --record-unrecorded recover work from a damaged store.",
+        description="Show recorded runs with their headline columns, or with --columns every "
+        "stored field (the store is opened read-only); --out FILE writes them to a file "
+        "(Parquet too). --salvage and --record-unrecorded recover work from a damaged store.",
     )
-    results.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
+    results.add_argument(
+        "--format",
+        choices=RESULTS_FORMATS,
+        default="table",
+        help=FORMAT_HELP + "; parquet (with --out FILE) keeps every type and value for pandas",
+    )
+    results.add_argument(
+        "--columns",
+        metavar="all|NAME,...",
+        help="all: every stored field (the runs table, the suites of each run, model facts, "
+        "config.* and env.* flattened; with --history the epoch's columns first), or names "
+        "separated by commas (default: the headline columns)",
+    )
+    results.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="write the table to FILE instead of printing it (needed for parquet)",
+    )
     results.add_argument("--arch", nargs="+", metavar="PATTERN")
     results.add_argument(
         "--status", nargs="+", choices=("ok", "diverged", "oom", "error", "skipped")
@@ -187,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         "not record them, into --results DIR; each file is removed once its run is in",
     )
     results.set_defaults(func=cmd_results)
+    add_export_parser(commands, [results_dir, data_root])
 
     report = commands.add_parser(
         "report",

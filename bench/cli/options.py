@@ -13,6 +13,7 @@ from bench.config import runs as config
 from bench.config.seeding import VARY
 from bench.sweep import EXECUTORS
 from bench.sweep.study import DEFAULT_DATASET, DEFAULT_RECIPE
+from bench.sweep.study_values import TRACKERS
 
 # the user's own code and data (README "Benchmark your own model")
 ARCH_HELP = "names, shell wildcards, or your own: FILE.py:NAME or module:NAME (a class or factory)"
@@ -163,6 +164,13 @@ def add_run_parser(commands, parents: list[argparse.ArgumentParser]) -> argparse
     )
     execution.add_argument("--force", action="store_true", help="re-run completed runs")
     execution.add_argument("--label", help="a label stored with each run (for bench compare)")
+    execution.add_argument(
+        "--track",
+        choices=TRACKERS,
+        help="mlflow: export each run to MLflow as it is recorded, as `bench export mlflow` "
+        "does (default store: DIR/mlflow.db; $MLFLOW_TRACKING_URI for your own server; "
+        "pip install 'archbench[mlflow]')",
+    )
     execution.add_argument("--quiet", action="store_true", help="no progress output")
     scale = run.add_argument_group(
         "executor (where runs execute; this process records every result in --results)"

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 
 from bench.cli.commands import SWEEP_SUMMARY, results_frame
 from bench.cli.progress import RunDisplay
 from bench.config import runs as config
+from bench.export import tracked
 from bench.report import render
 from bench.sweep import Study, StudyOutcome, run_study
 
@@ -30,12 +32,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     runs it trained; exit 1 when a run failed."""
     study = study_from_args(args)
     display = RunDisplay(enabled=not args.quiet)
+    sink, tracker = tracked(study.track, study.results, display)
     try:
-        outcome = run_study(study, display, exiting=args.exits_after)
+        outcome = run_study(study, sink, exiting=args.exits_after)
     finally:
         display.close()
     for line in outcome_lines(outcome):
         print(line)
+    if tracker is not None:
+        print(tracker.describe(), file=sys.stderr if tracker.failures else sys.stdout)
     if outcome.results:
         trained = {result.run_id for result in outcome.results}
         runs = outcome.runs[outcome.runs.run_id.isin(trained)]

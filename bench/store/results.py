@@ -31,7 +31,7 @@ import pandas as pd
 
 from bench.config import ArchbenchError, RunConfig, StoreError
 from bench.data import idx
-from bench.store import health
+from bench.store import columns, health
 from bench.store.rows import expand_runs, record_rows
 from bench.store.schema import (
     ADAPTIVE_COLUMNS,
@@ -61,6 +61,14 @@ class Tables:
     lr_range: pd.DataFrame = field(default_factory=lambda: _empty(LR_RANGE_COLUMNS))
     evaluations: pd.DataFrame = field(default_factory=lambda: _empty(EVALUATION_COLUMNS))
     adaptive: pd.DataFrame = field(default_factory=lambda: _empty(ADAPTIVE_COLUMNS))
+
+    def full(self, history: bool = False) -> pd.DataFrame:
+        """Every stored field of each run in one row (``history``: of each run and epoch):
+        the runs table, the suites of each run, its model facts, its config and environment
+        flattened (``config.recipe.lr``, ``env.python_version``); what ``bench results
+        --columns all`` shows (:mod:`bench.store.columns`)."""
+        runs = columns.full_runs(self.runs, self.models, self.suite_runs)
+        return columns.full_history(self.history, runs) if history else runs
 
     def for_suite(self, suite: str) -> Tables:
         """Only the runs (and their history, and the LR range tests) of ``suite``."""

@@ -51,7 +51,9 @@ class Study:
     ``"0,1,2"``, ``"auto"``, or None (a suite's or study file's seeds, else seed 0). ``device``:
     ``"auto"``, a name, or several (``("cpu", "cuda")`` or ``"cpu,cuda"``). ``targets``:
     validation accuracies as fractions. The recipe overrides (``epochs``, ``lr``, ...) are None
-    where not overridden."""
+    where not overridden. ``track``: ``"mlflow"`` exports each run to MLflow as it is recorded;
+    the front ends (``bench run``, :func:`bench.api.run`) carry it out by adding
+    :func:`bench.export.tracked`'s sink to the events (:func:`run_study` itself ignores it)."""
 
     archs: tuple[Any, ...] = ()
     suite: str | None = None
@@ -87,6 +89,7 @@ class Study:
     targets: tuple[float, ...] = DEFAULT_TARGETS
     force: bool = False
     label: str | None = None
+    track: str | None = None
     executor: str = "local"
     ray_address: str | None = None
     cpus_per_task: int | None = None

@@ -34,6 +34,7 @@ RECIPE_OVERRIDES = (
     "normalize",
 )
 SEED_PARALLEL = ("auto", "on", "off")
+TRACKERS = ("mlflow",)  # --track: carried out by the front ends (bench.export.tracked)
 
 
 def _flag(name: str) -> str:
@@ -230,6 +231,7 @@ def normalised(study: Any) -> dict[str, Any]:
         "targets": _targets(s.targets),
         "force": _flag_value("force", s.force),
         "label": _text("label", s.label),
+        "track": _choice("track", s.track, TRACKERS, optional=True),
         "executor": _choice("executor", s.executor, EXECUTORS, what="executor"),
         "ray_address": _text("ray_address", s.ray_address),
         "cpus_per_task": _integer("cpus_per_task", s.cpus_per_task, 1),

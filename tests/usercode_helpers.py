@@ -3,6 +3,7 @@ and a fixture that leaves the registries as it found them."""
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
 from pathlib import Path
 
@@ -77,22 +78,32 @@ def write_image_folder(root: Path, size=(12, 12), classes=("a", "b", "c"), per_c
 @pytest.fixture
 def clean_registries():
     """Architectures, datasets, suites and plugins registered by a test are gone after it."""
+    with registries_restored():
+        yield
+
+
+@contextlib.contextmanager
+def registries_restored():
+    """Architectures, datasets, suites and plugins registered inside are gone after it (for a
+    module-scoped fixture; :func:`clean_registries` for one test)."""
     saved = (dict(registry._REGISTRY), dict(datasets.DATASETS), dict(suites.SUITES))
     digests, loaded = dict(userdata._DIGESTS), set(usercode._LOADED)
     sources = dict(userdata.SOURCES)
-    yield
-    for live, old in zip(
-        (registry._REGISTRY, datasets.DATASETS, suites.SUITES), saved, strict=True
-    ):
-        live.clear()
-        live.update(old)
-    userdata._DIGESTS.clear()
-    userdata._DIGESTS.update(digests)
-    userdata.SOURCES.clear()
-    userdata.SOURCES.update(sources)
-    usercode._LOADED.clear()
-    usercode._LOADED.update(loaded)
-    datasets._load_cached.cache_clear()
+    try:
+        yield
+    finally:
+        for live, old in zip(
+            (registry._REGISTRY, datasets.DATASETS, suites.SUITES), saved, strict=True
+        ):
+            live.clear()
+            live.update(old)
+        userdata._DIGESTS.clear()
+        userdata._DIGESTS.update(digests)
+        userdata.SOURCES.clear()
+        userdata.SOURCES.update(sources)
+        usercode._LOADED.clear()
+        usercode._LOADED.update(loaded)
+        datasets._load_cached.cache_clear()
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:

@@ -3,7 +3,9 @@
 Holds model variants (:mod:`.variants`), checkpoint evaluations
 (:mod:`.evaluation`), the report's numbers (:mod:`.numbers`; over seeds: :mod:`.seeds`),
 figures (:mod:`.figures`), the report's sections, one module each computing and rendering its
-own tables (:mod:`.sections`), and their order and the assembly (:mod:`.document`),
+own tables (:mod:`.sections`), the markdown helpers through which every text from a store,
+a file or user code enters the report, escaped (:mod:`.markdown`), the HTML page
+(:mod:`.html`), and their order and the assembly (:mod:`.document`),
 ``bench compare`` (:mod:`.compare`), ``bench speed`` (:mod:`.speed`) and terminal tables
 (:mod:`.tables`).
 

@@ -36,8 +36,9 @@ import pandas as pd
 
 from bench.config import ArchbenchError, RunConfig, UsageError
 from bench.data import idx, userdata
-from bench.report import html, numbers, variants
+from bench.report import html, markdown, numbers, variants
 from bench.report.evaluation import ensure_evaluations
+from bench.report.markdown import Block
 from bench.report.sections import (
     devices,
     environment,
@@ -57,7 +58,7 @@ from bench.report.sections import (
     title,
 )
 from bench.report.sections import variants as variants_section
-from bench.report.sections.context import Context, Section, folded
+from bench.report.sections.context import Blocks, Context, Section, folded
 from bench.report.study import recover_grid
 from bench.store import DB_NAME, ResultsStore, Tables
 from bench.sweep import suites
@@ -163,12 +164,15 @@ def write_report(
             suite=suite,
             command=command,
         )
-        text = render(ctx)
         if fmt == "html":
-            page = html.to_html(text, temp, f"archbench report{f': {suite}' if suite else ''}")
+            parts = blocks(ctx)
+            urls = {markdown.figure_url(ctx.link, name): name for name in ctx.written}
+            title = f"archbench report{f': {suite}' if suite else ''}"
+            page = html.to_html(parts, temp, urls, title)
             idx.write_atomic(report_target(out), page.encode())
             shutil.rmtree(temp, ignore_errors=True)
             return out
+        text = render(ctx)
         temp.chmod(idx.creation_mode(0o777))  # mkdtemp makes it private: follow the umask
         if final_figures.exists():
             shutil.rmtree(final_figures)
@@ -262,7 +266,20 @@ def sections(ctx: Context) -> tuple[Section, ...]:
     return (*OPENING, *(STUDY if ctx.study is not None else MODELS), *CLOSING)
 
 
+def blocks(ctx: Context) -> list[Block]:
+    """The report as blocks (markdown, preformatted and folded blocks): its sections in order,
+    those with nothing to show left out. The HTML page is made of these
+    (:mod:`bench.report.html`), so a fold or a figure is never read back from the markdown."""
+    found: list[Block] = []
+    for section in sections(ctx):
+        if isinstance(section, Blocks):
+            found += section.blocks(ctx)
+        else:
+            text = section(ctx).strip()
+            found += [text] if text else []
+    return found
+
+
 def render(ctx: Context) -> str:
     """The report's markdown: its sections in order, those with nothing to show left out."""
-    texts = [section(ctx) for section in sections(ctx)]
-    return "\n\n".join(text.strip() for text in texts if text) + "\n"
+    return markdown.document(blocks(ctx))

@@ -1,18 +1,24 @@
 """The report as one self-contained HTML page (``bench report --format html``).
 
-:func:`to_html` turns the report's markdown (the subset :mod:`bench.report.document` writes:
-headings, paragraphs, bullet lists, GitHub pipe tables, fenced code, image links and the
-``<details>``/``<summary>`` blocks) into HTML, with every figure embedded as a
-``data:image/png;base64`` URI read from the figures folder, and every table sortable by a click
-on its header (a small inline script, no network access). Nothing outside the file is needed.
+:func:`to_html` builds the page from the report's blocks (:func:`bench.report.document.blocks`):
+markdown texts rendered by markdown-it with raw HTML off and no links
+(:func:`bench.report.markdown.renderer`), ``<details>``/``<summary>`` generated from the
+:class:`~bench.report.markdown.Fold` blocks, ``<pre>`` from the
+:class:`~bench.report.markdown.Code` blocks. An image is embedded (as a ``data:image/png;base64``
+URI) only when it is one of the figures the report wrote, read from the figures folder by its
+name; any other image reference shows its alt text. So no text from a store, a file or a name
+becomes markup: the page's only script is its own, which makes every table sortable by a click
+on its header (no network access). Nothing outside the file is needed.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from bench.report.markdown import Block, Code, Fold, renderer
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em;
@@ -21,7 +27,7 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 0.88em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; }
 th { background: #f2f2f2; cursor: pointer; user-select: none; }
 th.asc::after { content: " \\25B2"; } th.desc::after { content: " \\25BC"; }
-td.r, th.r { text-align: right; } img { max-width: 100%; }
+img { max-width: 100%; } summary { cursor: pointer; }
 pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 code { background: #f6f8fa; padding: 0 0.2em; }
 """
@@ -58,113 +64,53 @@ SCRIPT = """
 })();
 """
 
-IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
-RAW = ("<details", "</details", "<summary")
+
+def _renderer(figures: Path, urls: Mapping[str, str]):
+    """The page's markdown renderer: sortable tables, and the report's own figures (``urls``:
+    the markdown URL of each figure the report wrote -> its file in ``figures``) embedded."""
+    md = renderer()
+    embedded = {md.normalizeLink(url): name for url, name in urls.items()}
+    as_text = md.renderer.rules["image"]
+
+    def image(self, tokens, idx, options, env) -> str:
+        name = embedded.get(tokens[idx].attrGet("src") or "")
+        if name is None:
+            return as_text(tokens, idx, options, env)
+        data = base64.b64encode((figures / name).read_bytes()).decode()
+        alt = html.escape(self.renderInlineAsText(tokens[idx].children or [], options, env))
+        return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
+
+    def table_open(self, tokens, idx, options, env) -> str:
+        tokens[idx].attrSet("class", "sortable")
+        return self.renderToken(tokens, idx, options, env)
+
+    md.add_render_rule("image", image)
+    md.add_render_rule("table_open", table_open)
+    return md
 
 
-def _image(alt: str, target: str, figures: Path) -> str:
-    path = figures / Path(target).name
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+def _block(md, block: Block) -> str:
+    if isinstance(block, Code):
+        return f"<pre><code>{html.escape(block.text)}</code></pre>"
+    if isinstance(block, Fold):
+        inner = "\n".join(_block(md, part) for part in block.body)
+        return f"<details><summary>{md.renderInline(block.summary)}</summary>\n{inner}</details>"
+    return md.render(block)
 
 
-def inline(text: str, figures: Path) -> str:
-    """Escape ``text`` and apply the inline markdown the report uses: code, bold, images."""
-    return "".join(_inline_part(part, figures) for part in re.split(r"(`[^`]*`)", text))
-
-
-def _inline_part(part: str, figures: Path) -> str:
-    if part.startswith("`") and part.endswith("`") and len(part) >= 2:
-        return f"<code>{html.escape(part[1:-1])}</code>"
-    images = [_image(m[1], m[2], figures) for m in IMAGE.finditer(part)]
-    counter = iter(range(len(images)))
-    part = IMAGE.sub(lambda _m: f"\x00{next(counter)}\x00", part)
-    part = html.escape(part, quote=False)
-    part = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", part)
-    return re.sub("\x00(\\d+)\x00", lambda m: images[int(m[1])], part)
-
-
-def _cells(line: str) -> list[str]:
-    return [cell.strip() for cell in line.strip().strip("|").split("|")]
-
-
-def _table(lines: list[str], figures: Path) -> str:
-    header, rule, *body = lines
-    right = [cell.endswith(":") and not cell.startswith(":") for cell in _cells(rule)]
-
-    def row(cells: list[str], tag: str) -> str:
-        return (
-            "<tr>"
-            + "".join(
-                f"<{tag}{' class=r' if r else ''}>{inline(c, figures)}</{tag}>"
-                for c, r in zip(cells, right, strict=False)
-            )
-            + "</tr>"
-        )
-
-    rows = "\n".join(row(_cells(line), "td") for line in body)
-    return (
-        f'<table class="sortable"><thead>{row(_cells(header), "th")}</thead>\n'
-        f"<tbody>\n{rows}\n</tbody></table>"
-    )
-
-
-def _blocks(markdown: str) -> list[list[str]]:
-    """The markdown cut into blocks: fenced code, tables, lists, raw HTML, paragraphs."""
-    blocks: list[list[str]] = []
-    lines = markdown.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("```"):
-            end = next((j for j in range(i + 1, len(lines)) if lines[j].startswith("```")), None)
-            end = len(lines) - 1 if end is None else end
-            blocks.append(lines[i : end + 1])
-            i = end + 1
-        elif not line.strip():
-            i += 1
-        elif line.startswith("#") or line.lstrip().startswith(RAW):
-            blocks.append([line])
-            i += 1
-        else:
-            kind = "|" if line.startswith("|") else "- " if line.startswith("- ") else ""
-            block = [line]
-            i += 1
-            while i < len(lines) and lines[i].strip() and not lines[i].startswith(("#", "```")):
-                nxt = lines[i]
-                if kind == "|" and not nxt.startswith("|"):
-                    break
-                if kind != "|" and (nxt.startswith("|") or nxt.lstrip().startswith(RAW)):
-                    break
-                block.append(nxt)
-                i += 1
-            blocks.append(block)
-    return blocks
-
-
-def to_html(markdown: str, figures: Path, title: str = "archbench report") -> str:
-    """The whole page for ``markdown``, images read from ``figures`` (by file name)."""
-    body = []
-    for block in _blocks(markdown):
-        first = block[0]
-        if first.startswith("```"):
-            code = "\n".join(line for line in block[1:] if not line.startswith("```"))
-            body.append(f"<pre><code>{html.escape(code)}</code></pre>")
-        elif first.startswith("#"):
-            level = min(len(first) - len(first.lstrip("#")), 6)
-            body.append(f"<h{level}>{inline(first[level:].strip(), figures)}</h{level}>")
-        elif first.lstrip().startswith(RAW):
-            body.append(first)  # the report's own <details>/<summary> markup
-        elif first.startswith("|"):
-            body.append(_table(block, figures))
-        elif first.startswith("- "):
-            items = "\n".join(f"<li>{inline(line[2:], figures)}</li>" for line in block)
-            body.append(f"<ul>\n{items}\n</ul>")
-        else:
-            body.append(f"<p>{inline(' '.join(block), figures)}</p>")
+def to_html(
+    blocks: Sequence[Block],
+    figures: Path,
+    urls: Mapping[str, str],
+    title: str = "archbench report",
+) -> str:
+    """The whole page for the report's ``blocks``; ``urls`` maps the markdown URL of each
+    figure the report wrote to its file name in ``figures`` (only those are embedded)."""
+    md = _renderer(figures, urls)
+    body = "\n".join(_block(md, block) for block in blocks)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style></head>\n<body>\n"
-        + "\n".join(body)
+        + body
         + f"\n<script>{SCRIPT}</script>\n</body></html>\n"
     )

@@ -2,7 +2,8 @@
 
 Accuracies are fractions in the data (``test_acc`` 0.9545). The human formats (``table``,
 ``markdown``) write them in percent with two decimals (``95.45 %``); ``csv`` and ``json`` keep
-the full-precision fractions, so scripts reading them see the stored numbers."""
+the full-precision fractions, so scripts reading them see the stored numbers. In ``markdown``
+every text cell is escaped (:func:`bench.report.markdown.escaped`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import json
 import math
 
 import pandas as pd
+
+from bench.report import markdown
 
 FORMATS = ("table", "markdown", "csv", "json")
 
@@ -78,6 +81,8 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
             for c in frame.columns
         ]
         style = {"tablefmt": "simple"} if fmt == "table" else {}
+        if fmt == "markdown":  # names and messages are text: escaped, a "|" never shifts cells
+            shown = markdown.escaped(shown)
         return shown.to_markdown(
             index=False, floatfmt=".4g", intfmt=",", missingval="-", colalign=align, **style
         )

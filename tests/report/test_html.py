@@ -70,13 +70,18 @@ def test_html_format_leaves_no_figures_folder_of_its_own(results, tmp_path):
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt-get install chromium)")
-def test_html_renders_in_headless_chromium_without_console_errors(results):
+def test_html_renders_in_headless_chromium_without_console_errors(results, tmp_path):
     proc = subprocess.run(
         [
             CHROMIUM,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
             "--enable-logging=stderr",
             "--v=0",
             "--dump-dom",

@@ -1,6 +1,8 @@
 """What every section reads (:class:`Context`, built by
-:func:`bench.report.document.write_report`), and :func:`folded`, which shows a section's body
-folded under its heading."""
+:func:`bench.report.document.write_report`); :class:`Blocks`, a section written as blocks
+(markdown, :class:`~bench.report.markdown.Code`, :class:`~bench.report.markdown.Fold`) rather
+than one markdown text; and :func:`folded`, which shows a section's body folded under its
+heading."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from bench.report import markdown
+from bench.report.markdown import Block, Fold
 from bench.store import Tables
 
 
@@ -31,25 +35,45 @@ class Context:
     command: str | None = None  # the command line that writes this report
 
     def save(self, name: str, draw: Callable[[Path], Path]) -> str:
-        """Draw one figure into the figures folder; returns its markdown image link."""
+        """Draw one figure into the figures folder; returns its markdown image link. The
+        file name keeps letters, digits, ``.``, ``_`` and ``-`` only (another figure's name
+        gets a number), so no name from a store reaches a path or the markdown as it is."""
+        name = markdown.file_name(name)
+        stem, dot, suffix = name.rpartition(".")
+        for i in range(2, len(self.written) + 3):
+            if name not in self.written:
+                break
+            name = f"{stem}-{i}{dot}{suffix}" if dot else f"{name}-{i}"
         draw(self.figures / name)
         self.written.append(name)
-        return f"![{name}]({self.link}/{name})"
+        return markdown.figure(self.link, name)
 
 
 Section = Callable[[Context], str]  # a section's markdown from the context ("" to leave it out)
 
 
-def folded(heading: str, body: Section, summary: Callable[[Context], str]) -> Section:
-    """The section ``heading`` with ``body`` folded into ``<details>`` (the summary line says
-    what is inside): for a section that a layout shows, but not as its headline."""
+@dataclasses.dataclass(frozen=True)
+class Blocks:
+    """A section written as blocks: ``build(ctx)`` gives its markdown texts, preformatted
+    :class:`~bench.report.markdown.Code` and folded :class:`~bench.report.markdown.Fold`
+    blocks (an empty list to leave it out). Called, it is a :data:`Section` like any other
+    (the blocks' markdown); the HTML page renders its blocks (:meth:`blocks`) as they are."""
 
-    def section(ctx: Context) -> str:
-        return (
-            f"{heading}\n\n<details><summary>{summary(ctx)}</summary>\n\n{body(ctx)}\n\n</details>"
-        )
+    build: Callable[[Context], list[Block]]
 
-    return section
+    def blocks(self, ctx: Context) -> list[Block]:
+        return [block for block in self.build(ctx) if block]
+
+    def __call__(self, ctx: Context) -> str:
+        blocks = self.blocks(ctx)
+        return markdown.document(blocks).strip() if blocks else ""
+
+
+def folded(heading: str, body: Section, summary: Callable[[Context], str]) -> Blocks:
+    """The section ``heading`` with ``body`` folded into ``<details>`` (the summary line, inline
+    markdown, says what is inside): for a section that a layout shows, but not as its
+    headline."""
+    return Blocks(lambda ctx: [heading, Fold(summary(ctx), (body(ctx),))])
 
 
 def slug(text: str) -> str:

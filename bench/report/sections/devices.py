@@ -4,7 +4,7 @@ numbers are bitwise equal, and the speedup."""
 
 from __future__ import annotations
 
-from bench.report.markdown import pct, table
+from bench.report.markdown import bold, pct, table
 from bench.report.numbers import DEVICE_TOLERANCE_PP, device_comparison
 from bench.report.sections.context import Context
 
@@ -16,7 +16,7 @@ def section(ctx: Context) -> str:
     shown = frame.assign(
         acc_a=[pct(v) + " %" for v in frame.acc_a],
         acc_b=[pct(v) + " %" for v in frame.acc_b],
-        agree=["yes" if v else "**no**" for v in frame.agree],
+        agree=["yes" if v else bold("no") for v in frame.agree],
     )
     return f"""## Devices
 

@@ -8,17 +8,17 @@ import datetime as dt
 import json
 
 from bench.report import variants
-from bench.report.markdown import NOTHING
-from bench.report.sections.context import Context
+from bench.report.markdown import NOTHING, Block, Code, text
+from bench.report.sections.context import Blocks, Context
 
 
-def section(ctx: Context) -> str:
+def blocks(ctx: Context) -> list[Block]:
     runs, command = ctx.tables.runs, ctx.command
     envs = [json.loads(text) for text in runs.env_json.dropna()]
 
     def values(key: str) -> str:
         found = sorted({str(env.get(key)) for env in envs if env.get(key) is not None})
-        return ", ".join(found) or NOTHING
+        return text(", ".join(found)) or NOTHING
 
     commands = list(dict.fromkeys(_bench_command(env.get("command", "")) for env in envs))
     lines = [
@@ -29,13 +29,16 @@ def section(ctx: Context) -> str:
         f"- devices: {values('device_name')}; torch threads: {values('threads')}; "
         f"deterministic algorithms: {values('deterministic_algorithms')}",
         f"- hosts: {values('hostname')}; platform: {values('platform')}",
-        f"- runs from {runs.started_at.min()} to {runs.finished_at.max()}; report written "
+        f"- runs from {text(runs.started_at.min())} to {text(runs.finished_at.max())}; report "
+        "written "
         f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}",
     ]
     sources = sorted(
         {
-            f"{fields['arch' if key == 'arch_source' else 'dataset']}: "
-            + variants.source_text(key, fields[key], long=True)
+            text(
+                f"{fields['arch' if key == 'arch_source' else 'dataset']}: "
+                + variants.source_text(key, fields[key], long=True)
+            )
             for fields in map(variants.config_fields, runs.config_json.dropna())
             for key in variants.SOURCE_FIELDS
             if fields.get(key)
@@ -44,14 +47,15 @@ def section(ctx: Context) -> str:
     if sources:
         lines.append("- user code and data: " + "; ".join(sources))
     reproduce = [c for c in commands if c] + ([command] if command else [])
-    return (
+    return [
         "## Environment\n\n"
         + "\n".join(lines)
-        + "\n\nReproduce (the commands that produced these runs, then this report):\n\n"
-        + "```bash\n"
-        + "\n".join(reproduce)
-        + "\n```"
-    )
+        + "\n\nReproduce (the commands that produced these runs, then this report):",
+        Code("\n".join(reproduce), "bash"),
+    ]
+
+
+section = Blocks(blocks)
 
 
 def _bench_command(text: str) -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 from bench import stats
 from bench.config import RunConfig
 from bench.report import figures, variants
-from bench.report.markdown import p_text, pct, table
+from bench.report.markdown import code, p_text, pct, table, text
 from bench.report.sections.context import Context
 
 
@@ -27,9 +27,10 @@ def section(ctx: Context) -> str:
         chosen_lr = float(chosen.lr.iloc[0]) if len(chosen) else None
         base = json.loads(first.config_json)
         parts.append(
-            f"### {first.arch}, seed {first.seed} on {first.device} (test `{test_id}`)\n\n"
-            f"Rule: {first.rule}. Recipe `{base['recipe']['name']}` otherwise "
-            f"(batch {base['recipe']['batch_size']}, {base['recipe']['optimizer']}). "
+            f"### {text(first.arch)}, seed {text(first.seed)} on {text(first.device)} "
+            f"(test {code(test_id)})\n\n"
+            f"Rule: {text(first.rule)}. Recipe {code(base['recipe']['name'])} otherwise "
+            f"(batch {text(base['recipe']['batch_size'])}, {text(base['recipe']['optimizer'])}). "
             + (
                 f"**Chosen lr: {chosen_lr:g}.**"
                 if chosen_lr is not None
@@ -69,7 +70,7 @@ def _retrain_text(ctx: Context, first, chosen_lr: float | None) -> str:
     if retrain.empty:
         return f"The retrain at lr {chosen_lr:g} has no successful run here yet."
     if chosen_lr == config.recipe.lr or original.empty:
-        return f"Retrain at lr {chosen_lr:g}: `{retrain.model.iloc[0]}` in the recap."
+        return f"Retrain at lr {chosen_lr:g}: {code(retrain.model.iloc[0])} in the recap."
     d = stats.difference(
         dict(zip(retrain.seed, retrain.test_acc, strict=True)),
         dict(zip(original.seed, original.test_acc, strict=True)),
@@ -81,7 +82,7 @@ def _retrain_text(ctx: Context, first, chosen_lr: float | None) -> str:
         f"p = {p_text(d.p_value)}"
     )
     return (
-        f"Retrain at the chosen lr {chosen_lr:g} (`{retrain.model.iloc[0]}`): test accuracy "
+        f"Retrain at the chosen lr {chosen_lr:g} ({code(retrain.model.iloc[0])}): test accuracy "
         f"{d.mean_a:.2%} vs {d.mean_b:.2%} at the recipe's lr {config.recipe.lr:g} "
-        f"(`{original.model.iloc[0]}`): {d.diff * 100:+.2f} pp ({claim})."
+        f"({code(original.model.iloc[0])}): {d.diff * 100:+.2f} pp ({claim})."
     )

@@ -8,7 +8,7 @@ import pandas as pd
 
 from bench import stats
 from bench.report import seeds
-from bench.report.markdown import interval_text, markdown_table, pct
+from bench.report.markdown import code, interval_text, markdown_table, pct
 from bench.report.sections.context import Context
 
 BOOTSTRAP_MIN_N = 5
@@ -48,7 +48,7 @@ beside it, with n >= {BOOTSTRAP_MIN_N}, the percentile bootstrap interval of the
     ]
     for study_id, settings in studies:
         parts.append(
-            f"""**Seed counts chosen adaptively** (`--seeds auto`, study `{study_id}`):
+            f"""**Seed counts chosen adaptively** (`--seeds auto`, study {code(study_id)}):
 {settings.describe()}. Every verdict marked --seeds auto in the pairwise table, and its seed
 count, comes from replaying this rule on the stored per-seed results. Optional stopping is
 accounted for by a maximum fixed in advance and a Bonferroni alpha-spending over its looks:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.report import variants
+from bench.report.markdown import code, text
 from bench.report.sections.context import Context
 from bench.sweep import suites
 
@@ -43,16 +44,19 @@ def protocol_text(suite: suites.Suite, runs: pd.DataFrame) -> str:
     if runs.empty:
         return ""
     protocol = suite.protocol
-    text = f"**Protocol of `{suite.name}`: {suite.protocol_headline()}.** {suite.recipe_text()}"
+    said = (
+        f"**Protocol of {code(suite.name)}: {text(suite.protocol_headline())}.** "
+        f"{text(suite.recipe_text())}"
+    )
     if protocol.as_in_source:
-        text += f"; selects {protocol.selection}. Why: {protocol.reason}."
+        said += f"; selects {text(protocol.selection)}. Why: {text(protocol.reason)}."
     else:
         held = "why a validation set is held out" if suite.held_out() else "why"
-        text += f". Its source trained on {protocol.train_images:,} images. "
-        text += f"{held.capitalize()}: {protocol.reason}."
+        said += f". Its source trained on {protocol.train_images:,} images. "
+        said += f"{held.capitalize()}: {text(protocol.reason)}."
     if protocol.difference:
-        text += f" The one deliberate difference from the source: {protocol.difference}."
-    return f"{text} {stored_check(suite, runs)}"
+        said += f" The one deliberate difference from the source: {text(protocol.difference)}."
+    return f"{said} {text(stored_check(suite, runs))}"
 
 
 def split_text(n_train: int, n_val: int) -> str:

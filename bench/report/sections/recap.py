@@ -10,7 +10,7 @@ import pandas as pd
 
 from bench import stats
 from bench.report import timings
-from bench.report.markdown import NOTHING, markdown_table, mean_std, pct
+from bench.report.markdown import NOTHING, code, markdown_table, mean_std, pct
 from bench.report.numbers import TARGET
 from bench.report.sections.context import Context
 
@@ -43,7 +43,7 @@ vs training time: {", ".join(front_time) or NOTHING}."""
 def _front(frame: pd.DataFrame, column: str) -> list[str]:
     frame = frame.dropna(subset=[column, "test_acc_mean"])
     mask = stats.pareto_front(frame[column].tolist(), frame.test_acc_mean.tolist())
-    return [f"`{m}`" for m, on in zip(frame.model, mask, strict=True) if on]
+    return [code(m) for m, on in zip(frame.model, mask, strict=True) if on]
 
 
 def recap_markdown(frame: pd.DataFrame) -> str:
@@ -62,7 +62,7 @@ def recap_markdown(frame: pd.DataFrame) -> str:
             r.time_train_s_max,
         )
         if timed < r.n:
-            notes.append(f"{len(notes) + 1}. `{r.model}`: {timings.count_note(timed, r.n)}")
+            notes.append(f"{len(notes) + 1}. {code(r.model)}: {timings.count_note(timed, r.n)}")
             time += f" [{len(notes)}]"
         ci = f"[{pct(r.test_acc_ci_low)}, {pct(r.test_acc_ci_high)}] %" if r.n >= 2 else "n=1: none"
         row = {

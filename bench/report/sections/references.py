@@ -12,7 +12,7 @@ import pandas as pd
 from bench import stats
 from bench.config import UsageError
 from bench.report import variants
-from bench.report.markdown import NOTHING, interval_text, markdown_table, pct
+from bench.report.markdown import NOTHING, bold, code, interval_text, markdown_table, pct, text
 from bench.report.sections.context import Context
 from bench.sweep import suites
 
@@ -74,11 +74,13 @@ def section(ctx: Context) -> str:
             elif low <= ref.value <= high:
                 where = "inside"
             else:
-                where = "**outside**"
-                setup = variants.setup_text(group.variant.iloc[0])
-                outside.append(f"- `{model}` vs {ref.source} ({pct(ref.value)} %): {setup}")
+                where = bold("outside")
+                setup = text(variants.setup_text(group.variant.iloc[0]))
+                outside.append(
+                    f"- {code(model)} vs {text(ref.source)} ({pct(ref.value)} %): {setup}"
+                )
             rows.append(_reference_row(ref, model, sum(acc) / len(acc), low, high, where))
-    text = [
+    parts = [
         "## Reference numbers",
         markdown_table(pd.DataFrame(rows), left=("Reference", "Source", "Model", "Inside?")),
         "Each published number is set beside our mean over seeds and our 95 % prediction "
@@ -86,11 +88,11 @@ def section(ctx: Context) -> str:
         "our setup by seed noise alone.",
     ]
     if outside:
-        text.append(
+        parts.append(
             "Outside the interval, with our setup to compare with the source's (epochs, data "
             "split, normalization, ...):\n\n" + "\n".join(outside)
         )
-    return "\n\n".join(text)
+    return "\n\n".join(parts)
 
 
 def _reference_row(ref, model, mean, low, high, where) -> dict:

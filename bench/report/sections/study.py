@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report import study_figures
-from bench.report.markdown import NOTHING, markdown_table, mean_std, pct
+from bench.report.markdown import NOTHING, bold, markdown_table, mean_std, pct, text
 from bench.report.sections.context import Context
 from bench.report.study import BestSet, Grid, best_set, value_text
 
@@ -29,17 +29,19 @@ def section(ctx: Context) -> str:
     grid: Grid = ctx.study
     best = study_best(grid)
     rotated = _rotated(ctx)
-    axes = "; ".join(f"{a}: {', '.join(value_text(v) for v in vs)}" for a, vs in grid.axes.items())
+    axes = text(
+        "; ".join(f"{a}: {', '.join(value_text(v) for v in vs)}" for a, vs in grid.axes.items())
+    )
     total = int(np.prod([len(v) for v in grid.axes.values()]))
     missing = (
         f" {len(grid.missing)} of the {total} settings have no run: "
-        + "; ".join(grid.label(m) for m in grid.missing)
+        + text("; ".join(grid.label(m) for m in grid.missing))
         + "."
         if grid.missing
         else ""
     )
     parts = [
-        f"## Study: how accuracy depends on {', '.join(grid.axes)}",
+        f"## Study: how accuracy depends on {text(', '.join(grid.axes))}",
         f"{len(grid.cells)} settings over the axes {axes}.{missing}",
     ]
     if len(grid.axes) >= 2 or len(grid.cells) > 1:
@@ -81,11 +83,11 @@ def _best_text(grid: Grid, best: BestSet) -> str:
     cell = grid.cells[grid.cells.model == best.best].iloc[0]
     others = [m for m in best.members if m != best.best]
     lines = [
-        f"**Best setting (highest mean validation accuracy):** {grid.label(cell)}: validation "
-        f"{pct(cell.val_mean)} %, test {pct(cell.test_mean)} % (n={cell.n}).",
+        f"**Best setting (highest mean validation accuracy):** {text(grid.label(cell))}: "
+        f"validation {pct(cell.val_mean)} %, test {pct(cell.test_mean)} % (n={cell.n}).",
         f"**Best set** (cannot be told apart from the best on validation accuracy): "
         f"{len(best.members)} setting(s): "
-        + "; ".join(grid.label(_row(grid, m)) for m in best.members)
+        + text("; ".join(grid.label(_row(grid, m)) for m in best.members))
         + ".",
     ]
     failed = set(grid.cells.model[grid.cells.n == 0])
@@ -125,7 +127,7 @@ def _cells_table(grid: Grid, best: BestSet, rotated: dict[str, float]) -> str:
         cell = grid.cells.iloc[i]
         d = best.differences.get(cell.model)
         if cell.model == best.best:
-            where, delta = "**best**", NOTHING
+            where, delta = bold("best"), NOTHING
         else:
             where = _standing(cell, best)
             delta = (

@@ -3,23 +3,26 @@ mult-adds per image."""
 
 from __future__ import annotations
 
-from bench.report.sections.context import Context
+from bench.report.markdown import Block, Code, Fold, code
+from bench.report.sections.context import Blocks, Context
 
 
-def section(ctx: Context) -> str:
+def blocks(ctx: Context) -> list[Block]:
     models = ctx.tables.models
     keys = list(dict.fromkeys(ctx.runs.model_key.dropna()))
-    blocks = []
+    folds: list[Block] = []
     for key in keys:
         row = models[models.model_key == key]
         if row.empty:
             continue
         row = row.iloc[0]
-        blocks.append(
-            f"<details><summary><code>{key}</code>: {row.total_params:,} parameters, "
-            f"{row.mult_adds:,} mult-adds per image</summary>\n\n```text\n{row.summary}\n```\n"
-            "\n</details>"
+        summary = (
+            f"{code(key)}: {row.total_params:,} parameters, {row.mult_adds:,} mult-adds per image"
         )
-    if not blocks:
-        return ""
-    return "## Architectures (torchinfo)\n\n" + "\n\n".join(blocks)
+        folds.append(Fold(summary, (Code(str(row.summary), "text"),)))
+    if not folds:
+        return []
+    return ["## Architectures (torchinfo)", *folds]
+
+
+section = Blocks(blocks)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bench.report.markdown import code, text
 from bench.report.sections.context import Context
 from bench.sweep import suites
 
@@ -12,15 +13,15 @@ def section(ctx: Context) -> str:
     if suite is not None:
         info = suites.SUITES.get(suite)
         what = (
-            f"suite `{suite}`: {info.description} (source: {info.source})"
+            f"suite {code(suite)}: {text(info.description)} (source: {text(info.source)})"
             if info is not None
-            else f"suite `{suite}` (from a suite file; --suite-file TOML shows its description)"
+            else f"suite {code(suite)} (from a suite file; --suite-file TOML shows its description)"
         )
-        heading = f"# archbench report: {suite}"
+        heading = f"# archbench report: {text(suite)}"
     else:
         in_suites = sorted(set(ctx.tables.suite_runs.suite))
         what = "every run in the results directory" + (
-            f" (suites: {', '.join(in_suites)})" if in_suites else ""
+            f" (suites: {text(', '.join(in_suites))})" if in_suites else ""
         )
         heading = "# archbench report"
     failed = int((runs.status != "ok").sum())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.report import variants
-from bench.report.markdown import markdown_table
+from bench.report.markdown import markdown_table, text
 from bench.report.sections.context import Context
 
 
@@ -25,5 +25,5 @@ def section(ctx: Context) -> str:
     )
     changes = variants.code_changes(list(ctx.recap.variant))
     if changes:
-        note += "\n\nWhat changed between variants of user code: " + "; ".join(changes) + "."
+        note += "\n\nWhat changed between variants of user code: " + text("; ".join(changes)) + "."
     return f"## Variants\n\n{markdown_table(frame, left=tuple(frame.columns))}{note}"

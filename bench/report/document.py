@@ -59,7 +59,7 @@ from bench.report.sections import (
 from bench.report.sections import variants as variants_section
 from bench.report.sections.context import Context, Section, folded
 from bench.report.study import recover_grid
-from bench.store import DB_NAME, ResultsStore, Tables
+from bench.store import DB_NAME, NewerStoreError, ResultsStore, Tables
 from bench.sweep import suites
 
 FORMATS = ("md", "html")  # bench report --format
@@ -79,9 +79,13 @@ def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
     if not (results_dir / DB_NAME).is_file():
         raise missing_results(results_dir)
     # the evaluations the report computes are stored when the store can be written; a
-    # read-only store is read as it is (and they are computed again next time)
+    # read-only store, or one a newer archbench wrote, is read as it is (and they are
+    # computed again next time)
     writable = all(os.access(p, os.W_OK) for p in (results_dir, results_dir / DB_NAME))
-    store = ResultsStore(results_dir, readonly=not writable)
+    try:
+        store = ResultsStore(results_dir, readonly=not writable)
+    except NewerStoreError:
+        store = ResultsStore(results_dir, readonly=True)
     tables = store.tables()
     if tables.runs.empty:
         raise ArchbenchError(

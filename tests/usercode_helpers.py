@@ -79,6 +79,7 @@ def clean_registries():
     """Architectures, datasets, suites and plugins registered by a test are gone after it."""
     saved = (dict(registry._REGISTRY), dict(datasets.DATASETS), dict(suites.SUITES))
     digests, loaded = dict(userdata._DIGESTS), set(usercode._LOADED)
+    broken = dict(usercode._BROKEN)
     sources = dict(userdata.SOURCES)
     yield
     for live, old in zip(
@@ -92,6 +93,8 @@ def clean_registries():
     userdata.SOURCES.update(sources)
     usercode._LOADED.clear()
     usercode._LOADED.update(loaded)
+    usercode._BROKEN.clear()
+    usercode._BROKEN.update(broken)
     datasets._load_cached.cache_clear()
 
 

@@ -88,6 +88,7 @@ def registries_restored():
     module-scoped fixture; :func:`clean_registries` for one test)."""
     saved = (dict(registry._REGISTRY), dict(datasets.DATASETS), dict(suites.SUITES))
     digests, loaded = dict(userdata._DIGESTS), set(usercode._LOADED)
+    broken = dict(usercode._BROKEN)
     sources = dict(userdata.SOURCES)
     try:
         yield
@@ -103,6 +104,8 @@ def registries_restored():
         userdata.SOURCES.update(sources)
         usercode._LOADED.clear()
         usercode._LOADED.update(loaded)
+        usercode._BROKEN.clear()
+        usercode._BROKEN.update(broken)
         datasets._load_cached.cache_clear()
 
 

@@ -71,10 +71,13 @@ def suite_table(suite_files: Sequence[Path] = ()) -> pd.DataFrame:
 
 
 def load_plugins(args: argparse.Namespace) -> None:
-    """Import the plugins (``--import``, ./pyproject.toml, entry points) for a command."""
+    """Import the plugins (``--import``, ./pyproject.toml, entry points) for a command; an
+    installed plugin that cannot be imported is left out with a warning line."""
     from bench.config import usercode
 
-    usercode.load_plugins(getattr(args, "imports", ()))
+    no_plugins = getattr(args, "no_plugins", False)
+    for broken in usercode.load_plugins(getattr(args, "imports", ()), no_plugins=no_plugins):
+        print(f"warning: {broken.text}", file=sys.stderr)
 
 
 def suite_asked(args: argparse.Namespace) -> str | None:

@@ -26,9 +26,9 @@ from bench.cli.commands import (
     cmd_speed,
     cmd_suites,
 )
-from bench.cli.options import add_run_parser, user_options
+from bench.cli.options import NO_PLUGINS_HELP, add_run_parser, user_options
 from bench.cli.run_command import cmd_run
-from bench.config import ArchbenchError
+from bench.config import ArchbenchError, usercode
 from bench.data import datasets
 from bench.report import FORMATS
 
@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a study in a TOML file (schema in README) to list with them (repeatable)",
     )
     suites_cmd.add_argument("--format", choices=FORMATS, default="table")
+    suites_cmd.add_argument("--no-plugins", action="store_true", help=NO_PLUGINS_HELP)
     suites_cmd.set_defaults(func=cmd_suites)
 
     data_root = argparse.ArgumentParser(add_help=False)
@@ -350,8 +351,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ArchbenchError, architectures.UnknownArchitectureError) as exc:
         code = getattr(exc, "exit_code", 2)
         message = exc.args[0] if exc.args else str(exc)
+        if isinstance(exc, architectures.UnknownArchitectureError):
+            message += usercode.broken_note()
         print(f"bench: error: {message}", file=sys.stderr)
         return code
+    except (SystemExit, usercode.UserCodeExit) as exc:  # user code that exits, one line
+        exc = exc.original if isinstance(exc, usercode.UserCodeExit) else exc
+        print(
+            f"bench: error: user code ended the command: {usercode.describe_exit(exc)}; "
+            "archbench runs that code to build and evaluate models: remove the exit",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130

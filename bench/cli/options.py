@@ -20,9 +20,16 @@ ARCH_HELP = "names, shell wildcards, or your own: FILE.py:NAME or module:NAME (a
 DATASET_HELP = "a registered name, an .npz file or an image folder"
 
 
+NO_PLUGINS_HELP = (
+    "do not import installed plugins ('archbench.plugins' entry points) or ./pyproject.toml's "
+    "[tool.archbench] import (--import still does); also ARCHBENCH_NO_PLUGINS=1"
+)
+
+
 def user_options(*, study: bool = False) -> argparse.ArgumentParser:
-    """``--import`` (plugins) and, with ``study``, ``--suite-file``: the options for the user's
-    own code of ``list``, ``run`` and ``report`` (README "Benchmark your own model")."""
+    """``--import`` and ``--no-plugins`` (plugins) and, with ``study``, ``--suite-file``: the
+    options for the user's own code of ``list``, ``run`` and ``report`` (README "Benchmark
+    your own model")."""
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
         "--import",
@@ -33,6 +40,7 @@ def user_options(*, study: bool = False) -> argparse.ArgumentParser:
         help="import a module or .py file that registers architectures (repeatable; also "
         "[tool.archbench] import in ./pyproject.toml and 'archbench.plugins' entry points)",
     )
+    parent.add_argument("--no-plugins", action="store_true", help=NO_PLUGINS_HELP)
     if study:
         parent.add_argument(
             "--suite-file",

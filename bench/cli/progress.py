@@ -4,8 +4,8 @@ terminal, plain lines elsewhere.
 On a terminal, one bar counts runs and a second follows the current run's steps with its live
 loss and validation accuracy. When stderr is not a terminal (CI, a pipe, a log file), each
 epoch and each finished run prints one line instead. ``--quiet`` hides the progress; a wait for
-the training slot and a busy-machine warning are shown anyway (on stderr), and so are the
-lines that say what was recorded and the ``--seeds auto`` rounds (on stdout).
+the training slot, a busy-machine warning and a plugin left out are shown anyway (on stderr),
+and so are the lines that say what was recorded and the ``--seeds auto`` rounds (on stdout).
 """
 
 from __future__ import annotations
@@ -74,6 +74,9 @@ class RunDisplay:
 
     def on_MachineBusy(self, event: events.MachineBusy) -> None:
         self.write(event.text)
+
+    def on_PluginSkipped(self, event: events.PluginSkipped) -> None:
+        self.write(f"warning: {event.text}")
 
     def on_SweepRecorded(self, event: events.SweepRecorded) -> None:
         print(event.text)

@@ -7,11 +7,11 @@ hands them to the user's ``on_event`` callback or drops them. An event holds dat
 formatting; those that stand for one message (a wait, a warning, a verdict line) also give it
 as :attr:`text`, the same words ``bench run`` prints.
 
-In the order a study meets them: :class:`SlotWaiting` and :class:`MachineBusy` before it
-trains; per sweep :class:`SweepStarted`, :class:`ExecutorReady` (Ray), per task
-:class:`TaskStarted`, :class:`TrainingSteps` and :class:`EpochEnded` (live progress of a run
-trained in this process), :class:`RunFinished` per run, :class:`SweepEnded`, and
-:class:`SweepRecorded` once a fixed-seed study's sweep is recorded; ``--seeds auto`` adds
+In the order a study meets them: :class:`SlotWaiting`, :class:`PluginSkipped` and
+:class:`MachineBusy` before it trains; per sweep :class:`SweepStarted`, :class:`ExecutorReady`
+(Ray), per task :class:`TaskStarted`, :class:`TrainingSteps` and :class:`EpochEnded` (live
+progress of a run trained in this process), :class:`RunFinished` per run, :class:`SweepEnded`,
+and :class:`SweepRecorded` once a fixed-seed study's sweep is recorded; ``--seeds auto`` adds
 :class:`AdaptiveStarted`, :class:`RoundStarted` and :class:`RoundSettled`; a suite's LR range
 test :class:`LRRangeStarted` and :class:`LRRangePoint`.
 """
@@ -49,6 +49,14 @@ class SlotWaiting(Event):
 @dataclass(frozen=True)
 class MachineBusy(Event):
     """Other work keeps the cores busy before the sweep starts (its runs may be contended)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class PluginSkipped(Event):
+    """An installed plugin could not be imported: the study goes on without it (``text``
+    names it, the error and how to skip plugins)."""
 
     text: str
 

@@ -6,6 +6,16 @@ under ``NAME``. Modules that call :func:`architectures.register` themselves are 
 imported by :func:`load_plugins` from ``--import``, ``[tool.archbench] import`` in the working
 directory's ``pyproject.toml`` and the ``archbench.plugins`` entry-point group.
 
+An installed plugin (entry point) that cannot be imported does not stop a command: it is
+left out and described (:class:`BrokenPlugin`, :func:`broken_plugins`) for the command to
+say so, and ``no_plugins`` (``--no-plugins``, ``ARCHBENCH_NO_PLUGINS=1``) skips the entry points
+and ``pyproject.toml`` imports altogether.
+
+User code that exits (``sys.exit()``, a ``KeyboardInterrupt`` raised by the code itself or
+any other ``BaseException`` that is not an ``Exception``) does not end archbench: inside
+:func:`exits_as_errors` it becomes a :class:`UserCodeExit`, an ordinary exception that says
+where it was raised; a real Ctrl-C still interrupts.
+
 Identity: :func:`origin_of` describes where a user architecture's code lives (path, SHA-256 of
 the file, and the package name and version when it comes from an installed distribution) as
 canonical JSON; it goes into :attr:`RunConfig.arch_source` and so into the run id. On another
@@ -14,6 +24,7 @@ machine (a Ray worker) :func:`ensure` imports the same file and refuses a differ
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import importlib
@@ -21,10 +32,14 @@ import importlib.metadata
 import importlib.util
 import inspect
 import json
+import os
+import signal
 import sys
+import threading
 import tomllib
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -37,10 +52,86 @@ from bench.config.errors import ArchbenchError, UsageError
 BUILTIN_PACKAGE = "architectures"
 ENTRY_POINT_GROUP = "archbench.plugins"
 FILE_MODULE_PREFIX = "archbench_user_"
+NO_PLUGINS_ENV = "ARCHBENCH_NO_PLUGINS"
 
 
 class CodeMismatchError(ArchbenchError):
     """The code found here is not the code a run was planned with."""
+
+
+class UserCodeExit(RuntimeError):
+    """User code tried to end the process (``sys.exit()``, a ``KeyboardInterrupt`` it raised
+    itself, ...): turned into an exception that says what and where (see
+    :func:`exits_as_errors`); the original is its ``__cause__``."""
+
+    def __init__(self, exc: BaseException):
+        self.original = exc
+        super().__init__(describe_exit(exc))
+
+
+def _exit_call(exc: BaseException) -> str:
+    """``sys.exit(3)``, ``sys.exit()``, or the exception (``KeyboardInterrupt``)."""
+    if isinstance(exc, SystemExit):
+        return "sys.exit()" if exc.code is None else f"sys.exit({exc.code!r})"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}({text})" if text else type(exc).__name__
+
+
+def describe_exit(exc: BaseException) -> str:
+    """``sys.exit(3) called at models.py:12`` (or ``KeyboardInterrupt raised at ...``)."""
+    verb = "called" if isinstance(exc, SystemExit) else "raised"
+    return f"{_exit_call(exc)} {verb} at {_where(exc)}"
+
+
+_CTRL_C = {"count": 0}  # SIGINTs received while :func:`exits_as_errors` watched
+
+
+@contextlib.contextmanager
+def _ctrl_c_counted() -> Iterator[None]:
+    """Count real Ctrl-C (SIGINT) while inside, passing each on to the handler there was. Only
+    the main thread receives signals; where the handler is not Python's (ignored, or the
+    default that kills the process), no KeyboardInterrupt can come from a signal at all."""
+    previous = signal.getsignal(signal.SIGINT)
+    watch = (
+        threading.current_thread() is threading.main_thread()
+        and callable(previous)
+        and not getattr(previous, "archbench_counts", False)
+    )
+    if not watch:
+        yield
+        return
+
+    def counted(signum, frame):
+        _CTRL_C["count"] += 1
+        previous(signum, frame)
+
+    counted.archbench_counts = True
+    signal.signal(signal.SIGINT, counted)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is counted:
+            signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def exits_as_errors() -> Iterator[None]:
+    """Run user code inside: a ``SystemExit``, a ``KeyboardInterrupt`` that no Ctrl-C caused,
+    or any other ``BaseException`` that is not an ``Exception`` leaves the block as a
+    :class:`UserCodeExit`, which the caller's ``except Exception`` handles like any error. A
+    real Ctrl-C (and a ``GeneratorExit``) passes through unchanged."""
+    with _ctrl_c_counted():
+        before = _CTRL_C["count"]
+        try:
+            yield
+        except Exception:
+            raise
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt) and _CTRL_C["count"] != before:
+                raise
+            raise UserCodeExit(exc) from exc
 
 
 def file_sha256(path: Path) -> str:
@@ -58,6 +149,8 @@ def is_builtin(info: registry.ArchInfo) -> bool:
 
 def _where(exc: BaseException, prefer: Path | None = None) -> str:
     """``file:line`` of the innermost frame of ``exc`` in user code (``prefer`` first)."""
+    if isinstance(exc, UserCodeExit):
+        exc = exc.original
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{exc.filename}:{exc.lineno}"
     frames = traceback.extract_tb(exc.__traceback__)
@@ -71,6 +164,13 @@ def _where(exc: BaseException, prefer: Path | None = None) -> str:
 
 
 def _failed(what: str, exc: BaseException, prefer: Path | None = None) -> UsageError:
+    if isinstance(exc, UserCodeExit):
+        verb = "calls" if isinstance(exc.original, SystemExit) else "raises"
+        return UsageError(
+            f"cannot import {what}: {_where(exc, prefer)}: it {verb} {_exit_call(exc.original)} "
+            "while being imported; archbench imports the module to find its architectures: "
+            'remove the exit, or put it under `if __name__ == "__main__":`'
+        )
     text = " ".join(str(exc).split())
     return UsageError(
         f"cannot import {what}: {_where(exc, prefer)}: {type(exc).__name__}: {text}; fix the "
@@ -96,7 +196,8 @@ def import_file(path: str | Path) -> ModuleType:
     module.__archbench_sha256__ = digest
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with exits_as_errors():
+            spec.loader.exec_module(module)
     except registry.DuplicateArchitectureError:
         del sys.modules[name]
         raise
@@ -108,7 +209,8 @@ def import_file(path: str | Path) -> ModuleType:
 
 def import_module(name: str) -> ModuleType:
     try:
-        return importlib.import_module(name)
+        with exits_as_errors():
+            return importlib.import_module(name)
     except registry.DuplicateArchitectureError:
         raise
     except ModuleNotFoundError as exc:
@@ -219,7 +321,8 @@ def dry_forward(arch: str, kwargs: dict[str, Any], input_shape, num_classes: int
 
     info = registry.get_info(arch)
     try:
-        model = registry.create(arch, **kwargs)
+        with exits_as_errors():
+            model = registry.create(arch, **kwargs)
     except Exception as exc:
         text = " ".join(str(exc).split())
         raise UsageError(
@@ -231,7 +334,7 @@ def dry_forward(arch: str, kwargs: dict[str, Any], input_shape, num_classes: int
             "model (an nn.Module subclass instance)"
         )
     try:
-        with torch.no_grad():
+        with torch.no_grad(), exits_as_errors():
             out = model.eval()(torch.zeros(2, *input_shape))
     except Exception as exc:
         raise UsageError(
@@ -314,14 +417,15 @@ def model_from_code(arch: str, source: str, text: str, kwargs: dict[str, Any]) -
     try:  # only the built-ins stay: the stored module may register several names
         registry._REGISTRY.clear()
         registry._REGISTRY.update({n: i for n, i in saved.items() if is_builtin(i)})
-        exec(compile(text, origin["path"], "exec"), module.__dict__)
-        if arch not in registry._REGISTRY:
-            _register_callable(arch, getattr(module, arch), origin.get("ref", arch))
-        info = registry._REGISTRY[arch]
-        registry._REGISTRY[arch] = registry.ArchInfo(
-            **{**info.__dict__, "num_classes": origin["num_classes"]}
-        )
-        return registry.create(arch, **kwargs)
+        with exits_as_errors():
+            exec(compile(text, origin["path"], "exec"), module.__dict__)
+            if arch not in registry._REGISTRY:
+                _register_callable(arch, getattr(module, arch), origin.get("ref", arch))
+            info = registry._REGISTRY[arch]
+            registry._REGISTRY[arch] = registry.ArchInfo(
+                **{**info.__dict__, "num_classes": origin["num_classes"]}
+            )
+            return registry.create(arch, **kwargs)
     finally:
         registry._REGISTRY.clear()
         registry._REGISTRY.update(saved)
@@ -347,21 +451,94 @@ def pyproject_imports(directory: Path | None = None) -> list[str]:
 _LOADED: set[str] = set()
 
 
-def load_plugins(imports: Iterable[str] = (), directory: Path | None = None) -> None:
-    """Import the plugins: entry points of ``archbench.plugins``, the working directory's
-    ``[tool.archbench] import`` and ``imports`` (``--import``), each once per process."""
-    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        key = f"entry-point:{entry.value}"
-        if key in _LOADED:
-            continue
-        try:
+@dataclass(frozen=True)
+class BrokenPlugin:
+    """An installed plugin (``archbench.plugins`` entry point) that could not be imported:
+    left out, so that the commands go on without its architectures."""
+
+    name: str  # the entry point's name
+    value: str  # what it imports (``mypkg.archs``)
+    package: str  # the distribution that declares it, with its version ("" if unknown)
+    error: str  # one line: where and what
+
+    @property
+    def text(self) -> str:
+        of = f" of package {self.package}" if self.package else ""
+        return (
+            f"plugin {self.value} (entry point {self.name!r}{of}) cannot be imported, so its "
+            f"architectures are left out: {self.error}; fix or uninstall it (--no-plugins or "
+            f"{NO_PLUGINS_ENV}=1 skips plugins)"
+        )
+
+
+_BROKEN: dict[str, BrokenPlugin] = {}
+
+
+def plugins_off(no_plugins: bool = False) -> bool:
+    """Whether entry-point and ``pyproject.toml`` plugins are skipped: ``no_plugins``
+    (``--no-plugins``) or ``$ARCHBENCH_NO_PLUGINS`` set to anything but empty or 0."""
+    return no_plugins or os.environ.get(NO_PLUGINS_ENV, "").strip() not in ("", "0")
+
+
+def broken_plugins() -> list[BrokenPlugin]:
+    """The installed plugins that could not be imported in this process."""
+    return list(_BROKEN.values())
+
+
+def broken_note() -> str:
+    """For an unknown architecture: the plugins that failed to import and might provide it
+    ("" when none did)."""
+    if not _BROKEN:
+        return ""
+    return "; it may come from a plugin that cannot be imported: " + "; ".join(
+        b.text for b in _BROKEN.values()
+    )
+
+
+def _package(entry: importlib.metadata.EntryPoint) -> str:
+    dist = getattr(entry, "dist", None)
+    if dist is None:
+        return ""
+    with contextlib.suppress(Exception):
+        return f"{dist.metadata['Name']} {dist.version}"
+    return ""
+
+
+def _load_entry_point(entry: importlib.metadata.EntryPoint) -> None:
+    """Import one installed plugin; a failure of any kind (an import error, an exit, a name
+    that clashes) leaves it out as a :class:`BrokenPlugin`."""
+    key = f"entry-point:{entry.value}"
+    if key in _LOADED or key in _BROKEN:
+        return
+    try:
+        with exits_as_errors():
             entry.load()
-        except registry.DuplicateArchitectureError as exc:
-            raise UsageError(f"plugin {entry.value} (entry point {entry.name}): {exc}") from None
-        except Exception as exc:
-            raise _failed(f"plugin {entry.value}", exc) from None
+    except registry.DuplicateArchitectureError as exc:
+        error = " ".join(str(exc).split())
+    except Exception as exc:
+        error = _failed(entry.value, exc).args[0].removeprefix(f"cannot import {entry.value}: ")
+        error = error.removesuffix("; fix the error there")
+    else:
         _LOADED.add(key)
-    for target in [*pyproject_imports(directory), *imports]:
+        return
+    _BROKEN[key] = BrokenPlugin(entry.name, entry.value, _package(entry), error)
+
+
+def load_plugins(
+    imports: Iterable[str] = (), directory: Path | None = None, *, no_plugins: bool = False
+) -> list[BrokenPlugin]:
+    """Import the plugins: entry points of ``archbench.plugins`` and the working directory's
+    ``[tool.archbench] import`` (both skipped when :func:`plugins_off`), and ``imports``
+    (``--import``), each once per process. An entry point that cannot be imported is left out
+    and returned (with any left out before in this process: :func:`broken_plugins`); an
+    ``--import`` or ``pyproject.toml`` module that cannot is a UsageError."""
+    if plugins_off(no_plugins):
+        targets = list(imports)
+    else:
+        for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            _load_entry_point(entry)
+        targets = [*pyproject_imports(directory), *imports]
+    for target in targets:
         if target in _LOADED:
             continue
         try:
@@ -369,3 +546,4 @@ def load_plugins(imports: Iterable[str] = (), directory: Path | None = None) -> 
         except registry.DuplicateArchitectureError as exc:
             raise UsageError(f"--import {target}: {exc}") from None
         _LOADED.add(target)
+    return broken_plugins()

@@ -34,10 +34,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.config import ArchbenchError, RunConfig, UsageError
-from bench.data import idx, userdata
+from bench.config import ArchbenchError, UsageError
+from bench.data import idx
 from bench.report import html, markdown, numbers, variants
-from bench.report.evaluation import ensure_evaluations
+from bench.report.evaluation import ensure_evaluations, not_redoable
 from bench.report.markdown import Block
 from bench.report.sections import (
     devices,
@@ -46,6 +46,7 @@ from bench.report.sections import (
     figures,
     lr_range,
     noise,
+    not_redone,
     one_more_run,
     pairwise,
     protocol,
@@ -60,7 +61,7 @@ from bench.report.sections import (
 from bench.report.sections import variants as variants_section
 from bench.report.sections.context import Blocks, Context, Section, folded
 from bench.report.study import recover_grid
-from bench.store import DB_NAME, ResultsStore, Tables
+from bench.store import DB_NAME, NewerStoreError, ResultsStore, Tables
 from bench.sweep import suites
 
 FORMATS = ("md", "html")  # bench report --format
@@ -80,9 +81,13 @@ def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
     if not (results_dir / DB_NAME).is_file():
         raise missing_results(results_dir)
     # the evaluations the report computes are stored when the store can be written; a
-    # read-only store is read as it is (and they are computed again next time)
+    # read-only store, or one a newer archbench wrote, is read as it is (and they are
+    # computed again next time)
     writable = all(os.access(p, os.W_OK) for p in (results_dir, results_dir / DB_NAME))
-    store = ResultsStore(results_dir, readonly=not writable)
+    try:
+        store = ResultsStore(results_dir, readonly=not writable)
+    except NewerStoreError:
+        store = ResultsStore(results_dir, readonly=True)
     tables = store.tables()
     if tables.runs.empty:
         raise ArchbenchError(
@@ -137,18 +142,20 @@ def write_report(
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
     results_dir = Path(results_dir)
-    published = references.suite_references(suite)
+    # a study file's suite is known from the store's membership alone (its references and
+    # description only when --suite-file registered it)
+    published = references.suite_references(suite if suite in suites.SUITES else None)
     if reference is not None:  # read before anything is written: a bad file is exit 2
         published = pd.concat([published, references.read_references(Path(reference))])
     store, tables = select(results_dir, suite)
-    for text in tables.runs.config_json.dropna().unique():  # the user's datasets, checked
-        config = RunConfig.from_json(text)
-        userdata.ensure(config.dataset, config.dataset_source)
     out = report_target(Path(out_path) if out_path is not None else results_dir / f"report.{fmt}")
     out.parent.mkdir(parents=True, exist_ok=True)
     final_figures = out.parent / f"{out.stem}_figures"
     runs = variants.with_variants(numbers.ok_runs(tables.runs))
-    evaluations = ensure_evaluations(store, runs, data_root, say)
+    # the user's datasets checked: a file changed or gone since its runs costs their checkpoint
+    # evaluations (named in the report), not the report
+    not_redone = not_redoable(runs)
+    evaluations = ensure_evaluations(store, runs, data_root, say, not_redone)
     temp = Path(tempfile.mkdtemp(prefix=f".{out.stem}_figures.", dir=out.parent))
     try:
         ctx = Context(
@@ -163,6 +170,7 @@ def write_report(
             references=published,
             suite=suite,
             command=command,
+            not_redone=not_redone,
         )
         if fmt == "html":
             parts = blocks(ctx)
@@ -255,6 +263,7 @@ CLOSING: tuple[Section, ...] = (
     lr_range.section,
     devices.section,
     failed.section,
+    not_redone.section,
     variants_section.section,
     summaries.section,
     environment.section,

@@ -8,6 +8,11 @@ bilinear, with blank pixels (the normalized background value) filling the corner
 evaluation has the mean cross-entropy, the accuracy, the confusion matrix and every
 prediction. :func:`ensure_evaluations` stores them in the results database (``evaluations``
 table), computing only the ones missing, so a report is quick the second time.
+
+A checkpoint evaluation needs the run's data and code as they were. Where they are not (a
+dataset file changed or deleted since the run, a model whose code cannot be rebuilt, a missing
+checkpoint), :func:`not_redoable` and :func:`ensure_evaluations` say why per run instead of
+failing: the report then shows the stored numbers and names what it could not redo.
 """
 
 from __future__ import annotations
@@ -49,19 +54,27 @@ class Evaluation:
 
 
 def load_checkpoint(path: Path) -> tuple[RunConfig, torch.nn.Module]:
-    """The run's config and its model with the stored weights, on the CPU, in eval mode."""
+    """The run's config and its model with the stored weights, on the CPU, in eval mode. A
+    user model whose file has changed or is gone is rebuilt from the code the checkpoint
+    stores."""
     try:
         stored = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError) as exc:
         raise ArchbenchError(f"cannot read checkpoint {path}: {exc}") from None
     config = RunConfig.from_json(stored["config"])
     userdata.ensure(config.dataset, config.dataset_source)
-    try:
-        usercode.ensure(config.arch, config.arch_source)
-        model = architectures.create(config.arch, **config.kwargs)
-    except usercode.CodeMismatchError:  # the file has changed since: use the stored code
-        if "code" not in stored:
-            raise
+    gone = bool(config.arch_source) and not Path(json.loads(config.arch_source)["path"]).is_file()
+    from_stored_code = gone and "code" in stored  # the file is gone: the code it had
+    if not from_stored_code:
+        try:
+            usercode.ensure(config.arch, config.arch_source)
+            with usercode.exits_as_errors():
+                model = architectures.create(config.arch, **config.kwargs)
+        except usercode.CodeMismatchError:  # the file has changed since: the code it had
+            if "code" not in stored:
+                raise
+            from_stored_code = True
+    if from_stored_code:
         model = usercode.model_from_code(
             config.arch, config.arch_source, stored["code"], config.kwargs
         )
@@ -129,28 +142,72 @@ def evaluate_checkpoint(
 EVALUATIONS = [rotation_name(angle) for angle in (0.0, *ROTATIONS)]
 
 
+def not_redoable(runs: pd.DataFrame) -> dict[str, str]:
+    """Per run id, why its checkpoint cannot be evaluated here because of its data: the
+    user's dataset file has changed or is gone since the run (or cannot be read now). Runs
+    of built-in datasets are not listed (they are prepared when used)."""
+    reasons: dict[str, str] = {}
+    by_source: dict[tuple[str, str], str | None] = {}
+    for row in runs.itertuples():
+        if not isinstance(row.config_json, str):
+            continue
+        config = RunConfig.from_json(row.config_json)
+        key = (config.dataset, config.dataset_source)
+        if key not in by_source:
+            path = Path(json.loads(config.dataset_source)["path"]) if key[1] else None
+            try:
+                if path is not None and not path.exists():
+                    raise ArchbenchError(
+                        f"the file of dataset {config.dataset} is gone ({path} does not exist)"
+                    )
+                userdata.ensure(*key)
+                by_source[key] = None
+            except ArchbenchError as exc:
+                by_source[key] = " ".join(str(exc.args[0] if exc.args else exc).split())
+        if by_source[key] is not None:
+            reasons[row.run_id] = by_source[key]
+    return reasons
+
+
 def ensure_evaluations(
-    store: ResultsStore, runs: pd.DataFrame, data_root: Path | None = None, say=None
+    store: ResultsStore,
+    runs: pd.DataFrame,
+    data_root: Path | None = None,
+    say=None,
+    not_redone: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """The stored evaluations of ``runs`` (those with a checkpoint), computing and storing
-    the missing ones first. Columns: run_id, name, n, loss, acc, confusion, predictions."""
+    the missing ones first. Columns: run_id, name, n, loss, acc, confusion, predictions.
+
+    A run whose missing evaluations cannot be computed here (its id in ``not_redone``
+    already, its checkpoint missing, its data or code not what they were) is left without
+    them, and ``not_redone`` (when given) gets why; without ``not_redone`` that raises."""
     stored = store.evaluations()
     have = set(zip(stored.run_id, stored.name, strict=True))
     for row in runs.itertuples():
         if not isinstance(row.checkpoint, str) or all((row.run_id, n) in have for n in EVALUATIONS):
             continue
+        if not_redone is not None and row.run_id in not_redone:
+            continue
         path = store.directory / row.checkpoint
-        if not path.exists():
-            raise ArchbenchError(
-                f"run {row.run_id} ({row.arch}) has no checkpoint at {path}; re-run it with "
-                f"`bench run ... --force` or remove the results directory"
-            )
-        if say is not None:
+        if say is not None and path.exists():
             say(
                 f"evaluating {row.arch} seed={row.seed} ({row.run_id}) on the test set, "
                 f"as it is and rotated by {', '.join(f'{a:+g}°' for a in ROTATIONS)}"
             )
-        for ev in evaluate_checkpoint(path, data_root):
+        try:
+            if not path.exists():
+                raise ArchbenchError(
+                    f"run {row.run_id} ({row.arch}) has no checkpoint at {path}; re-run it "
+                    f"with `bench run ... --force` or remove the results directory"
+                )
+            evaluated = evaluate_checkpoint(path, data_root)
+        except Exception as exc:  # the data, the code or the checkpoint are not what they were
+            if not_redone is None:
+                raise
+            not_redone[row.run_id] = _reason(exc)
+            continue
+        for ev in evaluated:
             store.record_evaluation(
                 row.run_id,
                 ev.name,
@@ -162,8 +219,17 @@ def ensure_evaluations(
             )
     evaluations = store.evaluations()
     evaluations = evaluations[evaluations.run_id.isin(set(runs.run_id))].copy()
+    if evaluations.empty:  # the columns the sections read, whatever was stored
+        evaluations["confusion_json"] = evaluations["predictions_json"] = pd.Series(dtype=object)
     evaluations["confusion"] = evaluations.confusion_json.map(lambda t: np.array(json.loads(t)))
     evaluations["predictions"] = evaluations.predictions_json.map(
         lambda t: np.array(json.loads(t), dtype=np.int64)
     )
     return evaluations.drop(columns=["confusion_json", "predictions_json"])
+
+
+def _reason(exc: BaseException) -> str:
+    """One line for why an evaluation could not be done."""
+    if isinstance(exc, ArchbenchError | architectures.UnknownArchitectureError) and exc.args:
+        return " ".join(str(exc.args[0]).split())
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"

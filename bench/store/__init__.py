@@ -8,15 +8,18 @@ take (:mod:`.salvage`: side files, their import, salvaging readable rows).
 
 Imports: :mod:`bench.config`, :mod:`bench.data`, :mod:`bench.train` (what a run result holds).
 Face: :class:`ResultsStore`, :class:`Tables`, :func:`load`, :func:`select_columns`,
-:data:`DB_NAME`, :func:`keep_unrecorded`, :func:`import_unrecorded`, :func:`salvage`.
+:data:`DB_NAME`, :func:`keep_unrecorded`, :func:`import_unrecorded`, :func:`salvage`,
+:class:`NewerStoreError`.
 """
 
 from bench.store.columns import select_columns
+from bench.store.health import NewerStoreError
 from bench.store.results import DB_NAME, ResultsStore, Tables, load
 from bench.store.salvage import import_unrecorded, keep_unrecorded, salvage
 
 __all__ = [
     "DB_NAME",
+    "NewerStoreError",
     "ResultsStore",
     "Tables",
     "import_unrecorded",

@@ -6,6 +6,9 @@
   is opened for writing, so ``bench run`` refuses a damaged store before it trains anything.
 - :func:`check_writable`: the directory and the database file can be written (``bench run``);
   readers open the database read-only (:func:`connect_readonly`) and need no write access.
+- :func:`check_schema`: the store has every column archbench ever wrote (a store without
+  ``runs.test_acc`` is damaged), and, for writing, was not written by a newer archbench
+  (``meta.schema_version`` above this one's; such a store is still read).
 - :func:`store_error`: what an SQLite (or pandas SQL) error met while using a store becomes:
   one line naming the file, what is wrong and what to do.
 """
@@ -20,11 +23,15 @@ from pathlib import Path
 import pandas as pd
 
 from bench.config import StoreError
-from bench.store.schema import BUSY_TIMEOUT_MS
+from bench.store.schema import BUSY_TIMEOUT_MS, SCHEMA_VERSION, TABLE_COLUMNS, required_columns
 
 DAMAGE = ("malformed", "disk i/o error", "corrupt")
 READ_ONLY = ("readonly", "read-only", "unable to open")
 DB_ERRORS = (sqlite3.DatabaseError, pd.errors.DatabaseError)
+
+
+class NewerStoreError(StoreError):
+    """A store written by a newer archbench: read, but not written (:func:`check_schema`)."""
 
 
 def salvage_hint(path: Path) -> str:
@@ -98,6 +105,58 @@ def check_pages(conn: sqlite3.Connection, path: Path) -> None:
         first = " ".join(problems[0].split())[:200]
         hint = salvage_hint(path)
         raise StoreError(f"results store {path} is damaged ({first}); nothing was written: {hint}")
+
+
+def check_schema(conn: sqlite3.Connection, path: Path, *, writing: bool) -> None:
+    """Refuse (one line) a store that lacks a column every archbench store has, and, when
+    ``writing``, one whose ``meta.schema_version`` is newer than this archbench writes; a
+    newer store is read as far as its tables and columns allow (extra ones are ignored)."""
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        columns = {
+            table: {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for table in TABLE_COLUMNS
+            if table in tables
+        }
+        version = None
+        if "meta" in tables:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = row[0] if row else None
+    except DB_ERRORS as exc:
+        raise store_error(path, exc) from exc
+    missing = [
+        f"{table}.{name}"
+        for table, have in columns.items()
+        for name in required_columns(table)
+        if name not in have
+    ]
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise StoreError(
+            f"results store {path} is damaged: it lacks column(s) {shown}, which every "
+            f"archbench store has; restore it from a backup, or copy what it holds into a new "
+            f"store with `bench results --results {path.parent} --salvage NEW_DIR`"
+        )
+    if version is None:
+        return
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        raise StoreError(
+            f"results store {path} is damaged: its schema version is {version!r}, not a "
+            f"number; {salvage_hint(path)}"
+        ) from None
+    if writing and number > SCHEMA_VERSION:
+        from bench import __version__
+
+        raise NewerStoreError(
+            f"results store {path} was written by a newer archbench (store schema version "
+            f"{number}; archbench {__version__} writes version {SCHEMA_VERSION}) and is left "
+            f"as it is: upgrade archbench to record runs there, or give --results another "
+            f"directory (bench results and bench report read it as far as they can)"
+        )
 
 
 def check_writable(directory: Path, path: Path) -> None:

@@ -113,15 +113,19 @@ class ResultsStore:
         if self.readonly:
             with self.connect() as conn:
                 present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-            if "runs" not in present:
-                raise health.store_error(self.path, sqlite3.OperationalError("no such table: runs"))
+                if "runs" not in present:
+                    error = sqlite3.OperationalError("no such table: runs")
+                    raise health.store_error(self.path, error)
+                health.check_schema(conn, self.path, writing=False)
             return
         health.check_writable(self.directory, self.path)
         existed = self.path.exists()
+        if existed:  # checked before anything is written (the checkpoints folder included)
+            with self.connect() as conn:
+                health.check_pages(conn, self.path)
+                health.check_schema(conn, self.path, writing=True)
         (self.directory / "checkpoints").mkdir(parents=True, exist_ok=True)
         with self.connect() as conn:
-            if existed:
-                health.check_pages(conn, self.path)
             use_wal(conn)
         with self.transaction() as conn:  # one process at a time upgrades a store
             for statement in SCHEMA:

@@ -43,9 +43,17 @@ def keep_unrecorded(
     suite: str | None = None,
     step: str = "main",
 ) -> Path:
-    """Write ``result`` to a side file (see the module docstring); returns its path."""
+    """Write ``result`` to a side file (see the module docstring); returns its path. Its
+    checkpoint goes to ``DIR/checkpoints`` (where the store did not write it already), or
+    into the side file itself when it cannot be written there."""
     checkpoint = store.checkpoint_path(result.run_id)
-    have_checkpoint = result.checkpoint is not None and checkpoint.is_file()
+    have_checkpoint = False
+    if result.checkpoint is not None:
+        try:
+            idx.write_atomic(checkpoint, result.checkpoint)
+            have_checkpoint = True
+        except OSError:
+            pass
     record = {
         "format": FORMAT,
         "version": 1,

@@ -1,6 +1,12 @@
 """The results store's schema: its tables and columns, and what brings an older store up to
 date (write-ahead logging, columns added since it was written). Every store archbench ever
-wrote opens with this schema: columns are only ever added, never renamed or removed."""
+wrote opens with this schema: columns are only ever added, never renamed or removed.
+
+``meta.schema_version`` says which schema wrote a store: a store with a higher version than
+:data:`SCHEMA_VERSION` (a newer archbench) is read but never written. The columns of
+:func:`required_columns` were in every store archbench ever wrote; one that lacks any of them
+is damaged (or not archbench's), while the later columns (:data:`ADDED_COLUMNS`) and tables
+(:data:`ADDED_TABLES`) may be missing from an older store and read as empty."""
 
 from __future__ import annotations
 
@@ -191,6 +197,35 @@ TABLE_COLUMNS = {
     "evaluations": EVALUATION_COLUMNS,
     "adaptive": ADAPTIVE_COLUMNS,
 }
+
+
+# What stores gained after the first archbench wrote one (an older store may lack them).
+ADDED_TABLES = ("suite_runs", "lr_range", "evaluations", "adaptive")
+ADDED_COLUMNS = {
+    "runs": (
+        "parallel_seeds",
+        "cpu_s",
+        "cpu_wall_s",
+        "cpu_util",
+        "load1_start",
+        "load1_end",
+        "runnable_start",
+        "runnable_end",
+        "others_training",
+        "slot_wait_s",
+        "timing",
+        "timing_reason",
+    ),
+}
+
+
+def required_columns(table: str) -> list[str]:
+    """The columns of ``table`` that every store archbench wrote has (none for a table added
+    later: such a table, when present, was created whole)."""
+    if table in ADDED_TABLES:
+        return []
+    added = ADDED_COLUMNS.get(table, ())
+    return [name for name in TABLE_COLUMNS[table] if name not in added]
 
 
 def use_wal(conn: sqlite3.Connection) -> None:

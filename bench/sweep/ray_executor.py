@@ -88,6 +88,37 @@ def cannot_reach(address: str, timeout_s: float = 10.0) -> str | None:
     return None
 
 
+TOKEN_AUTH = (
+    "a cluster started with `ray start --head` (Ray 2.60 and later) uses token authentication: "
+    "{token}, or run on the head with --ray-address auto"
+)
+
+
+def join_failed(address: str | None, exc: BaseException) -> str:
+    """The one line for a cluster that answers at ``address`` but could not be joined: most
+    often Ray's token authentication (a head started with ``ray start --head`` expects the
+    cluster's token, which ``--ray-address auto`` finds on the head itself)."""
+    import os
+
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
+        token = (
+            "RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH) is set here: check that it holds that "
+            "cluster's token (`ray get-auth-token` on the head prints it)"
+        )
+    else:
+        token = (
+            "give this process the cluster's token in RAY_AUTH_TOKEN (`ray get-auth-token` on "
+            "the head prints it; or a file in RAY_AUTH_TOKEN_PATH)"
+        )
+    reason = getattr(exc, "message", None) or str(exc)  # Ray's auth error: without its advice
+    return (
+        f"cannot join the Ray cluster at --ray-address {address}: "
+        f"{' '.join(str(reason).split())[:300]}; {TOKEN_AUTH.format(token=token)}; if no "
+        "cluster runs there, start one with `ray start --head`, or leave out --ray-address "
+        "to start a local Ray instance"
+    )
+
+
 def is_cuda(config: RunConfig) -> bool:
     return torch.device(config.device).type == "cuda"
 
@@ -150,12 +181,8 @@ class RayExecutor(Executor):
                 log_to_driver=False,
                 **options,
             )
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise UsageError(
-                f"cannot join the Ray cluster at --ray-address {self.address}: "
-                f"{' '.join(str(exc).split())[:300]}; start one with `ray start --head`, or "
-                "leave out --ray-address to start a local Ray instance"
-            ) from None
+        except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+            raise UsageError(join_failed(self.address, exc)) from None
         self._started_ray = local
 
     def disconnect(self) -> None:

@@ -31,7 +31,7 @@ import pandas as pd
 import architectures
 from bench.config import ArchbenchError, RunConfig, UsageError, environment, usercode
 from bench.config import runs as config
-from bench.config.events import EventSink, MachineBusy, SweepRecorded, drop
+from bench.config.events import EventSink, MachineBusy, PluginSkipped, SweepRecorded, drop
 from bench.store import ResultsStore
 from bench.sweep import adaptive, suite_file, suites, sweep
 from bench.sweep.backends import make_executor
@@ -103,6 +103,7 @@ class Study:
     results: Path = Path("results")
     data_root: Path | None = None
     imports: tuple[str, ...] = ()
+    no_plugins: bool = False
 
     def __post_init__(self) -> None:
         """Normalise (lists to tuples, paths to :class:`Path`, numbers to their type) and check
@@ -133,13 +134,14 @@ class Study:
     def plan(self) -> Plan:
         """The checked configs and their executor (nothing is written): plugins imported,
         architecture objects registered, a suite or study file loaded, every config validated,
-        the executor's own checks passed. An unknown architecture is a UsageError too."""
-        usercode.load_plugins(self.imports)
+        the executor's own checks passed. An unknown architecture is a UsageError too (naming
+        the installed plugins that could not be imported, which may provide it)."""
+        usercode.load_plugins(self.imports, no_plugins=self.no_plugins)
         try:
             suite, file_seeds = self._suite()
             configs = self._suite_configs(suite, file_seeds) if suite else self._arch_configs()
         except architectures.UnknownArchitectureError as exc:
-            raise UsageError(exc.args[0]) from None
+            raise UsageError(exc.args[0] + usercode.broken_note()) from None
         if self.adaptive and len({adaptive.model_key(c) for c in configs}) < 2:
             raise UsageError(
                 "--seeds auto decides comparisons between models: name at least two "
@@ -327,6 +329,9 @@ def run_study(
 def _carry_out(study: Study, plan: Plan, emit: EventSink) -> StudyOutcome:
     """Check the data, open the store, train and record ``plan``; the outcome."""
     configs, executor = plan.configs, plan.executor
+    if not usercode.plugins_off(study.no_plugins):
+        for broken in usercode.broken_plugins():  # left out: say so before training
+            emit(PluginSkipped(broken.text))
     if executor.data_here:
         sweep.check_data(configs, study.data_root)  # a corrupt dataset, an empty split
     store = ResultsStore(study.results)

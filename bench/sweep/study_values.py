@@ -248,6 +248,7 @@ def normalised(study: Any) -> dict[str, Any]:
             str(_path("import", i)) if isinstance(i, Path) else _text("import", i)
             for i in _sequence("imports", s.imports or ())
         ),
+        "no_plugins": _flag_value("no_plugins", s.no_plugins),
     }
     check_timeout(values["timeout"])
     if values["suite"] and values["suite_file"] is not None:

@@ -7,7 +7,8 @@ what it runs); :func:`run` skips configs already complete in the store (same run
 forced, hands the rest to an executor, and records each result as it arrives, so an
 interrupted sweep resumes where it stopped when the same command runs again. A result the
 store cannot take (it became damaged, the disk is full) is kept in a side file
-(:func:`bench.store.keep_unrecorded`) to import later.
+(:func:`bench.store.keep_unrecorded`) to import later, and so is every later result of that
+sweep: a damaged store may still take some writes that salvage then cannot read back.
 
 A suite (:mod:`bench.sweep.suites`) is planned by :func:`plan_suite`, one sweep per grid point; its
 runs are recorded as members of the suite. :func:`run_lr_range_step` runs a suite's LR range
@@ -256,7 +257,9 @@ def run(
     """Run the configs not yet complete in ``store`` and record each result as it arrives
     (as members of ``suite``, when given, including the runs already complete). Progress goes
     to ``emit``: :class:`SweepStarted`, the executor's events, :class:`RunFinished` per run
-    as it is recorded (or kept in a side file), and :class:`SweepEnded` however it ends."""
+    as it is recorded (or kept in a side file), and :class:`SweepEnded` however it ends.
+    Once a result cannot be recorded, every later one is kept in a side file too, without
+    touching the store again."""
     unique = list({config.run_id: config for config in configs}.values())
     done = set() if force else store.completed_ids()
     todo = [config for config in unique if config.run_id not in done]
@@ -288,19 +291,31 @@ def run(
             )
         )
 
+    def keep(result: RunResult, live: bool, exc: BaseException) -> None:
+        kept = keep_unrecorded(store, result, exc, force=force, label=label, suite=suite, step=step)
+        summary.unrecorded.append(kept)
+        cause = exc.__cause__ or exc  # SQLite's own reason, not the whole advice
+        summary.record_error = summary.record_error or " ".join(str(cause).split())
+        summary.results.append(result)
+        finished(result, live, kept_in=kept)
+
     def on_result(result: RunResult, live: bool) -> None:
+        if summary.unrecorded:  # the store failed once in this sweep: it is not trusted again
+            # (a damaged store may still take some writes, which salvage may then not read)
+            keep(
+                result,
+                live,
+                StoreError(
+                    f"not written to a store that failed earlier in this "
+                    f"sweep ({summary.record_error})"
+                ),
+            )
+            return
         try:
             judge_cpu_util(store, result)  # reads the store: it may be the one that broke
             written = store.record(result, force=force, label=label, suite=suite, step=step)
         except (StoreError, OSError) as exc:  # the store cannot take it: keep it beside
-            kept = keep_unrecorded(
-                store, result, exc, force=force, label=label, suite=suite, step=step
-            )
-            summary.unrecorded.append(kept)
-            cause = exc.__cause__ or exc  # SQLite's own reason, not the whole advice
-            summary.record_error = summary.record_error or " ".join(str(cause).split())
-            summary.results.append(result)
-            finished(result, live, kept_in=kept)
+            keep(result, live, exc)
             return
         summary.kept_existing += not written
         summary.results.append(result)

@@ -181,7 +181,8 @@ def guarded(
 ) -> list[RunResult]:
     """Results for ``task``'s runs, filled in by ``train_fn(results, t_start, watch)`` (which
     starts and stops ``watch`` around training): ``skipped`` when the device is not available
-    here, ``oom``/``error`` (with message and traceback) when training raises, and in every
+    here, ``oom``/``error`` (with message and traceback) when training raises or the user's
+    code exits (``sys.exit()``: :func:`bench.config.usercode.exits_as_errors`), and in every
     case the environment, total time and timestamps. Training happens inside the machine-wide
     slot (:mod:`bench.train.slot`; ``emit`` hears that it waits); the wait for it is not part
     of any time."""
@@ -200,14 +201,15 @@ def guarded(
         watch = timing.TimingWatch(threads, task[0].device, waited)
         captured = None
         try:
-            for config in task:  # user code and data: imported here, their hashes checked
-                usercode.ensure(config.arch, config.arch_source)
-                userdata.ensure(config.dataset, config.dataset_source)
-            with run_settings(task[0]):
-                try:
-                    train_fn(results, t_start, watch)
-                finally:  # the settings the run trained under
-                    captured = environment.capture(device)
+            with usercode.exits_as_errors():  # sys.exit() in user code: an error, not an exit
+                for config in task:  # user code and data: imported here, their hashes checked
+                    usercode.ensure(config.arch, config.arch_source)
+                    userdata.ensure(config.dataset, config.dataset_source)
+                with run_settings(task[0]):
+                    try:
+                        train_fn(results, t_start, watch)
+                    finally:  # the settings the run trained under
+                        captured = environment.capture(device)
         except Exception as exc:  # a failing run is a result, not a crash
             for result in results:
                 result.status = "oom" if is_oom(exc) else "error"

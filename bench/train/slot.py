@@ -68,19 +68,43 @@ def lock() -> FileLock:
     return FileLock(directory / "slot.lock")
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (an exited process its parent has not reaped yet does not)."""
+def start_time(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, field 22 of ``/proc/PID/stat``),
+    or None where there is no ``/proc`` (or no such process)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[-1].split()[19])  # fields after the name start at 3
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _alive(pid: int, started: int | None = None) -> bool:
+    """Whether ``pid`` runs (an exited process its parent has not reaped yet does not) and, when
+    ``started`` (its :func:`start_time` as recorded) is given, is still the process that was
+    recorded: a process that got the same pid later (pids are reused) is not it."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process: it exists
-        return True
+        pass
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return True  # no /proc here: it exists
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    if stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
+        return False
+    return started is None or start_time(pid) in (None, started)
+
+
+def _me() -> dict:
+    """This process as the slot directory records it: its pid and start time."""
+    return {"pid": os.getpid(), "started": start_time(os.getpid())}
+
+
+def _started(entry: dict) -> int | None:
+    value = entry.get("started")
+    return int(value) if value is not None else None
 
 
 def others_training() -> list[dict]:
@@ -93,12 +117,12 @@ def others_training() -> list[dict]:
     for path in directory.glob("*.json"):
         try:
             entry = json.loads(path.read_text())
-            pid = int(entry["pid"])
+            pid, started = int(entry["pid"]), _started(entry)
         except (OSError, ValueError, KeyError, TypeError):
             continue  # being written or removed right now
         if pid == os.getpid():
             continue
-        if not _alive(pid):
+        if not _alive(pid, started):
             with contextlib.suppress(OSError):
                 path.unlink()
             continue
@@ -113,7 +137,7 @@ def announced(threads: int) -> Iterator[None]:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{os.getpid()}.json"
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"pid": os.getpid(), "threads": threads}))
+    temporary.write_text(json.dumps({**_me(), "threads": threads}))
     temporary.replace(path)
     try:
         yield
@@ -128,7 +152,11 @@ _SWEEP_WAIT = {"s": 0.0}  # what for_sweep waited, not yet reported by a run in 
 def _holder_entry() -> dict:
     try:
         entry = json.loads((slot_dir() / "holder.json").read_text())
-        return {"pid": int(entry["pid"]), "exiting": bool(entry.get("exiting"))}
+        return {
+            "pid": int(entry["pid"]),
+            "started": _started(entry),
+            "exiting": bool(entry.get("exiting")),
+        }
     except (OSError, ValueError, KeyError, TypeError):
         return {}
 
@@ -154,7 +182,7 @@ def acquire(emit: EventSink | None = None) -> FileLock:
         previous = _holder_entry()  # a `bench run` that released the slot to exit: its
         deadline = time.monotonic() + EXIT_WAIT_S  # teardown still takes the cores
         while previous.get("exiting") and previous["pid"] != os.getpid():
-            if not _alive(previous["pid"]) or time.monotonic() > deadline:
+            if not _alive(previous["pid"], previous["started"]) or time.monotonic() > deadline:
                 break
             time.sleep(0.02)
     _claim()
@@ -165,7 +193,7 @@ def _claim(exiting: bool = False) -> None:
     """Write this process's pid as the slot's holder (for the line of those who wait), and
     with ``exiting`` that it lets go of the slot only to exit."""
     with contextlib.suppress(OSError):
-        text = json.dumps({"pid": os.getpid(), "exiting": exiting})
+        text = json.dumps({**_me(), "exiting": exiting})
         (slot_dir() / "holder.json").write_text(text)
 
 

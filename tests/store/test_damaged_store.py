@@ -13,6 +13,7 @@ import pytest
 
 from bench.cli import main
 from bench.store import ResultsStore, load
+from bench.sweep import sweep as sweep_module
 from bench.train import runner
 from tests.helpers import quick_config
 
@@ -284,3 +285,76 @@ def test_a_checkpoint_that_cannot_be_written_travels_in_the_side_file(
     assert main(["results", "--results", str(results), "--record-unrecorded", str(kept[0])]) == 0
     run = load(results).runs.iloc[0]
     assert run.seed == 9 and (results / run.checkpoint).stat().st_size > 0
+
+
+def test_once_the_store_fails_mid_sweep_every_later_run_is_kept_and_all_are_recovered(
+    tmp_path, capsys
+):
+    """The store breaks in the middle of a 12-run sweep: damaged pages that fail some reads
+    and writes (those of slp's rows) but not others (mlp32's). Once one run cannot be
+    recorded, the sweep writes nothing more into that store: every later run goes to a side
+    file, so the summary's "nothing is lost" holds, and salvage plus --record-unrecorded
+    give back every run the sweep trained, checkpoints included, with the numbers a healthy
+    store records."""
+    results = tmp_path / "R"
+    store = ResultsStore(results)
+    for seed in range(60):  # earlier slp runs, spanning several pages of the runs table
+        fake = fake_result(seed)
+        fake.config = quick_config("slp", seed=100 + seed)
+        store.record(fake)
+    sweep = [
+        "run",
+        "--arch",
+        "slp",
+        "mlp32",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "1",
+        "--seeds",
+        "0-5",
+        "--seed-parallel",
+        "off",
+        "--threads",
+        "1",
+        "--quiet",
+    ]
+    # the store breaks while the first run trains (after bench run checked it)
+    record, judge = ResultsStore.record, sweep_module.judge_cpu_util
+
+    def break_once(store, result):
+        if not getattr(break_once, "done", False):
+            break_once.done = True
+            damage_page(store.path, page_of(store.path, "runs", leaf=True))
+        return judge(store, result)
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(sweep_module, "judge_cpu_util", break_once)
+    try:
+        code = main([*sweep, "--results", str(results)])
+    finally:
+        monkeypatch.undo()
+    assert ResultsStore.record is record
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert "12 NOT recorded" in captured.out and "nothing is lost" in captured.err
+    kept = sorted((results / "unrecorded").glob("*.json"))
+    assert len(kept) == 12
+    with contextlib.closing(sqlite3.connect(results / DB)) as conn:
+        seeds = {row[0] for row in conn.execute("SELECT seed FROM runs WHERE arch = 'mlp32'")}
+    assert seeds == set()  # nothing went into the damaged store after it failed
+
+    new = tmp_path / "new"
+    assert main(["results", "--results", str(results), "--salvage", str(new)]) == 0
+    assert main(["results", "--results", str(new), "--record-unrecorded", *map(str, kept)]) == 0
+    recovered = load(new).runs
+    trained = recovered[recovered.seed < 100]
+    assert len(trained) == 12 and (trained.status == "ok").all()
+    assert sorted(zip(trained.arch, trained.seed, strict=True)) == sorted(
+        (arch, seed) for arch in ("slp", "mlp32") for seed in range(6)
+    )
+    assert all((new / path).stat().st_size > 0 for path in trained.checkpoint)
+    direct = tmp_path / "direct"
+    assert main([*sweep, "--results", str(direct)]) == 0
+    healthy = load(direct).runs.set_index("run_id").test_acc
+    assert trained.set_index("run_id").test_acc.sort_index().equals(healthy.sort_index())

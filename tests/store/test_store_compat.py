@@ -8,6 +8,7 @@ from them (its results path replaced by ``{RESULTS}``)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import sqlite3
@@ -45,7 +46,8 @@ def test_a_store_written_before_the_layout_change_gives_the_same_report(tmp_path
 
 
 def history(path: Path) -> pd.DataFrame:
-    with sqlite3.connect(path / "archbench.sqlite") as conn:
+    uri = f"{(path / 'archbench.sqlite').resolve().as_uri()}?immutable=1"  # no -wal, -shm
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
         frame = pd.read_sql_query("SELECT * FROM history ORDER BY run_id, epoch", conn)
     return frame.set_index(["run_id", "epoch"])[NUMBERS]
 

@@ -171,6 +171,46 @@ def test_an_unreachable_ray_address_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "R").exists()
 
 
+@pytest.mark.parametrize("token", [None, "not-the-clusters"])
+@pytest.mark.parametrize("failure", ["connection", "authentication"])
+def test_a_ray_cluster_that_answers_but_cannot_be_joined_names_token_authentication(
+    tmp_path, capsys, monkeypatch, failure, token
+):
+    """Ray 2.60's `ray start --head` expects the cluster's token from every driver: joining
+    HOST:PORT without it fails although the cluster runs (`--ray-address auto` works on the
+    head). The line says so instead of telling the user to start a cluster."""
+    ray = pytest.importorskip("ray")
+    from bench.sweep import ray_executor
+
+    errors = {
+        "connection": ConnectionError("Failed to connect to GCS at address 10.0.0.5:6379"),
+        "authentication": ray.exceptions.AuthenticationError("Invalid authentication token"),
+    }
+
+    def refuse(**options):
+        raise errors[failure]
+
+    monkeypatch.setattr(ray_executor, "cannot_reach", lambda address: None)  # it answers
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+    if token is None:
+        monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("RAY_AUTH_TOKEN", token)
+    args = ["--executor", "ray", "--ray-address", "10.0.0.5:6379"]
+    assert main(["run", *SUITE, *args, "--results", str(tmp_path / "R")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1 and "cannot join the Ray cluster at --ray-address 10.0.0.5:6379" in err
+    )
+    assert "token authentication" in err and "RAY_AUTH_TOKEN" in err
+    assert "--ray-address auto" in err and "ray get-auth-token" in err
+    assert ("is set here" in err) == (token is not None)
+    assert "ray.io" not in err  # Ray's own advice is not repeated
+    assert not (tmp_path / "R").exists()
+
+
 # --- Ray ------------------------------------------------------------------------------------
 
 

@@ -6,6 +6,8 @@ half: on a machine busy with other work, the run alone is (rightly) contended to
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import threading
@@ -80,6 +82,43 @@ def test_another_archbench_process_training_makes_a_run_contended(tmp_path):
     )
     assert slot.others_training() == []  # a dead process's entry is cleaned up
     assert not entry.exists()
+
+
+def test_the_slot_tells_a_reused_pid_from_the_process_that_recorded_it():
+    """An entry of the slot directory names its process by pid and start time: a live process
+    whose start time differs got that pid later, so the entry's process is gone."""
+    with slot.announced(3):
+        mine = json.loads((slot.slot_dir() / "training" / f"{os.getpid()}.json").read_text())
+    assert mine["pid"] == os.getpid() and mine["started"] == slot.start_time(os.getpid())
+    assert mine["started"] is not None  # Linux: /proc gives it
+    holder_file = slot.slot_dir() / "holder.json"
+    kept = holder_file.read_bytes() if holder_file.exists() else None
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = slot.start_time(other.pid)
+        directory = slot.slot_dir() / "training"
+        entry = directory / f"{other.pid}.json"
+        entry.write_text(json.dumps({"pid": other.pid, "started": started, "threads": 2}))
+        assert slot.others_training() == [{"pid": other.pid, "threads": 2}]
+        # the same pid, but the process that wrote the entry started at another time
+        entry.write_text(json.dumps({"pid": other.pid, "started": started - 1, "threads": 2}))
+        assert slot.others_training() == []
+        assert not entry.exists()  # cleaned up like a dead process's entry
+        # a previous holder that said it exits, whose pid now belongs to another process:
+        # the next holder does not wait for it
+        holder = {"pid": other.pid, "started": started + 1, "exiting": True}
+        holder_file.write_text(json.dumps(holder))
+        previous = slot._holder_entry()
+        assert previous["started"] == started + 1
+        assert not slot._alive(previous["pid"], previous["started"])
+        assert slot._alive(other.pid, started) and slot._alive(other.pid)
+    finally:
+        other.kill()
+        other.wait()
+        if kept is None:
+            holder_file.unlink(missing_ok=True)
+        else:
+            holder_file.write_bytes(kept)
 
 
 def test_cpu_util_far_below_clean_runs_of_the_config_is_contended():

@@ -33,6 +33,9 @@ class Context:
     references: pd.DataFrame | None = None  # bench report --reference, and the suite's
     suite: str | None = None  # the suite reported (bench report --suite), None for every run
     command: str | None = None  # the command line that writes this report
+    # run id -> why its checkpoint evaluations could not be redone here (a changed or missing
+    # dataset file, code that cannot be rebuilt, a missing checkpoint)
+    not_redone: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def save(self, name: str, draw: Callable[[Path], Path]) -> str:
         """Draw one figure into the figures folder; returns its markdown image link. The

@@ -46,8 +46,11 @@ def section(ctx: Context) -> str:
     test = ctx.evaluations[ctx.evaluations.name == TEST]
     for model, group in ctx.runs.groupby("model", sort=False):
         mine = test[test.run_id.isin(set(group.run_id))]
-        classes = datasets.get_dataset_info(group.dataset.iloc[0]).classes
+        if mine.empty:
+            parts.append(left_out(model, "confusion matrix"))
+            continue
         matrix = np.sum(mine.confusion.tolist(), axis=0)
+        classes = class_names(group.dataset.iloc[0], len(matrix))
         acc = np.trace(matrix) / matrix.sum()
         title = f"{model}: {len(mine)} seed(s), {matrix.sum():,} predictions, acc {acc:.2%}"
         parts.append(
@@ -63,8 +66,34 @@ def section(ctx: Context) -> str:
         "image: predicted / true; wrong ones in red."
     )
     for model, group in ctx.runs.groupby("model", sort=False):
-        parts.append(ctx.save(f"predictions_{slug(model)}.png", grid_drawer(ctx, model, group)))
+        usable = redoable(ctx, group)
+        if usable.empty:
+            parts.append(left_out(model, "sample predictions"))
+            continue
+        parts.append(ctx.save(f"predictions_{slug(model)}.png", grid_drawer(ctx, model, usable)))
     return "\n\n".join(parts)
+
+
+def class_names(dataset: str, count: int) -> list[str]:
+    """The dataset's class names; their indices where it is not loaded here (a user dataset
+    whose file changed or is gone since its runs)."""
+    if dataset in datasets.DATASETS:
+        return datasets.get_dataset_info(dataset).classes
+    return [str(index) for index in range(count)]
+
+
+def redoable(ctx: Context, group: pd.DataFrame) -> pd.DataFrame:
+    """The runs of ``group`` whose sample predictions can be drawn here: their test-set
+    evaluation is stored and their data is what it was (see ``ctx.not_redone``)."""
+    evaluated = set(ctx.evaluations.run_id[ctx.evaluations.name == TEST])
+    return group[group.run_id.isin(evaluated) & ~group.run_id.isin(set(ctx.not_redone))]
+
+
+def left_out(model: str, what: str) -> str:
+    return (
+        f"Left out: the {what} of `{model}`; its checkpoint evaluations could not be "
+        "redone here (see Checkpoint evaluations not redone)."
+    )
 
 
 def grid_drawer(ctx: Context, model: str, group: pd.DataFrame) -> Callable[[Path], Path]:

@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.data import datasets
 from bench.report import figures, study_figures
 from bench.report.evaluation import TEST
 from bench.report.sections.context import Context, slug
-from bench.report.sections.figures import GRID_FIRST, GRID_MISTAKES, grid_drawer
+from bench.report.sections.figures import (
+    GRID_FIRST,
+    GRID_MISTAKES,
+    class_names,
+    grid_drawer,
+    left_out,
+    redoable,
+)
 from bench.report.sections.study import study_best
 from bench.report.study import Grid
 
@@ -44,9 +50,11 @@ def section(ctx: Context) -> str:
         (ctx.evaluations.name == TEST) & ctx.evaluations.run_id.isin(set(group.run_id))
     ]
     if test.empty:
+        if group.run_id.isin(set(ctx.not_redone)).any():
+            parts.append(left_out(best.best, "confusion matrix and sample predictions"))
         return "\n\n".join(parts)
-    classes = datasets.get_dataset_info(group.dataset.iloc[0]).classes
     matrix = np.sum(test.confusion.tolist(), axis=0)
+    classes = class_names(group.dataset.iloc[0], len(matrix))
     title = (
         f"{best.best}: {len(test)} seed(s), {matrix.sum():,} predictions, "
         f"acc {np.trace(matrix) / matrix.sum():.2%}"
@@ -61,6 +69,11 @@ def section(ctx: Context) -> str:
             f"confusion_{slug(best.best)}.png",
             lambda p: figures.confusion(matrix, classes, title, p),
         ),
-        ctx.save(f"predictions_{slug(best.best)}.png", grid_drawer(ctx, best.best, group)),
     ]
+    usable = redoable(ctx, group)
+    parts.append(
+        ctx.save(f"predictions_{slug(best.best)}.png", grid_drawer(ctx, best.best, usable))
+        if not usable.empty
+        else left_out(best.best, "sample predictions")
+    )
     return "\n\n".join(parts)

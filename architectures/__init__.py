@@ -6,9 +6,12 @@ and :func:`create` to build one.
 
 from architectures import cnn, deepcnn, lenet, linear, mlp  # noqa: F401  (registers them)
 from architectures.registry import (
+    MAX_PARAMETERS,
     ArchInfo,
+    ArgumentError,
     DuplicateArchitectureError,
     UnknownArchitectureError,
+    check_size,
     create,
     get_info,
     list_archs,
@@ -18,9 +21,12 @@ from architectures.registry import (
 )
 
 __all__ = [
+    "MAX_PARAMETERS",
     "ArchInfo",
+    "ArgumentError",
     "DuplicateArchitectureError",
     "UnknownArchitectureError",
+    "check_size",
     "create",
     "get_info",
     "list_archs",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from architectures.registry import register
+from architectures.registry import MAX_PARAMETERS, ArgumentError, register, size_error
 
 RECAP = "MLP vs CNN recap on MNIST (four models, Adam, batch 64, 5 epochs)"
 
@@ -29,9 +29,15 @@ def build_mlp(in_features: int, hidden: Sequence[int], num_classes: int) -> nn.S
     hidden=(512, 512),
 )
 def mlp(hidden: Sequence[int] = (512, 512), num_classes: int = 10) -> nn.Module:
-    hidden = [int(width) for width in hidden]
-    if any(width <= 0 for width in hidden):
-        raise ValueError(f"mlp hidden sizes must be positive, got {hidden}")
+    hidden = list(hidden)
+    if not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in hidden):
+        raise ArgumentError(
+            f"mlp hidden sizes must be positive integers, got {hidden}; e.g. hidden=[64,32]"
+        )
+    widths = [28 * 28, *hidden, num_classes]
+    params = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(widths))
+    if params > MAX_PARAMETERS:  # before anything is allocated
+        raise size_error("mlp", params, {"hidden": hidden})
     return build_mlp(28 * 28, hidden, num_classes)
 
 

@@ -3,6 +3,12 @@
 A family module registers a factory with the :func:`register` decorator; the function's name is
 the architecture's name. :func:`create` builds a fresh model on the CPU and :func:`list_archs`
 lists names with shell wildcards, in natural sort order (``mlp32`` before ``mlp256``).
+
+Arguments are checked before a model is built: an argument the factory declares as ``int`` (or
+a sequence of ``int``, such as ``hidden: Sequence[int]``) must be an integer (``2.5`` and
+``true`` are refused rather than truncated), and :func:`check_size` counts a model's parameters
+on PyTorch's meta device (no memory) so that one above :data:`MAX_PARAMETERS` is refused before
+it is allocated. Both raise :class:`ArgumentError` with one line.
 """
 
 from __future__ import annotations
@@ -10,12 +16,19 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import inspect
+import json
 import re
-from collections.abc import Callable, Iterable
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
+
+MAX_PARAMETERS = 1_000_000_000  # 4 GB of float32 weights before gradients and optimizer state:
+# far beyond any model an image benchmark trains here, and small enough to refuse a typo
+# (hidden=[100000000]) before it is allocated
 
 
 class UnknownArchitectureError(LookupError):
@@ -24,6 +37,11 @@ class UnknownArchitectureError(LookupError):
 
 class DuplicateArchitectureError(ValueError):
     """Raised at import when two factories claim the same name."""
+
+
+class ArgumentError(ValueError):
+    """An architecture argument of the wrong type, or a model above :data:`MAX_PARAMETERS`;
+    the message is one line naming the argument (or the size) and the fix."""
 
 
 @dataclass(frozen=True)
@@ -161,4 +179,120 @@ def create(name: str, **kwargs: Any) -> nn.Module:
             f"architecture {name!r} takes no argument {unknown[0]!r}; "
             f"it accepts: {', '.join(accepted)}"
         )
+    check_types(name, info.factory, resolved)
     return info.factory(**resolved)
+
+
+def _declared(factory: Callable[..., Any]) -> dict[str, Any]:
+    """The factory's (or class's ``__init__``'s) resolved annotations; {} if unresolvable."""
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    try:
+        return typing.get_type_hints(target)
+    except Exception:  # annotations naming what cannot be imported here: not checked
+        return {}
+
+
+def _integer_kind(hint: Any) -> str | None:
+    """``"int"`` for an ``int`` annotation, ``"ints"`` for a sequence of ``int`` (``list[int]``,
+    ``Sequence[int]``, ``tuple[int, ...]``), either optional (``| None``); else None."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        kinds = [a for a in args if a is not type(None)]
+        return _integer_kind(kinds[0]) if len(kinds) == 1 else None
+    if hint is int:
+        return "int"
+    if (
+        isinstance(origin, type)
+        and issubclass(origin, Iterable)
+        and not issubclass(origin, str | bytes | Mapping)
+        and args
+        and set(args) <= {int, Ellipsis}
+    ):
+        return "ints"
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_types(name: str, factory: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    """Refuse a value that is not an integer for an argument ``factory`` declares as ``int``
+    or as a sequence of ``int`` (a JSON ``2.5`` or ``true`` would otherwise be truncated or
+    taken as 1 while the config records what was given)."""
+    declared = _declared(factory)
+    for key, value in kwargs.items():
+        kind = _integer_kind(declared.get(key))
+        if kind is None or value is None:
+            continue
+        what = "an integer" if kind == "int" else "a list of integers"
+        if kind == "ints" and (isinstance(value, str | bytes | Mapping) or not _iterable(value)):
+            reason = ""
+        else:
+            bad = next((v for v in ([value] if kind == "int" else value) if not _is_int(v)), _OK)
+            if bad is _OK:
+                continue
+            reason = f": {_json(bad)} is not an integer" if kind == "ints" else ""
+        raise ArgumentError(
+            f"architecture {name!r}: {key} must be {what} (declared "
+            f"{_hint_text(declared[key])}), got {_json(value)}{reason}; give whole numbers, "
+            f"e.g. {key}={'64' if kind == 'int' else '[64,32]'}"
+        )
+
+
+_OK = object()
+
+
+def _iterable(value: Any) -> bool:
+    try:
+        iter(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, default=list)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _hint_text(hint: Any) -> str:
+    text = hint.__name__ if isinstance(hint, type) else str(hint)
+    return text.replace("typing.", "").replace("collections.abc.", "")
+
+
+def size_error(name: str, params: int, kwargs: dict[str, Any] | None = None) -> ArgumentError:
+    """The one line refusing a model of ``params`` parameters (above :data:`MAX_PARAMETERS`)."""
+    given = ", ".join(f"{k}={_json(v)}" for k, v in (kwargs or {}).items() if k != "num_classes")
+    if len(given) > 80:
+        given = given[:77] + "..."
+    count = f"{params:,}" if params < 10**15 else f"{float(params):.3g}"
+    return ArgumentError(
+        f"architecture {name!r}{f' with {given}' if given else ''} has {count} parameters, "
+        f"more than archbench's limit of {MAX_PARAMETERS:,} (MAX_PARAMETERS); use smaller layers"
+    )
+
+
+def check_size(name: str, **kwargs: Any) -> int | None:
+    """Build ``name`` on PyTorch's meta device (shapes only, no memory) and refuse it
+    (:class:`ArgumentError`) when it has more than :data:`MAX_PARAMETERS` parameters; its
+    parameter count, or None when the factory cannot build on the meta device (then nothing
+    is checked here: building it for real reports its own failure)."""
+    import torch
+    from torch.nn.parameter import is_lazy
+
+    try:
+        with torch.device("meta"):
+            model = create(name, **kwargs)
+    except ArgumentError:
+        raise
+    except (Exception, SystemExit):  # building it for real says what is wrong, as it does now
+        return None
+    if not isinstance(model, nn.Module):
+        return None
+    params = sum(p.numel() for p in model.parameters() if not is_lazy(p))
+    if params > MAX_PARAMETERS:
+        raise size_error(name, params, kwargs)
+    return params

@@ -142,7 +142,8 @@ def add_run_parser(commands, parents: list[argparse.ArgumentParser]) -> argparse
         choices=("auto", "on", "off"),
         default="auto",
         help="train a sweep's seeds together with torch.func (auto: where measured faster, "
-        "i.e. several seeds of an MLP or linear model on CPU; default: auto)",
+        "i.e. several seeds of an MLP or linear model on CPU, never one with lazy modules such "
+        "as nn.LazyLinear; default: auto)",
     )
     execution.add_argument(
         "--channels-last",
@@ -249,8 +250,8 @@ def add_seed_options(run: argparse.ArgumentParser) -> None:
         type=at_least(2),
         default=20,
         metavar="N",
-        help="--seeds auto: most seeds per model, fixed in advance; pairs still open there "
-        "are 'unresolved' (default: 20)",
+        help="--seeds auto: most seeds per model, fixed in advance (at most 100,000); pairs "
+        "still open there are 'unresolved' (default: 20)",
     )
     group.add_argument(
         "--margin",
@@ -258,7 +259,7 @@ def add_seed_options(run: argparse.ArgumentParser) -> None:
         default=0.1,
         metavar="PP",
         help="--seeds auto: two models are equivalent when shown (TOST) to differ by less "
-        "than ±PP percentage points of test accuracy (default: 0.1)",
+        "than ±PP percentage points of test accuracy, 0 < PP < 100 (default: 0.1)",
     )
     group.add_argument(
         "--vary",

@@ -17,6 +17,9 @@ either way from the command line; settings that change the numbers materially (l
 - ``seed_parallel`` (``--seed-parallel auto|on|off``): several seeds of a model trained at once
   (:mod:`bench.train.seedpar`). Auto: on for models with neither convolutions nor dropout, on CPU,
   with the fast loader, when the sweep has several seeds (stacked convolutions were slower).
+  Never for models with lazy modules (``nn.LazyLinear``, ...): their parameters have no shape
+  until a first forward pass, so they cannot be stacked; auto trains them one seed after
+  another (recorded as ``seed_parallel`` off) and ``on`` is refused.
 
 - no NaN fill of new tensors: with deterministic algorithms on (the default), torch fills the
   memory of every new tensor, a guard against kernels reading memory they never wrote. The
@@ -48,6 +51,17 @@ def has_dropout(model: nn.Module) -> bool:
     return any(isinstance(m, nn.Dropout) for m in model.modules())
 
 
+def has_lazy_modules(model: nn.Module) -> bool:
+    """Lazy modules (``nn.LazyLinear``, ``nn.LazyConv2d``, ...) or any parameter or buffer
+    still uninitialized: shapes unknown until the first forward pass."""
+    from torch.nn.modules.lazy import LazyModuleMixin
+    from torch.nn.parameter import is_lazy
+
+    return any(isinstance(m, LazyModuleMixin) for m in model.modules()) or any(
+        is_lazy(t) for t in (*model.parameters(), *model.buffers())
+    )
+
+
 def use_channels_last(choice: bool | None, model: nn.Module, device: str, loader: str) -> bool:
     if choice is not None:
         return choice
@@ -77,9 +91,17 @@ def use_seed_parallel(
             "--seed-parallel on needs the fast loader without --compile; "
             "use --seed-parallel off with --loader reference or --compile"
         )
+    lazy = has_lazy_modules(model)
+    if mode == "on" and lazy:
+        raise UsageError(
+            f"--seed-parallel on cannot stack {type(model).__name__}: it has lazy modules "
+            "(nn.LazyLinear, ...) whose parameters have no shape before a first forward pass; "
+            "use --seed-parallel auto or off (its seeds then train one after another)"
+        )
     if mode == "auto":
         return (
             seeds >= 2
+            and not lazy
             and torch.device(device).type == "cpu"
             and loader == "fast"
             and not compile

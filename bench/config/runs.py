@@ -320,15 +320,15 @@ def parse_seeds(text: str) -> list[int]:
 
 def parse_arch_arg(text: str) -> tuple[str, Any]:
     """``key=value`` with a JSON value (``hidden=[64,32]``) or a bare word (a string).
-    A value that starts like JSON but is not valid JSON (or holds NaN/Infinity) is refused
-    with the position of the problem."""
+    A value that starts like JSON but is not valid JSON (or holds NaN/Infinity, or a number
+    beyond a float's range such as ``1e400``) is refused with the position of the problem."""
     key, sep, value = text.partition("=")
     if not sep or not key.isidentifier():
         raise UsageError(f"invalid --arch-arg {text!r}: use KEY=VALUE, e.g. hidden=[64,32]")
     if not _looks_like_json(value):
         return key, value  # a bare word: a string
     try:
-        return key, json.loads(value, parse_constant=_no_constant)
+        return key, json.loads(value, parse_constant=_no_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"invalid JSON in --arch-arg {text!r}: {exc.msg} at position {exc.pos} of the "
@@ -347,3 +347,10 @@ def _looks_like_json(value: str) -> bool:
 
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is beyond the range of a float (not a finite number)")
+    return value

@@ -51,10 +51,17 @@ def split_indices(
     ``limit_train``/``limit_test`` first keep only the first N images of each (for quick runs);
     the validation set is then the last ``val_size`` of the kept training images, or a
     stratified, fixed-seed holdout for datasets that ask for one. ``val_size`` defaults to the
-    dataset's (10,000 for MNIST), capped at a sixth of a sliced training set.
+    dataset's (10,000 for MNIST), capped at a sixth of a sliced training set. A dataset
+    without training or test images is refused (UsageError): a run needs both.
     """
     n_train = min(len(images.train_y), limit_train or len(images.train_y))
     n_test = min(len(images.test_y), limit_test or len(images.test_y))
+    if not n_test or not n_train:
+        part = "test" if not n_test else "training"
+        raise UsageError(
+            f"dataset {info.name!r} has no {part} images; every run trains on the training "
+            "images and is scored on the test images: give a dataset with both"
+        )
     if val_size is None:
         val_size = info.default_val_size
         if limit_train is not None:  # a slice keeps the usual proportion, at most 1/6

@@ -35,6 +35,9 @@ RECIPE_OVERRIDES = (
 )
 SEED_PARALLEL = ("auto", "on", "off")
 TRACKERS = ("mlflow",)  # --track: carried out by the front ends (bench.export.tracked)
+SEEDS_BOUND = (config.MAX_SEEDS, "the seeds one sweep may have")
+MAX_MARGIN_PP = 100.0  # accuracies differ by less than 100 pp: a margin that wide settles
+# every pair as equivalent without a single seed's evidence
 
 
 def _flag(name: str) -> str:
@@ -52,14 +55,24 @@ def _sequence(name: str, value: Any, single: tuple[type, ...] = ()) -> tuple:
 
 
 def _integer(
-    name: str, value: Any, minimum: int | None = None, message: str | None = None
+    name: str,
+    value: Any,
+    minimum: int | None = None,
+    message: str | None = None,
+    maximum: tuple[int, str] | None = None,
 ) -> int | None:
+    """``value`` as an int of at least ``minimum`` and at most ``maximum`` (the bound and
+    what it is, for the message)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise UsageError(f"{_flag(name)} must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
         raise UsageError(message or f"{_flag(name)} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum[0]:
+        raise UsageError(
+            f"{_flag(name)} must be at most {maximum[0]:,} ({maximum[1]}), got {value:,}"
+        )
     return int(value)
 
 
@@ -76,6 +89,17 @@ def _number(name: str, value: Any) -> float | None:
     if value is not None and not math.isfinite(value):
         raise UsageError(f"{_flag(name)} must be a finite number, got {value}")
     return value
+
+
+def _margin(value: Any) -> float:
+    """``--margin``: finite percentage points in (0, :data:`MAX_MARGIN_PP`)."""
+    margin = _real("margin", value)
+    if margin is None or not (math.isfinite(margin) and 0 < margin < MAX_MARGIN_PP):
+        raise UsageError(
+            f"--margin must be a finite number of percentage points above 0 and below "
+            f"{MAX_MARGIN_PP:g}, got {margin}; e.g. --margin 0.1"
+        )
+    return margin
 
 
 def _flag_value(name: str, value: Any, optional: bool = False) -> bool | None:
@@ -238,9 +262,9 @@ def normalised(study: Any) -> dict[str, Any]:
         "timeout": _number("timeout", s.timeout),
         "jobs": _integer("jobs", s.jobs, 1),
         "no_wait": _flag_value("no_wait", s.no_wait),
-        "min_seeds": _integer("min_seeds", s.min_seeds, 2),
-        "max_seeds": _integer("max_seeds", s.max_seeds, 2),
-        "margin": _real("margin", s.margin),
+        "min_seeds": _integer("min_seeds", s.min_seeds, 2, maximum=SEEDS_BOUND),
+        "max_seeds": _integer("max_seeds", s.max_seeds, 2, maximum=SEEDS_BOUND),
+        "margin": _margin(s.margin),
         "vary": _choice("vary", s.vary, VARY, optional=True),
         "results": _path("results", s.results) or Path("results"),
         "data_root": _path("data_root", s.data_root),
@@ -254,12 +278,10 @@ def normalised(study: Any) -> dict[str, Any]:
     if values["suite"] and values["suite_file"] is not None:
         raise UsageError("give --suite NAME or --suite-file TOML, not both")
     if values["seeds"] == "auto":
-        low, high, margin = values["min_seeds"], values["max_seeds"], values["margin"]
+        low, high = values["min_seeds"], values["max_seeds"]
         if high < low:
             raise UsageError(
                 f"--max-seeds {high} is below --min-seeds {low}: raise --max-seeds or lower "
                 "--min-seeds"
             )
-        if not (isinstance(margin, float) and margin > 0 and math.isfinite(margin)):
-            raise UsageError(f"--margin must be > 0 percentage points, got {margin}")
     return values

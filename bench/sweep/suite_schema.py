@@ -34,11 +34,13 @@ fields are refused by name; every problem is one :class:`UsageError` line naming
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
-from bench.config import UsageError, get_recipe, usercode
+from bench.config import Recipe, UsageError, get_recipe, usercode
 from bench.config.runs import parse_seeds
 from bench.config.seeding import VARY
 from bench.data import datasets, userdata
@@ -107,10 +109,17 @@ def fields(data: dict[str, Any], path: Path) -> dict[str, Any]:
             f"{path}: [overrides] recipe has no field {unknown[0]!r}; valid: "
             f"{', '.join(sorted(recipe_fields))}"
         )
+    for key, value in overrides.items():
+        _recipe_value(value, f"[overrides] {key}", key, path)
     axes = _table(data, "grid", path)
     for key, values in axes.items():
         if not isinstance(values, list) or not values:
             raise UsageError(f"{path}: grid.{key} must be a non-empty list of values")
+        for value in values:
+            if key in recipe_fields:
+                _recipe_value(value, f"each value in grid.{key}", key, path)
+            else:
+                _argument_value(value, f"grid.{key}", path)
     points = grid(**axes) if axes else ({},)
     protocol = _protocol(data, path)
     lr_range = _lr_range(data, names, path)
@@ -133,6 +142,38 @@ def fields(data: dict[str, Any], path: Path) -> dict[str, Any]:
         "seeds": _seeds(data, path),
         "references": _references(data, path),
     }
+
+
+def _recipe_value(value: Any, where: str, field: str, path: Path) -> None:
+    """Refuse a recipe value of the wrong type for ``field`` (an integer, a number, true or
+    false, or a text, as the recipe's own value is), or out of its range, naming ``where``."""
+    kind = type(getattr(Recipe("check"), field))
+    expected = {int: "an integer", float: "a number", bool: "true or false", str: "a text"}
+    ok = {
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, int | float) and not isinstance(value, bool),
+        bool: isinstance(value, bool),
+        str: isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise UsageError(f"{path}: {where} must be {expected[kind]}, got {value!r}")
+    if kind is not bool:  # its range alone (nesterov's needs the optimizer: checked when planned)
+        try:
+            dataclasses.replace(Recipe("check"), **{field: value}).validate()
+        except UsageError as exc:
+            raise UsageError(f"{path}: {where}: {value!r} is refused: {exc}") from None
+
+
+def _argument_value(value: Any, where: str, path: Path) -> None:
+    """Refuse an architecture argument that is not a finite JSON value (a number, text,
+    boolean, or a list or table of them): ``inf``, ``nan``, a date."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise UsageError(
+            f"{path}: {where} value {value!r} is not an architecture argument: use finite "
+            "numbers, texts, true/false, or lists of them"
+        ) from None
 
 
 def _held_out(protocol: Protocol | None, dataset: str) -> int:

@@ -46,8 +46,9 @@ def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[s
     """Registered names matching ``patterns`` (wildcards allowed) and no ``exclude`` pattern,
     in the order the patterns are given.
 
-    A plain name that is not registered is refused even beside names that are, so a typo
-    never silently shrinks a sweep. A reference to user code (``FILE.py:NAME``,
+    A plain name that is not registered, a wildcard that matches nothing, or a pattern whose
+    every match ``exclude`` removes is refused even beside names that are, so a typo never
+    silently shrinks a sweep. A reference to user code (``FILE.py:NAME``,
     ``module:NAME``) is imported and registered first."""
     resolved, digests = [], {}
     for pattern in patterns:
@@ -64,20 +65,25 @@ def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[s
     for pattern in patterns:
         if not any(ch in pattern for ch in "*?["):
             architectures.get_info(pattern)  # an unknown plain name: closest matches
-    names = list(
-        dict.fromkeys(  # in the order given; a wildcard's matches in natural order
-            name
-            for pattern in patterns
-            for name in architectures.list_archs(include=pattern, exclude=list(exclude))
-        )
-    )
-    if not names:
-        raise UsageError(
-            f"no architecture matches {' '.join(patterns)}"
-            + (f" outside {' '.join(exclude)}" if exclude else "")
-            + f"; valid names: {', '.join(architectures.list_archs())}"
-        )
-    return names
+    names: dict[str, None] = {}  # in the order given; a wildcard's matches in natural order
+    for pattern in patterns:
+        matches = architectures.list_archs(include=pattern)
+        kept = architectures.list_archs(include=pattern, exclude=list(exclude))
+        if not matches:
+            others = " ".join(p for p in patterns if p != pattern)
+            raise UsageError(
+                f"no architecture matches --arch pattern {pattern!r}"
+                + (f" (given beside {others}); fix or drop it" if others else "")
+                + f"; valid names: {', '.join(architectures.list_archs())}"
+            )
+        if not kept:
+            raise UsageError(
+                f"--arch {pattern!r} matches only architectures that --exclude "
+                f"{' '.join(exclude)} removes ({', '.join(matches)}); drop the pattern or "
+                "the --exclude"
+            )
+        names.update(dict.fromkeys(kept))
+    return list(names)
 
 
 def plan(
@@ -108,7 +114,10 @@ def plan(
     configs = []
     sources: dict[str, str] = {}
     for arch in archs:
-        arch, arch_source = user_arch(arch, info, arch_kwargs or {})
+        try:
+            arch, arch_source = user_arch(arch, info, arch_kwargs or {})
+        except architectures.ArgumentError as exc:  # a type or a size: before it is built
+            raise UsageError(exc.args[0]) from None
         if arch_source and sha256_of(sources.setdefault(arch, arch_source)) != sha256_of(
             arch_source
         ):
@@ -122,6 +131,8 @@ def plan(
         kwargs = canonical_kwargs(arch_kwargs)
         try:
             model = architectures.create(arch, **json.loads(kwargs))
+        except architectures.ArgumentError as exc:
+            raise UsageError(exc.args[0]) from None
         except (TypeError, ValueError) as exc:
             if not arch_kwargs:
                 raise  # the factory itself is broken: not a usage error
@@ -162,9 +173,12 @@ def sha256_of(source: str) -> str:
 def user_arch(arch: str, info: datasets.DatasetInfo, kwargs: dict[str, Any]) -> tuple[str, str]:
     """``arch``'s registered name and, for user code, its source JSON (the code's identity,
     the dataset's input shape unless the class declares ``input_shape``, and the dataset's
-    class count), after a dry forward that checks it returns ``[batch, classes]``."""
+    class count), after a dry forward that checks it returns ``[batch, classes]``. Its
+    arguments' types and its parameter count are checked first, before anything is allocated
+    (:class:`architectures.ArgumentError`)."""
     if usercode.is_reference(arch):
         arch = usercode.resolve_reference(arch)
+    architectures.check_size(arch, **json.loads(canonical_kwargs(kwargs)))
     origin = usercode.user_origin(arch)
     if origin is None:
         return arch, ""

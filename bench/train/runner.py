@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import io
 import json
+import math
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -234,9 +235,18 @@ def record_outcome(
     targets: Sequence[float],
     **measures: Any,
 ) -> None:
+    """Fill ``result`` from ``outcome``; a run that trained to the end but has no finite test
+    accuracy (say, no test images) is an ``error``, never ``ok``."""
     result.status, result.message = outcome.status, outcome.message
     result.history = [record.as_dict() for record in outcome.history]
     result.metrics = {**summarize(outcome, sizes, targets), **measures}
+    test_acc = result.metrics.get("test_acc")
+    if result.status == "ok" and (test_acc is None or not math.isfinite(test_acc)):
+        result.status = "error"
+        result.message = (
+            f"the run ended without a test accuracy ({sizes['test']} test images): a run is "
+            "ok only when it is scored on a test set"
+        )
 
 
 def data_ready_s(device: torch.device, t_start: float) -> float:
@@ -293,7 +303,7 @@ def execute(
             parallel_seeds=1,
             **watch.conditions(),
         )
-        if outcome.status == "ok":
+        if result.status == "ok":
             result.checkpoint = serialize(model, config)
 
     return guarded([config], train_one, emit)[0]
@@ -364,7 +374,7 @@ def execute_group(
                 parallel_seeds=len(task),
                 **conditions,
             )
-            if outcome.status == "ok":
+            if result.status == "ok":
                 model.load_state_dict(stacked.state_dict(index))
                 result.checkpoint = serialize(model, result.config)
 

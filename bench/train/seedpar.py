@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state
 
-from bench.config import Recipe
+from bench.config import Recipe, fastpath
 from bench.config.events import EventSink, TrainingSteps
 from bench.data import augment
 from bench.train.loop import (
@@ -223,7 +223,13 @@ def stack(
 ) -> Stacked:
     """The S models as one stacked model: batched matrix products for plain MLPs, a vmapped
     ``functional_call`` for anything else (``dropout_gens``: one per seed, for its dropout
-    masks; ``channels_last``: the layout the sequential runs use, which orders the draws)."""
+    masks; ``channels_last``: the layout the sequential runs use, which orders the draws).
+    Models with lazy modules cannot be stacked (ValueError; planning never sends them here)."""
+    if fastpath.has_lazy_modules(models[0]):
+        raise ValueError(
+            f"seed-parallel training cannot stack {type(models[0]).__name__}: it has lazy "
+            "modules (nn.LazyLinear, ...); train its seeds one after another (--seed-parallel off)"
+        )
     if is_plain_mlp(models[0]):
         return StackedMLP(models)
     return VmappedModel(models, dropout_gens, channels_last)

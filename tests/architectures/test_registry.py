@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import torchinfo
@@ -149,3 +151,53 @@ def test_duplicate_names_are_refused(monkeypatch):
             return nn.Linear(1, 1)
 
     assert architectures.get_info("mlp32").factory.__module__ == "architectures.mlp"
+
+
+def test_integer_arguments_are_integers_not_truncated_floats_or_booleans():
+    for hidden, shown in (([2.5], "[2.5]: 2.5"), ([True], "[true]: true"), ("ab", '"ab"')):
+        with pytest.raises(architectures.ArgumentError, match=re.escape(f"got {shown}")):
+            architectures.create("mlp", hidden=hidden)  # main: 2 units, 1 unit
+    with pytest.raises(architectures.ArgumentError, match=r"positive integers, got \[0\]"):
+        architectures.create("mlp", hidden=[0])
+    assert architectures.create("mlp", hidden=(8,))[1].out_features == 8
+
+
+def test_declared_int_arguments_of_any_factory_are_checked(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+    @architectures.register(family="test", description="x", source="test")
+    def typed(
+        width: int = 4,
+        sizes: list[int] | None = None,
+        scale=1,
+        num_classes: int = 10,
+    ) -> nn.Module:
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, num_classes))
+
+    with pytest.raises(
+        architectures.ArgumentError, match=r"width must be an integer \(declared int\), got 4\.0"
+    ):
+        architectures.create("typed", width=4.0)
+    with pytest.raises(architectures.ArgumentError, match="sizes must be a list of integers"):
+        architectures.create("typed", sizes=[1, False])
+    architectures.create("typed", width=3, sizes=None, scale=0.5)  # undeclared: not checked
+
+
+def test_a_model_above_the_parameter_limit_is_refused_before_it_is_allocated(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+    @architectures.register(family="test", description="x", source="test")
+    def wide(width: int = 8, num_classes: int = 10) -> nn.Module:
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, width), nn.Linear(width, num_classes))
+
+    assert architectures.check_size("wide") == 785 * 8 + 9 * 10
+    assert architectures.check_size("strongcnn") == QUOTED_PARAMS["strongcnn"]
+    # 31.8 GB of float32 if it were built for real: counted on the meta device instead
+    with pytest.raises(architectures.ArgumentError) as refused:
+        architectures.check_size("wide", width=10**7)
+    assert str(refused.value) == (
+        "architecture 'wide' with width=10000000 has 7,950,000,010 parameters, more than "
+        "archbench's limit of 1,000,000,000 (MAX_PARAMETERS); use smaller layers"
+    )
+    with pytest.raises(architectures.ArgumentError, match=r"has 7\.95e\+26 parameters"):
+        architectures.create("mlp", hidden=[10**24])  # its own count, before any tensor

@@ -79,3 +79,6 @@ def test_invalid_json_in_arch_arg_says_so_with_the_position(tmp_path, capsys):
     assert config.parse_arch_arg("hidden=[64,32]") == ("hidden", [64, 32])
     with pytest.raises(UsageError, match="NaN is not a finite number"):
         config.parse_arch_arg("p=[NaN]")
+    with pytest.raises(UsageError, match="1e400 is beyond the range of a float"):
+        config.parse_arch_arg("hidden=[1e400]")  # main: 'hidden=[inf]', as if that was given
+    assert config.parse_arch_arg("p=[1e300, 2.5]") == ("p", [1e300, 2.5])

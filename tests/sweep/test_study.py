@@ -6,10 +6,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from torch import nn
 
 from bench.config import UsageError, events
 from bench.sweep import Study, run_study
 from tests.helpers import bench_cli
+from tests.usercode_helpers import clean_registries  # noqa: F401  (fixture)
 
 
 @pytest.mark.parametrize(
@@ -32,6 +34,11 @@ from tests.helpers import bench_cli
         ("executor", "slurm", "unknown executor 'slurm'; valid: local, process, ray"),
         ("timeout", -1, "--timeout must be > 0 seconds"),
         ("arch_args", {"hidden": float("inf")}, "invalid --arch-arg hidden=inf"),
+        ("margin", float("inf"), "--margin must be a finite number of percentage points above"),
+        ("margin", 100, "above 0 and below 100, got 100.0"),
+        ("margin", 0, "above 0 and below 100, got 0.0"),
+        ("max_seeds", 100_001, "--max-seeds must be at most 100,000 (the seeds one sweep may"),
+        ("min_seeds", 10**9, "--min-seeds must be at most 100,000"),
     ],
 )
 def test_a_bad_value_is_one_usage_error(field, value, expected):
@@ -149,3 +156,55 @@ def test_run_study_reports_by_events_and_prints_nothing(tmp_path, capsys):
     again = run_study(study, seen.append)  # complete: nothing trained, said so
     assert again.results == [] and again.already_done == 1 and len(again.runs) == 1
     assert seen[-1].summary == "1 already done"
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"archs": ["zzz*", "slp"]}, "no architecture matches --arch pattern 'zzz*' (given beside"),
+        ({"archs": ["mlp"], "arch_args": {"hidden": [2.5]}}, "hidden must be a list of integers"),
+        ({"archs": ["mlp"], "arch_args": {"hidden": [True]}}, "got [true]: true is not an"),
+        ({"archs": ["mlp"], "arch_args": {"hidden": [10**8]}}, "more than archbench's limit"),
+    ],
+)
+def test_planning_refuses_what_main_dropped_or_truncated(tmp_path, options, expected):
+    study = Study(dataset="synthetic", device="cpu", results=tmp_path / "R", **options)
+    with pytest.raises(UsageError) as raised:
+        study.plan()
+    assert expected in str(raised.value) and "\n" not in str(raised.value)
+    assert not (tmp_path / "R").exists()
+
+
+class LazyNet(nn.Module):
+    """An MLP whose first layer learns its input size: nn.LazyLinear."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.LazyLinear(8), nn.ReLU(), nn.Linear(8, num_classes)
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@pytest.mark.usefixtures("clean_registries")
+def test_lazy_modules_train_their_seeds_one_after_another(tmp_path):
+    """Main stacked two seeds of a LazyLinear model by default and recorded two errors."""
+    study = Study(
+        archs=[LazyNet],
+        dataset="synthetic",
+        seeds="0-1",
+        epochs=1,
+        limit_train=300,
+        limit_test=100,
+        threads=1,
+        device="cpu",
+        results=tmp_path,
+    )
+    assert not any(c.seed_parallel for c in study.plan().configs)  # auto: sequential
+    outcome = run_study(study)
+    assert sorted(outcome.runs.status) == ["ok", "ok"]
+    assert not outcome.runs.seed_parallel.any()
+    with pytest.raises(UsageError, match="--seed-parallel on cannot stack LazyNet: it has lazy"):
+        dataclasses.replace(study, seed_parallel="on").plan()

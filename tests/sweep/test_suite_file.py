@@ -169,6 +169,16 @@ def test_a_study_without_a_source_is_described_by_its_file(tmp_path):
             "is not an accuracy (a fraction like 0.985",
         ),
         ('archs = ["cnn"]\nsource = 3\n', "'source' must be a text in quotes, got 3"),
+        ('archs = ["cnn"]\n[overrides]\nepochs = "one"\n', "[overrides] epochs must be an intege"),
+        ('archs = ["cnn"]\n[overrides]\nepochs = 2.0\n', "epochs must be an integer, got 2.0"),
+        ('archs = ["cnn"]\n[overrides]\nlr = true\n', "[overrides] lr must be a number, got T"),
+        ('archs = ["cnn"]\n[overrides]\nlr = inf\n', "lr: inf is refused: --lr must be a fini"),
+        ('archs = ["cnn"]\n[overrides]\nepochs = 0\n', "epochs: 0 is refused: --epochs must be"),
+        ('archs = ["cnn"]\n[grid]\nlr = [0.001, "x"]\n', "each value in grid.lr must be a numbe"),
+        ('archs = ["cnn"]\n[grid]\nschedule = [1]\n', "grid.schedule must be a text, got 1"),
+        ('archs = ["cnn"]\n[grid]\nnesterov = [1]\n', "grid.nesterov must be true or false"),
+        ('archs = ["mlp"]\n[grid]\nhidden = [[nan]]\n', "grid.hidden value [nan] is not an ar"),
+        ('archs = ["mlp"]\n[grid]\nwhen = [1979-05-27]\n', "grid.when value datetime.date(1979"),
     ],
 )
 def test_a_bad_study_file_is_one_line_that_names_it(tmp_path, text, expected):

@@ -173,6 +173,20 @@ def test_exceptions_become_error_and_oom_results(monkeypatch):
     assert runner.execute(quick_config()).status == "oom"
 
 
+def test_a_run_that_ends_without_a_test_accuracy_is_not_ok(monkeypatch):
+    fit = train.fit
+
+    def unscored(*args, **kwargs):  # what an empty test set gave: NaN, recorded as ok on main
+        outcome = fit(*args, **kwargs)
+        outcome.history[-1].test_acc = math.nan
+        return outcome
+
+    monkeypatch.setattr(train, "fit", unscored)
+    result = runner.execute(quick_config(epochs=1))
+    assert result.status == "error" and result.checkpoint is None
+    assert result.message.startswith("the run ended without a test accuracy (300 test images)")
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_unavailable_device_is_skipped_with_a_reason():
     result = runner.execute(quick_config(device="cuda"))

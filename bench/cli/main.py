@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         "When the runs form a grid (a suite's grid, or models that differ only in recipe "
         "values or architecture arguments), a study section comes first: a heatmap of test "
         "accuracy over the grid, sensitivity curves, and the settings that cannot be told "
-        "apart from the best on validation accuracy.",
+        "apart from the best on validation accuracy (corrected for the settings compared).",
     )
     report.add_argument("--suite", metavar="NAME", help="only the runs of this suite")
     report.add_argument(

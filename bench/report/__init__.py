@@ -4,8 +4,8 @@ Holds model variants (:mod:`.variants`), checkpoint evaluations
 (:mod:`.evaluation`), the report's numbers (:mod:`.numbers`; over seeds: :mod:`.seeds`),
 figures (:mod:`.figures`), the report's sections, one module each computing and rendering its
 own tables (:mod:`.sections`), and their order and the assembly (:mod:`.document`),
-``bench compare`` (:mod:`.compare`), ``bench speed`` (:mod:`.speed`) and terminal tables
-(:mod:`.tables`).
+``bench compare`` (:mod:`.compare`), ``bench plan`` (:mod:`.plan`), ``bench speed``
+(:mod:`.speed`) and terminal tables (:mod:`.tables`).
 
 Imports: every earlier step.
 Face: :func:`recap`, :func:`write_report`, :func:`speed_tables`, :func:`render`,

@@ -25,7 +25,7 @@ no interval.
 - :func:`std_interval` and :func:`variance_ratio_interval`: chi-square and F intervals of a
   standard deviation and of the ratio of two variances (normal seed noise).
 - :func:`bootstrap_interval`: the percentile bootstrap interval of a statistic over seeds,
-  seeded. The report does not print it: at 3-8 seeds it covers 83-89 % where it promises 95 %
+  seeded. The report does not print it: at 3-8 seeds it covers 76-89 % where it promises 95 %
   (docs/calibration.md).
 
 Missing values (None, NaN) are dropped everywhere (:func:`finite`).

@@ -40,7 +40,7 @@ def section(ctx: Context) -> str:
 test set's grid can show; clipped to [0, 100] %): the range to judge one published number
 against. With heavy-tailed seed noise it covers less (about 93 % for t-distributed noise with
 3 degrees of freedom: docs/calibration.md). The CI of the mean is the recap's. No bootstrap
-interval is shown: at 3-8 seeds a percentile bootstrap covers 83-89 % where it promises 95 %.""",
+interval is shown: at 3-8 seeds a percentile bootstrap covers 76-89 % where it promises 95 %.""",
     ]
     for study_id, settings in studies:
         aside = [

@@ -79,7 +79,8 @@ class Settings:
             f"looks at n = {', '.join(map(str, self.looks()))} "
             f"(--min-seeds {self.min_seeds}, --max-seeds {self.max_seeds}, fixed in advance); "
             f"each look tests at alpha {self.alpha:g}/{k} = {self.alpha_per_look:.4g} "
-            f"(Bonferroni alpha-spending), Holm over the open pairs' t-tests and TOSTs; "
+            f"(Bonferroni alpha-spending); the open pairs' t-tests and TOSTs adjusted together "
+            f"(Holm's step-down, at most one true hypothesis per pair); "
             f"equivalence margin ±{self.margin_pp:g} pp; per-seed differences on the test set's "
             "grid"
         )

@@ -257,7 +257,10 @@ def test_pairwise_after_seeds_auto_uses_the_seeds_the_recap_shows(tmp_path):
     assert row.verdict == "mlp32 better"
     text = " ".join(one_more_run.section(ctx).split())
     assert "study `study1`" in text and "not in the pairwise table" in text
-    assert "`mlp32` vs `slp`: unresolved after 2 seeds (seeds 0-1)" in text
+    assert (
+        "`mlp32` vs `slp`: unresolved after 2 seeds on seeds 0-1, where the store holds 10 seeds"
+        in text
+    )
 
 
 def test_pairs_settled_by_seeds_auto_keep_the_sequential_verdict_and_its_level(tmp_path):

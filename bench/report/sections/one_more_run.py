@@ -46,28 +46,49 @@ interval is shown: at 3-8 seeds a percentile bootstrap covers 76-89 % where it p
         aside = [
             found for found in decided.values() if found.study_id == study_id and not found.applies
         ]
-        text = f"""**Seed counts chosen adaptively** (`--seeds auto`, study `{study_id}`):
-{settings.describe()}. Every verdict marked --seeds auto in the pairwise table, its level and
-its seed count, comes from replaying this rule on the stored per-seed results. Optional stopping
-is accounted for by a maximum fixed in advance and a Bonferroni alpha-spending over its looks:
-whichever look a pair stopped at, the chance of any wrong 'better' or 'equivalent' verdict in
-the study is at most {settings.alpha:g}. Pairs still open at {settings.max_seeds} seeds are
-'unresolved'."""
+        text = textwrap.fill(
+            f"**Seed counts chosen adaptively** (`--seeds auto`, study `{study_id}`): "
+            f"{settings.describe()}. Every verdict marked --seeds auto in the pairwise table, "
+            "its level and its seed count, comes from replaying this rule on the stored "
+            "per-seed results. Optional stopping is accounted for by a maximum fixed in advance "
+            "and a Bonferroni alpha-spending over its looks: whichever look a pair stopped at, "
+            "the chance of any wrong 'better' or 'equivalent' verdict in the study is at most "
+            f"{settings.alpha:g}. Pairs still open at {settings.max_seeds} seeds are "
+            "'unresolved'.",
+            width=95,
+        )
         if aside:
-            lines = "; ".join(
-                f"`{f.decision.a}` vs `{f.decision.b}`: {f.decision.text(f.margin_pp)} "
-                f"(seeds {seed_range(f.seeds)})"
-                for f in aside
-            )
+            lines = "; ".join(_aside_text(found, stored(ctx, found)) for found in aside)
             text += "\n\n" + textwrap.fill(
                 f"This study's replay of {len(aside)} pair(s) is not in the pairwise table, "
-                "because the store holds other seeds of those models than the rule used (the "
-                "pairwise table, like the recap, uses every stored seed, at one look): "
+                "which (like the recap) tests every stored seed at one look: "
                 f"{lines}.",
                 width=95,
             )
         parts.append(text)
     return "\n\n".join(parts)
+
+
+def stored(ctx: Context, found) -> int:
+    """The seeds stored for both models of a replayed pair."""
+    runs = ctx.runs
+    a = set(runs[runs.model == found.decision.a].seed)
+    b = set(runs[runs.model == found.decision.b].seed)
+    return len(a & b)
+
+
+def _aside_text(found, shared: int) -> str:
+    d = found.decision
+    pair = f"`{d.a}` vs `{d.b}`"
+    if d.verdict == "open":
+        return (
+            f"{pair}: open, its next look needs seeds {seed_range(found.seeds)} and the store "
+            f"holds {shared} of both (the study is not finished)"
+        )
+    return (
+        f"{pair}: {d.text(found.margin_pp)} on seeds {seed_range(found.seeds)}, where the "
+        f"store holds {shared} seeds of both"
+    )
 
 
 def seed_range(seeds_used: tuple[int, ...]) -> str:

@@ -109,6 +109,18 @@ def example_report(session: nox.Session) -> None:
     session.run(*common, "--format", "html", "--out", f"{EXAMPLE_REPORT}/report.html")
 
 
+@nox.session(python=PYTHON, default=False)
+def calibration(session: nox.Session) -> None:
+    """Simulate the report's, --seeds auto's and bench compare's statistics on MNIST-like seed
+    noise (tests/stats/calibration.py, the large version of tests/stats/test_calibration.py)
+    and write the table to docs/calibration.md; fails when a row is outside its bound.
+
+    Arguments go to the script, e.g. `nox -s calibration -- --studies 5000`.
+    """
+    install(session)
+    session.run("python", "-m", "tests.stats.calibration", *session.posargs)
+
+
 BENCHMARKS = "results/benchmarks"
 
 

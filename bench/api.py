@@ -1,6 +1,7 @@
 """archbench from Python: :func:`run` trains and records like ``bench run``, :func:`report`
 writes the report like ``bench report``, :func:`results` gives every stored column as
-``bench results --columns`` does.
+``bench results --columns`` does, :func:`plan` answers how many seeds a comparison needs
+like ``bench plan``.
 
 >>> from bench import api
 >>> outcome = api.run(archs=[MyNet, "cnn"], dataset="mnist", seeds=range(5), epochs=5)
@@ -35,6 +36,7 @@ import pandas as pd
 
 from bench.config.events import EventSink
 from bench.export import tracked
+from bench.report import plan as planning
 from bench.report import write_report
 from bench.store import load, select_columns
 from bench.sweep import Study, StudyOutcome, run_study
@@ -105,3 +107,20 @@ def results(
     the valid ones)."""
     frame = load(results).full(history)
     return select_columns(frame, columns if isinstance(columns, str) else list(columns))
+
+
+def plan(
+    results: str | Path = "results",
+    *,
+    suite: str | None = None,
+    difference_pp: float = planning.DEFAULT_DIFFERENCE_PP,
+    power: float = planning.DEFAULT_POWER,
+    min_seeds: int = planning.adaptive.DEFAULT_MIN_SEEDS,
+    margin_pp: float = planning.adaptive.DEFAULT_MARGIN_PP,
+    noise_pp: float | None = None,
+) -> pd.DataFrame:
+    """The seeds ``seeds="auto"`` needs to tell each pair of the stored models apart with
+    ``power`` when they truly differ by ``difference_pp``, and their training time, one row per
+    pair (:func:`bench.report.plan.plan`); ``noise_pp`` instead of the store's seed noise."""
+    settings = planning.PlanSettings(difference_pp, power, min_seeds, margin_pp)
+    return planning.plan_store(Path(results), settings, suite, noise_pp)

@@ -30,3 +30,22 @@ def bench_cli(*args: str, timeout: float = 600, env=None) -> subprocess.Complete
         timeout=timeout,
         env=env,
     )
+
+
+def auto_store(directory, values: dict[str, list[float]], settings: dict):
+    """Runs with these per-seed accuracies (on 10,000 test images, nothing trained) and an
+    adaptive study over them as `bench run --seeds auto` records it."""
+    from bench.store import ResultsStore
+    from bench.train import runner
+
+    store = ResultsStore(directory)
+    planned = {}
+    for arch, accs in values.items():
+        for seed, acc in enumerate(accs):
+            config = quick_config(arch, seed=seed)
+            metrics = {"test_acc": acc, "n_test": 10_000, "time_train_s": 1.0}
+            store.record(runner.RunResult(config=config, status="ok", metrics=metrics))
+        seeds_planned = range(settings["max_seeds"])
+        planned[arch] = [quick_config(arch, seed=s).run_id for s in seeds_planned]
+    store.record_adaptive("study1", None, settings, planned)
+    return store

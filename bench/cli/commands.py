@@ -1,6 +1,6 @@
 """The ``bench`` subcommands that read the registry, the data and the results: ``list``,
-``suites``, ``data``, ``results``, ``speed``, ``report``, ``compare`` and ``export`` (``bench
-run`` is in :mod:`bench.cli.run_command`; the argument parser in :mod:`bench.cli.main`)."""
+``suites``, ``data``, ``results``, ``speed``, ``report``, ``compare``, ``plan`` and ``export``
+(``bench run`` is in :mod:`bench.cli.run_command`; the argument parser in :mod:`bench.cli.main`)."""
 
 from __future__ import annotations
 
@@ -357,3 +357,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
         return 1 if args.fail_on_regression else 0
     return 1 if args.fail_on_regression and compare.has_regression(frame) else 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from bench.report import plan
+
+    settings = plan.PlanSettings(args.difference, args.power, args.min_seeds, args.margin)
+    frame = plan.plan_store(args.results, settings, args.suite, args.noise_pp)
+    if frame.empty:
+        raise ArchbenchError(f"only one model in {args.results}: nothing to plan a comparison for")
+    if args.format in ("csv", "json"):
+        print(render(frame, args.format))
+        return 0
+    style = "simple" if args.format == "table" else "pipe"
+    print(plan.formatted(frame).to_markdown(index=False, tablefmt=style, disable_numparse=True))
+    print(plan.summary(frame, settings))
+    return 0

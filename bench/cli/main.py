@@ -21,6 +21,7 @@ from bench.cli.commands import (
     cmd_export_mlflow,
     cmd_export_tensorboard,
     cmd_list,
+    cmd_plan,
     cmd_report,
     cmd_results,
     cmd_speed,
@@ -282,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
         "When the runs form a grid (a suite's grid, or models that differ only in recipe "
         "values or architecture arguments), a study section comes first: a heatmap of test "
         "accuracy over the grid, sensitivity curves, and the settings that cannot be told "
-        "apart from the best on validation accuracy.",
+        "apart from the best on validation accuracy (corrected for the settings compared).",
     )
     report.add_argument("--suite", metavar="NAME", help="only the runs of this suite")
     report.add_argument(
@@ -318,11 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
         "seed and device): mean test accuracy A and B, the difference with its 95 % CI, "
         "training time A and B and their ratio, flagging changes beyond noise. The sets are "
         "two results directories, or two labels or two commits within --results DIR.",
-        epilog="Flags: accuracy beyond 2 standard errors of a noise study's seed noise, else when "
-        "the 95 % CI of the difference excludes 0 (n >= 2 per side; paired t-test by seed on the "
-        "seeds both sides ran when they share two or more, else Welch's t-test: the test column "
-        "says which); time when B/A is outside "
-        "[0.9, 1.1] and the change exceeds 2 std of the per-run times.",
+        epilog="Flags: accuracy when the change's p-value, Holm-adjusted over the models "
+        "compared, is below 0.05: a z-test with a noise study's seed noise, else the t-test on "
+        "the test set's grid (n >= 2 per side; paired by seed on the seeds both sides ran when "
+        "they share two or more, else Welch's t-test: the test column says which); time when "
+        "B/A is outside [0.9, 1.1] and the change exceeds 2 std of the per-run times.",
     )
     compare_cmd.add_argument(
         "dirs", nargs="*", metavar="RESULTS_A RESULTS_B", help="two results directories"
@@ -339,6 +340,44 @@ def build_parser() -> argparse.ArgumentParser:
         "when nothing was compared (no model ran on both sides)",
     )
     compare_cmd.set_defaults(func=cmd_compare)
+
+    plan_cmd = commands.add_parser(
+        "plan",
+        parents=[results_dir],
+        help="how many seeds --seeds auto needs to tell two models apart, and what they cost",
+        description="For every pair of the stored models, the seeds `bench run --seeds auto` "
+        "needs to tell them apart with the power asked for when they truly differ by "
+        "--difference pp: the seed noise of their per-seed difference measured in the store "
+        "(or given with --noise-pp, no store needed), the rule's looks, levels and family "
+        "simulated (planning as if every pair stayed open: it errs towards more seeds), the "
+        "seeds needed if the noise is at the 90 %% upper bound of its estimate, and the "
+        "training time from the runs recorded clean.",
+    )
+    plan_cmd.add_argument("--suite", metavar="NAME", help="only the runs of this suite")
+    plan_cmd.add_argument(
+        "--difference",
+        type=float,
+        default=0.2,
+        metavar="PP",
+        help="the true difference to tell apart, in percentage points (default 0.2)",
+    )
+    plan_cmd.add_argument(
+        "--power", type=float, default=0.8, help="the chance to find it (default 0.8)"
+    )
+    plan_cmd.add_argument(
+        "--noise-pp",
+        type=float,
+        metavar="PP",
+        help="the seed noise of a per-seed difference, in pp, instead of the store's",
+    )
+    plan_cmd.add_argument(
+        "--min-seeds", type=int, default=3, help="as bench run --min-seeds (default 3)"
+    )
+    plan_cmd.add_argument(
+        "--margin", type=float, default=0.1, metavar="PP", help="as bench run --margin (0.1)"
+    )
+    plan_cmd.add_argument("--format", choices=FORMATS, default="table")
+    plan_cmd.set_defaults(func=cmd_plan)
     return parser
 
 

@@ -6,8 +6,8 @@ figures (:mod:`.figures`), the report's sections, one module each computing and 
 own tables (:mod:`.sections`), the markdown helpers through which every text from a store,
 a file or user code enters the report, escaped (:mod:`.markdown`), the HTML page
 (:mod:`.html`), and their order and the assembly (:mod:`.document`),
-``bench compare`` (:mod:`.compare`), ``bench speed`` (:mod:`.speed`) and terminal tables
-(:mod:`.tables`).
+``bench compare`` (:mod:`.compare`), ``bench plan`` (:mod:`.plan`), ``bench speed``
+(:mod:`.speed`) and terminal tables (:mod:`.tables`).
 
 Imports: every earlier step.
 Face: :func:`recap`, :func:`write_report`, :func:`speed_tables`, :func:`render`,

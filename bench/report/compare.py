@@ -7,15 +7,18 @@ device is matched with the other side's single device, so CPU vs GPU can be comp
 
 Flags, the rule for "beyond noise":
 
-- accuracy: where the model's seed noise is known (a ``noise`` study in either store: runs
-  under several ``--vary`` values, at least 5 seeds with every source varied, std s), the
-  difference exceeds 2 standard errors of a difference of means with that noise,
-  ``2 s sqrt(1/n_a + 1/n_b)`` (so one seed per side is enough); otherwise the 95 % CI of the
-  difference in mean test accuracy (B - A) excludes 0. The difference is paired by seed on the
-  seeds both sides ran when they share at least two (then over those seeds only: a seed gives
-  the same split and shuffle order on both sides, so 16 seeds against 2 of them compare those
-  2), else Welch's t-test on all runs; the ``test`` column says which. With n < 2 on a side
-  and no known noise, accuracy is not flagged.
+- accuracy: each compared model gets a two-sided p-value for "no change" and the p-values of
+  all the models compared are Holm-adjusted together (comparing many models does not make a
+  flag more likely by chance); a model is flagged when its adjusted p is below 0.05. Where the
+  model's seed noise is known (a ``noise`` study in either store: runs under several
+  ``--vary`` values, at least 5 seeds with every source varied, std s), the p-value is that
+  of a z-test of the difference of means with that noise, ``s sqrt(1/n_a + 1/n_b)`` (so one
+  seed per side is enough); otherwise the t-test of the difference in mean test accuracy
+  (B - A) on the test set's grid. The difference is paired by seed on the seeds both sides ran
+  when they share at least two (then over those seeds only: a seed gives the same split and
+  shuffle order on both sides, so 16 seeds against 2 of them compare those 2), else Welch's
+  t-test on all runs; the ``test`` column says which. With n < 2 on a side and no known
+  noise, accuracy is not tested.
 - time: the ratio of mean training times B / A is outside [0.9, 1.1] and the difference is
   larger than 2 standard deviations of the per-run times (the larger side's std; with n < 2
   on both sides the ratio alone decides).
@@ -33,6 +36,7 @@ import math
 from pathlib import Path
 
 import pandas as pd
+from scipy import stats as sps
 
 from bench import stats
 from bench.config import ArchbenchError, UsageError
@@ -41,7 +45,7 @@ from bench.store import load
 
 TIME_RATIO_BAND = (0.9, 1.1)
 TIME_STD_FACTOR = 2.0
-NOISE_SE_FACTOR = 2.0
+KNOWN_NOISE = "z-test, known seed noise"
 REGRESSIONS = ("accuracy down", "slower")
 
 
@@ -94,6 +98,12 @@ def compare(
             pairs.append((left[0], right[0]))
     matched_a, matched_b = {p[0] for p in pairs}, {p[1] for p in pairs}
     rows = [_row(a[ka], b[kb], noise.get(ka[0])) for ka, kb in pairs]
+    adjusted = stats.holm([row["p_value"] for row in rows])  # one family: the models compared
+    for row, p in zip(rows, adjusted, strict=True):
+        row["p_holm"] = p
+        if p < stats.ALPHA:
+            accuracy = "accuracy up" if row["delta_pp"] > 0 else "accuracy down"
+            row["flag"] = "; ".join([accuracy, *filter(None, [row["flag"]])])
     rows += [_one_side(group, "only in A") for key, group in a.items() if key not in matched_a]
     rows += [_one_side(group, "only in B") for key, group in b.items() if key not in matched_b]
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -111,6 +121,7 @@ COLUMNS = [
     "ci_high_pp",
     "test",
     "p_value",
+    "p_holm",
     "time_a_s",
     "time_b_s",
     "time_ratio",
@@ -158,20 +169,22 @@ def _device(ga: pd.DataFrame, gb: pd.DataFrame) -> str:
 
 
 def _row(ga: pd.DataFrame, gb: pd.DataFrame, noise_std: float | None = None) -> dict:
+    """A model on both sides: the accuracy change with its test's p-value (before the Holm
+    correction over the models, done by :func:`compare`) and the time flag."""
     # B first: the difference is B - A (over the shared seeds when it is paired on them)
     d = stats.difference_on_shared(
-        dict(zip(gb.seed, gb.test_acc, strict=True)), dict(zip(ga.seed, ga.test_acc, strict=True))
+        dict(zip(gb.seed, gb.test_acc, strict=True)),
+        dict(zip(ga.seed, ga.test_acc, strict=True)),
+        seeds.resolution(pd.concat([ga, gb])),
     )
+    test, p_value = d.test, d.p_value
+    if noise_std is not None and not math.isnan(noise_std) and noise_std > 0:
+        z = abs(d.diff) / (noise_std * math.sqrt(1 / d.n_a + 1 / d.n_b))
+        test, p_value = KNOWN_NOISE, float(2 * sps.norm.sf(z))
     ta, tb, basis = timed_alike(ga, gb)
     time_a, time_b = ta.time_train_s.mean(), tb.time_train_s.mean()
     ratio = time_b / time_a if time_a > 0 else math.nan
     flags = []
-    if noise_std is not None and not math.isnan(noise_std):
-        beyond = abs(d.diff) > NOISE_SE_FACTOR * noise_std * math.sqrt(1 / d.n_a + 1 / d.n_b)
-    else:
-        beyond = d.ci_excludes_zero
-    if beyond:
-        flags.append("accuracy up" if d.diff > 0 else "accuracy down")
     stds = [s for s in (ta.time_train_s.std(), tb.time_train_s.std()) if not math.isnan(s)]
     noise = TIME_STD_FACTOR * max(stds) if stds else 0.0
     outside = not TIME_RATIO_BAND[0] <= ratio <= TIME_RATIO_BAND[1]  # False for nan
@@ -187,8 +200,8 @@ def _row(ga: pd.DataFrame, gb: pd.DataFrame, noise_std: float | None = None) -> 
         "delta_pp": d.diff * 100,
         "ci_low_pp": d.ci_low * 100,
         "ci_high_pp": d.ci_high * 100,
-        "test": d.test,
-        "p_value": d.p_value,
+        "test": test,
+        "p_value": p_value,
         "time_a_s": time_a,
         "time_b_s": time_b,
         "time_ratio": ratio,
@@ -228,7 +241,9 @@ def short_test(test) -> str:
     shared = test.removeprefix(stats.PAIRED + " on ")
     if shared != test:
         return f"paired t, {shared}"
-    return {stats.PAIRED: "paired t", stats.WELCH: "Welch t"}.get(test, test)
+    return {stats.PAIRED: "paired t", stats.WELCH: "Welch t", KNOWN_NOISE: "z, known noise"}.get(
+        test, test
+    )
 
 
 def compared(frame: pd.DataFrame) -> pd.DataFrame:
@@ -261,6 +276,7 @@ def formatted(frame: pd.DataFrame) -> pd.DataFrame:
                 for lo, hi, test in zip(frame.ci_low_pp, frame.ci_high_pp, frame.test, strict=True)
             ],
             "test": [short_test(test) for test in frame.test],
+            "p (Holm)": [num(v, ".4f") for v in frame.p_holm],
             "time A": _times(frame, "a"),
             "time B": _times(frame, "b"),
             "B / A": [num(v, ".2f") for v in frame.time_ratio],
@@ -279,10 +295,11 @@ def _times(frame: pd.DataFrame, side: str) -> list[str]:
 
 
 RULE = (
-    "flags: accuracy when B - A exceeds 2 standard errors of the model's known seed noise (a "
-    "noise study in the store), else when the 95 % CI of B - A excludes 0 (needs n >= 2 per "
-    "side; paired by seed on the seeds both sides ran when they share two or more, else "
-    "Welch); time when "
+    "flags: accuracy when the change B - A is beyond noise, p (Holm) < 0.05: the two-sided "
+    "p-value of each model's change, Holm-adjusted over the models compared; a z-test with the "
+    "model's known seed noise (a noise study in the store), else the t-test on the test set's "
+    "grid (needs n >= 2 per side; paired by seed on the seeds both sides ran when they share "
+    "two or more, else Welch); time when "
     f"B / A is outside [{TIME_RATIO_BAND[0]:g}, {TIME_RATIO_BAND[1]:g}] and the change exceeds "
     f"{TIME_STD_FACTOR:g} std of the per-run times, over runs not recorded contended and "
     "trained in groups of the same size (timed)"

@@ -12,12 +12,14 @@ Conventions (also stated in the report):
 
 - Test accuracy and loss are the last epoch's (the weights in the checkpoint), never selected
   on the test set. Training time is the training loop's wall time (evaluation excluded).
-- Mean ± sample std over seeds, n, and the 95 % t confidence interval of the mean.
+- Mean ± sample std over seeds, n, and the 95 % confidence interval of the mean accuracy
+  (inside [0, 100] %); accuracies on the test set's grid (:mod:`bench.stats`).
 - Pairwise: difference of mean test accuracy with its 95 % CI; paired t-test by seed when both
   models have the same seeds, else Welch's t-test; verdicts (A better / equivalent within
-  ±0.1 pp by TOST / unresolved) use Holm-adjusted p < 0.05 over the pairs of the table, or
-  the ``--seeds auto`` stopping rule for the pairs it decided. With n < 2 on a side no claim
-  is made. Prediction intervals for one more run; references; noise by source (``--vary``).
+  ±0.1 pp by TOST / unresolved) from one family, as one look of ``--seeds auto`` (the t-tests
+  and TOSTs of the table's pairs adjusted together, 0.05), or the ``--seeds auto`` stopping
+  rule for the pairs it decided on the seeds stored. With n < 2 on a side no claim is made.
+  Prediction intervals for one more run; references; noise by source (``--vary``).
 - Device agreement: mean test accuracies within
   :data:`bench.report.numbers.DEVICE_TOLERANCE_PP` percentage points.
 - Each suite's protocol, and whether its runs followed it (:mod:`bench.report.sections.protocol`);

@@ -2,15 +2,20 @@
 statistics over seeds), pairwise differences with their tests, and the device comparison.
 
 Conventions: only runs that finished ``ok`` count; a model is a variant
-(:mod:`bench.report.variants`); test accuracy and loss are the last epoch's. Pairwise: difference of
-mean test accuracy with its 95 % CI; paired t-test by seed when both models have the same seeds,
-else Welch's t-test; verdicts: *A better* when the Holm-adjusted p < 0.05 over the pairs of the
-table, else *equivalent within ±m pp* when the Holm-adjusted TOST p < 0.05 (paired seeds only),
-else *unresolved after n seeds*; with n < 2 on a side no claim is made. A pair decided by
-``--seeds auto`` shows the verdict of its stopping rule (:mod:`bench.sweep.adaptive`), on the
-seeds it used. Paired pairs also get the effect size (Cohen's d_z), P(A > B) over paired
-seeds with its bootstrap interval, and the Wilcoxon signed-rank p when n >= 6. Devices agree
-when their mean test accuracies are within :data:`DEVICE_TOLERANCE_PP` percentage points.
+(:mod:`bench.report.variants`); test accuracy and loss are the last epoch's; accuracies are put
+on the test set's grid (1 / ``n_test``) before any statistic (:mod:`bench.stats`). Pairwise:
+difference of mean test accuracy with its 95 % CI; paired t-test by seed when both models have
+the same seeds, else Welch's t-test. One family per decision: the pairs of the table form one
+family, as one look of the ``--seeds auto`` rule does (the t-test and the TOST of every pair,
+Holm-adjusted together, at 0.05): *A better* when its adjusted p is below 0.05, else
+*equivalent within ±m pp* when its adjusted TOST p is (paired seeds only), else *unresolved
+after n seeds*; with n < 2 on a side no claim is made. A pair settled by a stored ``--seeds
+auto`` study on exactly the seeds stored for both models keeps the rule's verdict, its adjusted
+p and the level of the look it was reached at (:func:`bench.report.seeds.decided_pairs`); it
+is not in the table's family. Paired pairs also get the effect size (Cohen's d_z), P(A > B)
+over paired seeds with its exact binomial interval, and the Wilcoxon signed-rank p when
+n >= 6 (Holm-adjusted over the table; a check on the t-test, not used for the verdict). Devices
+agree when their mean test accuracies are within :data:`DEVICE_TOLERANCE_PP` percentage points.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from bench import stats
+from bench.report import seeds as seed_stats
 from bench.report import timings, variants
 from bench.report.evaluation import ROTATIONS, rotation_name
 from bench.sweep import adaptive as adaptive_rule
@@ -40,18 +46,21 @@ def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
 def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per variant of the ``ok`` runs (in the order they first ran), with n, the
     seeds, parameters, mult-adds, and mean/std (and the 95 % CI for test accuracy) over seeds
-    of test accuracy (its 95 % CI clipped to [0, 1]: :func:`bench.stats.bounded`), test
-    loss, training time (also its median, min and max) and time to 99 %
-    validation accuracy. Times are over the runs not recorded ``contended`` only
-    (:mod:`bench.report.timings`): ``time_n`` of the ``n``, ``time_contended`` left out. With
-    ``evaluations`` (from :func:`bench.report.evaluation.ensure_evaluations`) also the accuracy on
-    the test set rotated by +15° and -15°, and the 95 % prediction interval of one more run's
-    test accuracy (``test_acc_pi_low``/``_high``). Fractions stay fractions (0.98, not 98).
-    ``n_val`` is the validation set's size (0: none, so no time to a validation accuracy)."""
+    of test accuracy (on the test set's grid; its 95 % CI inside [0, 1]:
+    :func:`bench.stats.summarize_accuracy`), test loss, training time (also its median, min
+    and max) and time to 99 % validation accuracy. Times are over the runs not recorded
+    ``contended`` only (:mod:`bench.report.timings`): ``time_n`` of the ``n``,
+    ``time_contended`` left out. With ``evaluations`` (from
+    :func:`bench.report.evaluation.ensure_evaluations`) also the accuracy on the test set
+    rotated by +15° and -15°, and the 95 % prediction interval of one more run's test accuracy
+    (``test_acc_pi_low``/``_high``, not clipped). Fractions stay fractions (0.98, not 98).
+    ``n_val`` is the validation set's size (0: none, so no time to a validation accuracy),
+    ``n_test`` the test set's (its grid: 1 / ``n_test``)."""
     runs = variants.with_variants(ok_runs(runs))
     rows = []
     for variant, group in runs.groupby("variant", sort=False):
-        acc = stats.bounded(stats.summarize(group.test_acc.tolist()))
+        grid = seed_stats.resolution(group)
+        acc = stats.summarize_accuracy(group.test_acc.tolist(), grid)
         row = {
             "model": group.model.iloc[0],
             "arch": group.arch.iloc[0],
@@ -63,8 +72,9 @@ def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.Dat
             "test_acc_std": acc.std,
             "test_acc_ci_low": acc.ci_low,
             "test_acc_ci_high": acc.ci_high,
+            "n_test": _first(group.n_test) if "n_test" in group else None,
         }
-        low, high = stats.prediction_interval(group.test_acc.tolist())
+        low, high = stats.prediction_interval(group.test_acc.tolist(), grid)
         row.update(test_acc_pi_low=low, test_acc_pi_high=high)  # one more run, 95 %
         row.update(_mean_std("test_loss", group.test_loss))
         timed = timings.clean(group)
@@ -115,24 +125,24 @@ def pairwise(
     pair when there are at most :data:`ALL_PAIRS_LIMIT` models, else each model against the
     best; with ``reference`` (a model chosen elsewhere, e.g. on validation accuracy), each
     model against it. In each row ``a`` has the higher mean. Columns: a, b, n_a, n_b, mean_a,
-    mean_b, diff, ci_low, ci_high, test, p_value, p_holm, p_tost, p_tost_holm, effect_size,
-    p_superior (with _low, _high), wilcoxon_p, margin_pp, adaptive, verdict.
+    mean_b, diff, ci_low, ci_high, test, p_value and p_tost (before correction), p_holm and
+    p_tost_holm (adjusted in the row's family), level, look, looks, family (``table`` or the
+    ``--seeds auto`` study id), seeds, effect_size, p_superior (with _low, _high), wilcoxon_p
+    (and wilcoxon_p_holm), margin_pp, adaptive, verdict. See the module docstring.
 
-    ``decided``: pairs settled by ``--seeds auto`` (``frozenset({a, b})`` -> (its
-    :class:`~bench.sweep.adaptive.PairDecision`, margin in pp)); such a pair is compared on
-    the seeds its rule used and keeps its rule's verdict."""
+    ``decided``: the pairs of stored ``--seeds auto`` studies (``frozenset({a, b})`` ->
+    :class:`bench.report.seeds.Sequential`); a pair whose rule applies keeps its verdict."""
     decided = decided or {}
     runs = variants.with_variants(ok_runs(runs))
     runs["test_set"] = [
         json.dumps([f["dataset"], f.get("limit_test")])
         for f in map(variants.config_fields, runs.config_json)
     ]
+    size_column = "n_val" if metric.startswith("val") else "n_test"
     rows = []
     for _, same_test in runs.groupby("test_set", sort=False):
-        values = {
-            model: dict(zip(g.seed, g[metric], strict=True))
-            for model, g in same_test.groupby("model", sort=False)
-        }
+        groups = dict(list(same_test.groupby("model", sort=False)))
+        values = {m: dict(zip(g.seed, g[metric], strict=True)) for m, g in groups.items()}
         means = {model: np.mean(list(v.values())) for model, v in values.items()}
         models = list(values)
         if reference in values:
@@ -144,30 +154,65 @@ def pairwise(
             pairs = [(best, m) for m in models if m != best]
         for x, y in pairs:
             a, b = (x, y) if means[x] >= means[y] else (y, x)
+            grid = seed_stats.resolution(pd.concat([groups[a], groups[b]]), size_column)
             rule = decided.get(frozenset((a, b)))
+            rule = rule if rule is not None and rule.applies else None
             va, vb = values[a], values[b]
             if rule is not None:  # the seeds the stopping rule decided on
-                va = {s: v for s, v in va.items() if s < rule[0].n}
-                vb = {s: v for s, v in vb.items() if s < rule[0].n}
-            d = stats.difference(va, vb)
-            row = {"a": a, "b": b, **{k: getattr(d, k) for k in DIFF_FIELDS}}
-            row.update(paired_extras(va, vb, d.test == stats.PAIRED))
-            row["adaptive"] = rule is not None
-            row["margin_pp"] = rule[1] if rule is not None else MARGIN_PP
-            row["verdict"] = rule[0].text(rule[1]) if rule is not None else None
-            rows.append(row)
-    frame = pd.DataFrame(rows, columns=["a", "b", *DIFF_FIELDS, *EXTRA_FIELDS, "p_holm"])
+                va = {s: v for s, v in va.items() if s in rule.seeds}
+                vb = {s: v for s, v in vb.items() if s in rule.seeds}
+            rows.append(_pair_row(a, b, va, vb, grid, rule))
+    frame = pd.DataFrame(rows, columns=["a", "b", *DIFF_FIELDS, *EXTRA_FIELDS])
     if frame.empty:
         return frame
-    frame["p_holm"] = stats.holm(frame.p_value.tolist())
-    frame["p_tost_holm"] = stats.holm(frame.p_tost.tolist())
-    frame["verdict"] = [row.verdict if row.adaptive else verdict(row) for row in frame.itertuples()]
+    mine = ~frame.adaptive.astype(bool)
+    if mine.any():  # the table's own family: one look at ALPHA over its pairs' tests
+        p_t, p_e, codes = stats.decide(
+            frame.p_value[mine].to_numpy(float), frame.p_tost[mine].to_numpy(float), stats.ALPHA
+        )
+        frame.loc[mine, "p_holm"] = p_t
+        frame.loc[mine, "p_tost_holm"] = p_e
+        frame.loc[mine, "verdict"] = [
+            verdict(row, code) for row, code in zip(frame[mine].itertuples(), codes, strict=True)
+        ]
+    frame["wilcoxon_p_holm"] = stats.holm(frame.wilcoxon_p.tolist())
     return frame
+
+
+def _pair_row(a: str, b: str, va: dict, vb: dict, grid: float | None, rule) -> dict:
+    d = stats.difference(va, vb, grid)
+    row = {"a": a, "b": b, **{k: getattr(d, k) for k in DIFF_FIELDS}}
+    row.update(paired_extras(va, vb, d.test == stats.PAIRED, grid))
+    row["seeds"] = seed_text(sorted(set(va) | set(vb)))
+    if rule is None:
+        row.update(adaptive=False, family="table", margin_pp=MARGIN_PP, level=stats.ALPHA)
+        row.update(look=1, looks=1, verdict=None, p_holm=np.nan, p_tost_holm=np.nan)
+        return row
+    decision = rule.decision
+    row.update(adaptive=True, family=rule.study_id, margin_pp=rule.margin_pp)
+    row.update(level=decision.level, look=decision.look, looks=len(rule.settings.looks()))
+    row.update(p_holm=decision.p_value, p_tost_holm=decision.p_tost)
+    row["verdict"] = decision.text(rule.margin_pp)
+    return row
+
+
+def seed_text(seeds: list[int]) -> str:
+    """``0-4`` for consecutive seeds, else ``0,2,5``."""
+    if seeds and seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(map(str, seeds))
 
 
 DIFF_FIELDS = ["n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "test", "p_value"]
 EXTRA_FIELDS = [
     "p_tost",
+    "p_holm",
+    "p_tost_holm",
+    "level",
+    "look",
+    "looks",
+    "family",
+    "seeds",
     "effect_size",
     "p_superior",
     "p_superior_low",
@@ -179,9 +224,9 @@ EXTRA_FIELDS = [
 ]
 
 
-def paired_extras(a: dict, b: dict, is_paired: bool) -> dict:
+def paired_extras(a: dict, b: dict, is_paired: bool, grid: float | None = None) -> dict:
     """TOST p (margin :data:`MARGIN_PP`), effect size, P(A > B) and Wilcoxon p of paired
-    seeds; nan when the seeds are not paired."""
+    seeds on the grid; nan when the seeds are not paired."""
     nan = float("nan")
     extras = dict.fromkeys(
         ["p_tost", "effect_size", "p_superior", "p_superior_low", "p_superior_high", "wilcoxon_p"],
@@ -190,25 +235,26 @@ def paired_extras(a: dict, b: dict, is_paired: bool) -> dict:
     if not is_paired:
         return extras
     d = [a[s] - b[s] for s in sorted(a)]
-    superior = stats.prob_superiority(d)
+    superior = stats.prob_superiority(d, grid)
     extras.update(
-        p_tost=stats.tost_p_value(d, MARGIN_PP / 100),
-        effect_size=stats.effect_size(d),
+        p_tost=stats.tost_p_value(d, MARGIN_PP / 100, grid),
+        effect_size=stats.effect_size(d, grid),
         p_superior=superior[0],
         p_superior_low=superior[1],
         p_superior_high=superior[2],
-        wilcoxon_p=stats.wilcoxon_p_value(d) if len(d) >= WILCOXON_MIN_N else nan,
+        wilcoxon_p=stats.wilcoxon_p_value(d, grid) if len(d) >= WILCOXON_MIN_N else nan,
     )
     return extras
 
 
-def verdict(row) -> str:
+def verdict(row, code: int = stats.OPEN) -> str:
+    """The verdict of a pair of the table's own family from its decision ``code``."""
     if row.test == stats.NO_CLAIM:
         n = min(row.n_a, row.n_b)
         return f"n={n}: no claim can be made (run more seeds, e.g. --seeds 0-4)"
-    if row.p_holm < stats.ALPHA:
+    if code == stats.BETTER:
         return f"{row.a} better"
-    if row.p_tost_holm < stats.ALPHA:
+    if code == stats.EQUIVALENT:
         return f"equivalent within ±{row.margin_pp:g} pp"
     return f"unresolved after {min(row.n_a, row.n_b)} seeds"
 

@@ -8,17 +8,16 @@ setting (with its runs' numbers over seeds) and the settings of the full product
 run (missing cells). A list-valued architecture argument whose lists are all of one repeated
 width (``hidden=[256, 256]``) is shown as two axes, ``hidden depth`` and ``hidden width``.
 
-:func:`best_set`: the best setting is the one with the highest mean *validation* accuracy
-(never the test set); its neighbours are the settings whose difference from it cannot be told
-apart from 0: the 95 % CI of the paired (by seed; Welch's when the seeds differ) difference in
-validation accuracy includes 0. Settings with fewer than two seeds on a side cannot be compared.
+:func:`bench.stats.best_set` (re-exported here as :func:`best_set`): the best setting is the
+one with the highest mean *validation* accuracy (never the test set); its neighbours are the
+settings that cannot be told apart from it, corrected for the k - 1 comparisons with the best
+(see there). Settings with fewer than two seeds on a side cannot be compared.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,10 @@ import pandas as pd
 
 from bench import stats
 from bench.config import Recipe
-from bench.report import variants
+from bench.report import seeds, variants
+from bench.stats import BestSet, best_set
+
+__all__ = ["BestSet", "Grid", "best_set", "recover_grid", "value_text"]
 
 RECIPE_FIELDS = frozenset(Recipe("x").numbers()) - {"name"}
 MIN_CELLS = 4  # fewer settings than this: the recap says it all
@@ -124,7 +126,7 @@ def recover_grid(runs: pd.DataFrame) -> Grid | None:
         ok = group[group.status == "ok"]
         val = dict(zip(ok.seed, ok.val_acc.astype(float), strict=True))
         test = dict(zip(ok.seed, ok.test_acc.astype(float), strict=True))
-        acc = stats.bounded(stats.summarize(list(test.values())))
+        acc = stats.summarize_accuracy(list(test.values()), seeds.resolution(ok))
         failed = group[(group.status != "ok") & ~group.seed.isin(set(ok.seed))]
         rows.append(
             {
@@ -141,6 +143,7 @@ def recover_grid(runs: pd.DataFrame) -> Grid | None:
                 "test_std": acc.std,
                 "test_ci_low": acc.ci_low,
                 "test_ci_high": acc.ci_high,
+                "val_grid": seeds.resolution(ok, "n_val"),
             }
         )
     cells = pd.DataFrame(rows)
@@ -151,39 +154,3 @@ def recover_grid(runs: pd.DataFrame) -> Grid | None:
         if tuple(json.dumps(v, sort_keys=True) for v in combo) not in present
     ]
     return Grid(axes, cells, missing)
-
-
-@dataclass(frozen=True)
-class BestSet:
-    best: str | None  # the best setting's model label (None: nothing has a validation score)
-    members: list[str]  # the best and every setting that cannot be told apart from it
-    distinct: list[str]  # settings whose difference from the best excludes 0
-    undecided: list[str]  # settings with n < 2 on a side: no comparison possible
-    differences: dict[str, stats.Difference]  # best minus each other setting (validation)
-
-
-def best_set(values: Mapping[str, Mapping[int, float]]) -> BestSet:
-    """From per-seed validation accuracies of each setting (``{model: {seed: acc}}``), the
-    best setting (highest mean) and its neighbours; see the module docstring."""
-    means = {m: stats.summarize(list(v.values())).mean for m, v in values.items()}
-    scored = {m: x for m, x in means.items() if not math.isnan(x)}
-    if not scored:
-        return BestSet(None, [], [], list(values), {})
-    best = max(scored, key=scored.get)
-    members, distinct, undecided, diffs = [best], [], [], {}
-    for model in values:
-        if model == best:
-            continue
-        if model not in scored:
-            undecided.append(model)
-            continue
-        d = stats.difference(values[best], values[model])
-        diffs[model] = d
-        if not d.claim_possible:
-            undecided.append(model)
-        elif d.ci_excludes_zero:
-            distinct.append(model)
-        else:
-            members.append(model)
-    members = [best, *sorted(members[1:], key=lambda m: -scored[m])]
-    return BestSet(best, members, distinct, undecided, diffs)

@@ -1,14 +1,18 @@
 """Step 0, stats: the statistics over seeds, pure functions of per-seed values.
 
-Holds intervals (:mod:`.intervals`: the t interval, prediction and bootstrap intervals),
-tests over paired seeds and the Holm correction (:mod:`.significance`), effect sizes
-(:mod:`.effects`), per-model summaries and the difference of two models
-(:mod:`.summaries`) and the Pareto front of cost and accuracy (:mod:`.pareto`). The stopping
-rule of ``--seeds auto`` (:mod:`bench.sweep.adaptive`) and the report use the same functions.
+Holds intervals (:mod:`.intervals`: the test set's grid and the smallest spread it shows, the t
+interval, the interval of a mean accuracy inside [0, 1], prediction, binomial, chi-square, F
+and bootstrap intervals), tests over seeds, Holm's correction and one family of decisions
+(:mod:`.significance`), effect sizes (:mod:`.effects`), per-model summaries and the difference
+of two models (:mod:`.summaries`), the ``--seeds auto`` stopping rule as arithmetic on arrays
+and the seeds it needs for a given power (:mod:`.sequential`), the best of k settings and those
+that cannot be told apart from it (:mod:`.selection`) and the Pareto front of cost and accuracy
+(:mod:`.pareto`). The stopping rule of ``--seeds auto`` (:mod:`bench.sweep.adaptive`),
+the report and ``bench plan`` use the same functions; ``tests/stats/`` calibrates them.
 
 Imports: nothing from ``bench`` (numpy and scipy only).
 Face: every public name of its modules, e.g. ``from bench import stats``;
-``stats.summarize(values)``, ``stats.difference(a, b)``, ``stats.holm(p_values)``.
+``stats.summarize(values)``, ``stats.difference(a, b, resolution)``, ``stats.holm(p_values)``.
 """
 
 from bench.stats.effects import effect_size, prob_superiority
@@ -17,18 +21,45 @@ from bench.stats.intervals import (
     BOOTSTRAP_SAMPLES,
     BOOTSTRAP_SEED,
     CONFIDENCE,
+    accuracy_interval,
+    binomial_interval,
     bootstrap_interval,
     finite,
+    grid_of,
+    on_grid,
     paired,
     prediction_interval,
+    rounding_std,
+    std_interval,
     t_interval,
+    variance_ratio,
+    variance_ratio_interval,
 )
 from bench.stats.pareto import pareto_front
+from bench.stats.selection import BestSet, best_set
+from bench.stats.sequential import (
+    PLAN_LIMIT,
+    UNRESOLVED,
+    Power,
+    RuleOutcome,
+    look,
+    looks,
+    power,
+    run_rule,
+    seeds_for_power,
+)
 from bench.stats.significance import (
+    BETTER,
+    EQUIVALENT,
     EXACT_WILCOXON_N,
+    OPEN,
+    decide,
     holm,
+    holm_rows,
     t_p_value,
     tost_p_value,
+    welch,
+    welch_p_value,
     wilcoxon_p_value,
 )
 from bench.stats.summaries import (
@@ -37,37 +68,63 @@ from bench.stats.summaries import (
     WELCH,
     Difference,
     Summary,
-    bounded,
     difference,
     difference_on_shared,
     summarize,
+    summarize_accuracy,
 )
 
 __all__ = [
     "ALPHA",
+    "BETTER",
     "BOOTSTRAP_SAMPLES",
     "BOOTSTRAP_SEED",
     "CONFIDENCE",
+    "EQUIVALENT",
     "EXACT_WILCOXON_N",
     "NO_CLAIM",
+    "OPEN",
     "PAIRED",
+    "PLAN_LIMIT",
+    "UNRESOLVED",
     "WELCH",
+    "BestSet",
     "Difference",
+    "Power",
+    "RuleOutcome",
     "Summary",
+    "accuracy_interval",
+    "best_set",
+    "binomial_interval",
     "bootstrap_interval",
-    "bounded",
+    "decide",
     "difference",
     "difference_on_shared",
     "effect_size",
     "finite",
+    "grid_of",
     "holm",
+    "holm_rows",
+    "look",
+    "looks",
+    "on_grid",
     "paired",
     "pareto_front",
+    "power",
     "prediction_interval",
     "prob_superiority",
+    "rounding_std",
+    "run_rule",
+    "seeds_for_power",
+    "std_interval",
     "summarize",
+    "summarize_accuracy",
     "t_interval",
     "t_p_value",
     "tost_p_value",
+    "variance_ratio",
+    "variance_ratio_interval",
+    "welch",
+    "welch_p_value",
     "wilcoxon_p_value",
 ]

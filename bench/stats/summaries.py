@@ -2,13 +2,15 @@
 
 - :func:`summarize`: n, mean, sample standard deviation (ddof=1) and the 95 % confidence
   interval of the mean, ``mean ± t(0.975, n-1) * std / sqrt(n)``.
-- :func:`bounded`: a summary whose interval is clipped to the range the values can take
-  (accuracies: [0, 1]); the report's tables say so in their notes.
-- :func:`difference`: the difference of two means (a - b) with its 95 % CI and a test.
-  When both sides hold the same seeds the values are paired by seed (same data split and
-  shuffle order) and the test is the paired t-test on the per-seed differences; otherwise
-  Welch's t-test (unequal variances, Welch-Satterthwaite degrees of freedom). With fewer than
-  two values on a side (fewer than two pairs) no claim can be made: no interval, no test.
+- :func:`summarize_accuracy`: the same for accuracies, on the test set's grid, with the 95 %
+  interval of the mean that stays inside [0, 1]
+  (:func:`bench.stats.intervals.accuracy_interval`) instead of a clipped t interval.
+- :func:`difference`: the difference of two means (a - b) with its 95 % CI and a test, on the
+  grid of ``resolution`` (:mod:`bench.stats.significance`). When both sides hold the same seeds
+  the values are paired by seed (same data split and shuffle order) and the test is the paired
+  t-test on the per-seed differences; otherwise Welch's t-test (unequal variances,
+  Welch-Satterthwaite degrees of freedom). With fewer than two values on a side (fewer than
+  two pairs) no claim can be made: no interval, no test.
 - :func:`difference_on_shared`: the same, paired on the seeds both sides share when they
   share at least two but not all (``bench compare``).
 """
@@ -21,9 +23,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
-from bench.stats.intervals import finite, t_interval
+from bench.stats.intervals import (
+    CONFIDENCE,
+    accuracy_interval,
+    finite,
+    on_grid,
+    paired,
+    t_interval,
+)
+from bench.stats.significance import t_p_value, welch, welch_p_value
 
 PAIRED = "paired t-test"
 WELCH = "Welch's t-test"
@@ -57,16 +66,13 @@ def summarize(values: Sequence[float]) -> Summary:
     return Summary(n, mean, std, low, high)
 
 
-def bounded(summary: Summary, low: float = 0.0, high: float = 1.0) -> Summary:
-    """``summary`` with its confidence interval clipped to ``[low, high]``: the t interval of
-    a mean accuracy with few seeds can reach past 0 or 100 %, values no accuracy can take."""
-    if math.isnan(summary.ci_low):
-        return summary
-    return dataclasses.replace(
-        summary,
-        ci_low=min(max(summary.ci_low, low), high),
-        ci_high=max(min(summary.ci_high, high), low),
-    )
+def summarize_accuracy(values: Sequence[float], resolution: float | None = None) -> Summary:
+    """:func:`summarize` of accuracies (fractions) on the grid of ``resolution``: the interval
+    is :func:`bench.stats.intervals.accuracy_interval`, inside [0, 1] by construction."""
+    x = on_grid(finite(values), resolution)
+    summary = summarize(x.tolist())
+    low, high = accuracy_interval(x.tolist(), resolution)
+    return dataclasses.replace(summary, ci_low=low, ci_high=high)
 
 
 @dataclass(frozen=True)
@@ -94,44 +100,41 @@ class Difference:
         return self.claim_possible and (self.ci_low > 0 or self.ci_high < 0)
 
 
-def difference(a: Mapping[int, float], b: Mapping[int, float]) -> Difference:
-    """Compare the values of ``a`` and ``b`` (each keyed by seed): see the module docstring."""
+def difference(
+    a: Mapping[int, float],
+    b: Mapping[int, float],
+    resolution: float | None = None,
+    confidence: float = CONFIDENCE,
+) -> Difference:
+    """Compare the values of ``a`` and ``b`` (each keyed by seed) on the grid of
+    ``resolution``: see the module docstring; the interval at ``confidence`` (95 %). Without a
+    grid and without spread there is no interval and no p-value."""
     a = {k: float(v) for k, v in a.items() if v is not None and not math.isnan(v)}
     b = {k: float(v) for k, v in b.items() if v is not None and not math.isnan(v)}
     xa, xb = np.array(list(a.values())), np.array(list(b.values()))
     mean_a = float(xa.mean()) if len(xa) else math.nan
     mean_b = float(xb.mean()) if len(xb) else math.nan
-    diff = mean_a - mean_b
     nan = math.nan
-    se = df = statistic = p = nan
     if len(xa) < 2 or len(xb) < 2:
-        test = NO_CLAIM
-    elif set(a) == set(b):
+        return Difference(
+            len(xa), len(xb), mean_a, mean_b, mean_a - mean_b, nan, nan, NO_CLAIM, nan, nan, nan
+        )
+    if set(a) == set(b):
         seeds = sorted(a)
-        d = np.array([a[s] - b[s] for s in seeds])
-        test, se, df = PAIRED, float(d.std(ddof=1)) / math.sqrt(len(d)), len(d) - 1
-        if se > 0:
-            result = sps.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds])
-            statistic, p = float(result.statistic), float(result.pvalue)
+        d = [a[s] - b[s] for s in seeds]
+        diff, se, df = paired(d, resolution)
+        test, p = PAIRED, t_p_value(d, resolution)
     else:
-        va, vb = xa.var(ddof=1) / len(xa), xb.var(ddof=1) / len(xb)
-        test, se = WELCH, math.sqrt(va + vb)
-        if se > 0:
-            df = (va + vb) ** 2 / (va**2 / (len(xa) - 1) + vb**2 / (len(xb) - 1))
-            result = sps.ttest_ind(xa, xb, equal_var=False)
-            statistic, p = float(result.statistic), float(result.pvalue)
-    if test == NO_CLAIM:
-        low = high = nan
-    elif se == 0:  # no spread at all: t is undefined and the interval is the point itself
-        low = high = diff
-        statistic = math.copysign(math.inf, diff) if diff else nan
-        p = 1.0 if diff == 0 else 0.0
-    else:
-        low, high = t_interval(diff, se, df)
+        diff, se, df = welch(list(a.values()), list(b.values()), resolution)
+        test, p = WELCH, welch_p_value(list(a.values()), list(b.values()), resolution)
+    low, high = t_interval(diff, se, df, confidence)
+    statistic = diff / se if se else nan
     return Difference(len(xa), len(xb), mean_a, mean_b, diff, low, high, test, statistic, df, p)
 
 
-def difference_on_shared(a: Mapping[int, float], b: Mapping[int, float]) -> Difference:
+def difference_on_shared(
+    a: Mapping[int, float], b: Mapping[int, float], resolution: float | None = None
+) -> Difference:
     """:func:`difference`, paired on the seeds both sides ran when they share at least two
     but not all (the same seed gives the same split and shuffle order on both sides, so
     comparing the extra seeds of one side against the other's mean only adds noise); the test
@@ -140,6 +143,6 @@ def difference_on_shared(a: Mapping[int, float], b: Mapping[int, float]) -> Diff
     b = {k: v for k, v in b.items() if v is not None and not math.isnan(v)}
     shared = sorted(set(a) & set(b))
     if len(shared) < 2 or set(a) == set(b):
-        return difference(a, b)
-    d = difference({s: a[s] for s in shared}, {s: b[s] for s in shared})
+        return difference(a, b, resolution)
+    d = difference({s: a[s] for s in shared}, {s: b[s] for s in shared}, resolution)
     return dataclasses.replace(d, test=f"{PAIRED} on {len(shared)} shared seeds")

@@ -4,25 +4,29 @@ per-seed values, so that a killed run resumes to the same decisions.
 **The rule** (:func:`replay`). Seeds are added in a fixed order (0, 1, 2, ...) at fixed
 *looks*: ``n = min_seeds``, then ``n + ceil(n / 2)`` (at least one more), up to ``max_seeds``
 (:func:`looks`; 3, 5, 8, 12, 18, 20 for the defaults). At each look every still-open pair of
-models is tested on its paired per-seed differences (seeds ``0..n-1`` of both):
+models is tested on its paired per-seed differences (seeds ``0..n-1`` of both), put on the test
+set's grid (``1 / n_test``) with their spread floored by one grid step
+(:mod:`bench.stats.significance`):
 
 - *better*: the paired t-test rejects "no difference";
 - *equivalent within ±margin pp*: two one-sided t-tests (TOST) reject "|difference| >= margin".
 
 Both tests of every open pair form one family, Holm-corrected, at the level of this look
-(below). A pair settled at a look keeps that verdict and gets no more seeds; a model gets more
-seeds only while it takes part in an open pair. Pairs still open at ``max_seeds`` are
-*unresolved after n seeds*. When both tests reject (a real difference smaller than the
-margin), the verdict is *better*.
+(below; :func:`bench.stats.sequential.look`, the same code a simulation of the rule runs). A
+pair settled at a look keeps that verdict and gets no more seeds; a model gets more seeds only
+while it takes part in an open pair. Pairs still open at ``max_seeds`` are *unresolved after n
+seeds*. When both tests reject (a real difference smaller than the margin), the verdict is
+*better*.
 
 **Optional stopping.** Looking at the data after every round and stopping when a test
 rejects inflates the error rate of a fixed-n test. The number of looks K is fixed in advance by
 ``--min-seeds`` and ``--max-seeds`` (never by the data), and the 5 % error budget is spent
 evenly over them: each look tests at ``alpha / K`` (a Bonferroni alpha-spending function).
 Whatever the look at which a pair stops, the chance of any wrong *better* or *equivalent*
-verdict over the whole run stays at most 5 % (Holm within a look, Bonferroni across looks).
-It is conservative (O'Brien-Fleming or Pocock boundaries would spend less at early looks) but
-needs no assumption about how the looks are correlated, and it is easy to check by hand.
+verdict over the whole run stays at most 5 % (Holm within a look, Bonferroni across looks;
+measured in docs/calibration.md). It is conservative (O'Brien-Fleming or Pocock boundaries
+would spend less at early looks) but needs no assumption about how the looks are correlated,
+and it is easy to check by hand.
 
 The rule reads only per-seed values, so the sweep and the report replay it on what the store
 holds: after a ``kill -9`` the same command finds the first look whose seeds are missing, runs
@@ -39,6 +43,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from bench import stats
 from bench.config import RunConfig
@@ -73,21 +79,14 @@ class Settings:
             f"looks at n = {', '.join(map(str, self.looks()))} "
             f"(--min-seeds {self.min_seeds}, --max-seeds {self.max_seeds}, fixed in advance); "
             f"each look tests at alpha {self.alpha:g}/{k} = {self.alpha_per_look:.4g} "
-            f"(Bonferroni alpha-spending), Holm over the open pairs' tests; equivalence margin "
-            f"±{self.margin_pp:g} pp"
+            f"(Bonferroni alpha-spending); the open pairs' t-tests and TOSTs adjusted together "
+            f"(Holm's step-down, at most one true hypothesis per pair); "
+            f"equivalence margin ±{self.margin_pp:g} pp; per-seed differences on the test set's "
+            "grid"
         )
 
 
-def looks(min_seeds: int, max_seeds: int) -> list[int]:
-    """The seed counts at which the rule looks: ``min_seeds``, then ``n + ceil(n/2)``."""
-    if min_seeds < 2:
-        raise ValueError("--min-seeds must be >= 2: one seed says nothing about noise")
-    if max_seeds < min_seeds:
-        raise ValueError("--max-seeds must be >= --min-seeds")
-    points = [min_seeds]
-    while points[-1] < max_seeds:
-        points.append(min(max_seeds, points[-1] + max(1, math.ceil(points[-1] / 2))))
-    return points
+looks = stats.looks  # the seed counts at which the rule looks
 
 
 @dataclass
@@ -100,6 +99,8 @@ class PairDecision:
     diff: float = math.nan  # mean of a - b over those seeds
     p_value: float = math.nan  # Holm-adjusted within its look, paired t-test
     p_tost: float = math.nan  # Holm-adjusted within its look, TOST
+    look: int = 0  # the look (1-based) of the verdict, or the last one played
+    level: float = math.nan  # the level the look tested at (alpha / number of looks)
 
     def text(self, margin_pp: float) -> str:
         if self.verdict == BETTER:
@@ -144,17 +145,21 @@ def replay(
     values: Mapping[str, Mapping[int, float]],
     settings: Settings,
     seed_order: Sequence[int] | None = None,
+    n_test: int | Mapping[str, int | None] | None = None,
 ) -> Replay:
     """Replay the rule on ``values`` (per model, per seed: a fraction such as test accuracy)
     for the pairs of ``values``' models in their order. Seeds are taken in ``seed_order``
-    (default 0, 1, 2, ...)."""
+    (default 0, 1, 2, ...). ``n_test``: the size of the test set the values were measured on
+    (one for all, or per model), which sets the grid; None: no grid."""
     order = list(seed_order) if seed_order is not None else list(range(settings.max_seeds))
     models = list(values)
+    sizes = n_test if isinstance(n_test, Mapping) else dict.fromkeys(models, n_test)
     decisions = {pair: PairDecision(*pair, OPEN) for pair in itertools.combinations(models, 2)}
     margin = settings.margin_pp / 100
     rounds: list[Round] = []
     points = settings.looks()
-    for look, n in enumerate(points):
+    level = settings.alpha_per_look
+    for index, n in enumerate(points):
         open_pairs = [pair for pair, d in decisions.items() if d.verdict == OPEN]
         if not open_pairs:
             break
@@ -166,21 +171,20 @@ def replay(
             for pair in open_pairs:
                 decisions[pair].n = n
             return Replay(list(decisions.values()), rounds, missing)
-        diffs = {(a, b): [values[a][s] - values[b][s] for s in seeds] for a, b in open_pairs}
-        raw = [stats.t_p_value(diffs[p]) for p in open_pairs]
-        raw += [stats.tost_p_value(diffs[p], margin) for p in open_pairs]
-        adjusted = stats.holm(raw)
+        diffs = np.array([[values[a][s] - values[b][s] for s in seeds] for a, b in open_pairs])
+        resolution = stats.grid_of(*(sizes.get(m) for m in needed))  # 1 / lcm of the sizes
+        p_t, p_e, verdicts = stats.look(diffs, level, margin, resolution)
         current = Round(n)
-        level = settings.alpha_per_look
         for i, pair in enumerate(open_pairs):
             d = decisions[pair]
-            d.n, d.p_value, d.p_tost = n, adjusted[i], adjusted[len(open_pairs) + i]
-            d.diff = sum(diffs[pair]) / n
-            if d.p_value < level:
+            d.n, d.p_value, d.p_tost = n, float(p_t[i]), float(p_e[i])
+            d.look, d.level = index + 1, level
+            d.diff = float(stats.on_grid(diffs[i], resolution).mean())
+            if verdicts[i] == stats.BETTER:
                 d.verdict, d.winner = BETTER, pair[0] if d.diff > 0 else pair[1]
-            elif d.p_tost < level:
+            elif verdicts[i] == stats.EQUIVALENT:
                 d.verdict = EQUIVALENT
-            elif look == len(points) - 1:
+            elif index == len(points) - 1:
                 d.verdict = UNRESOLVED
             if d.verdict == OPEN:
                 current.still_open.append(pair)
@@ -258,7 +262,8 @@ def run_auto(
     shown = 0
     previous: dict[str, list[int]] | None = None
     while True:
-        current = replay(stored_values(store, planned), settings)
+        values, sizes = stored_values(store, planned)
+        current = replay(values, settings, n_test=sizes)
         for index, played in enumerate(current.rounds[shown:], start=shown + 1):
             emit(RoundSettled(index, played.n, round_text(index, played, settings.margin_pp)))
         shown = len(current.rounds)
@@ -279,14 +284,25 @@ def run_auto(
     return AutoOutcome(study_id, current, names, results, stuck)
 
 
-def stored_values(store: ResultsStore, planned: Mapping[str, list[str]]) -> dict:
-    """Per model, per seed: the stored test accuracy of the planned runs that finished ok."""
+def stored_values(store: ResultsStore, planned: Mapping[str, list[str]]) -> tuple[dict, dict]:
+    """Per model, per seed: the stored test accuracy of the planned runs that finished ok; and
+    per model the size of the test set they were measured on (None while none finished)."""
     runs = store.runs()
-    ok = runs[runs.status == "ok"].set_index("run_id").test_acc
-    return {
-        name: {seed: float(ok[rid]) for seed, rid in enumerate(ids) if rid in ok.index}
+    ok = runs[runs.status == "ok"].set_index("run_id")
+    values = {
+        name: {seed: float(ok.test_acc[rid]) for seed, rid in enumerate(ids) if rid in ok.index}
         for name, ids in planned.items()
     }
+    return values, {name: test_size(ok, ids) for name, ids in planned.items()}
+
+
+def test_size(ok_runs, run_ids: Sequence[str]) -> int | None:
+    """The test set size of the first of ``run_ids`` in ``ok_runs`` (indexed by run id)."""
+    if "n_test" not in ok_runs:
+        return None
+    sizes = [ok_runs.n_test[rid] for rid in run_ids if rid in ok_runs.index]
+    sizes = [int(size) for size in sizes if size is not None and size == size]  # not NaN
+    return sizes[0] if sizes else None
 
 
 def round_text(index: int, played: Round, margin_pp: float) -> str:

@@ -10,6 +10,7 @@ import sqlite3
 import pandas as pd
 import pytest
 
+from bench import stats
 from bench.cli import main
 from bench.report import compare
 from bench.store import ResultsStore
@@ -49,7 +50,9 @@ def test_accuracy_drop_beyond_noise_is_flagged_and_fails_on_request(tmp_path, ca
     assert rows.loc["mlp32", "time_ratio"] == pytest.approx(6.1 / 6.0)
     assert main(["compare", str(a), str(b)]) == 0
     out = capsys.readouterr().out
-    assert "accuracy down" in out and "95 % CI of B - A excludes 0" in out
+    assert "accuracy down" in out and "Holm-adjusted over the models compared" in out
+    # one family: the models compared, Holm-adjusted together
+    assert list(frame.p_holm) == pytest.approx(stats.holm(list(frame.p_value)))
     assert main(["compare", str(a), str(b), "--fail-on-regression"]) == 1
 
 

@@ -13,6 +13,7 @@ import torch
 from scipy import stats as sps
 
 import bench.report as report
+from bench import stats
 from bench.cli import main
 from bench.config import RunConfig
 from bench.data import augment
@@ -89,8 +90,15 @@ def test_recap_dataframe_holds_the_statistics_of_the_stored_runs(results):
     assert row.n == 3 and row.seeds == "0,1,2"
     assert row.test_acc_mean == pytest.approx(acc.mean())
     assert row.test_acc_std == pytest.approx(acc.std(ddof=1))
-    low, high = sps.t.interval(0.95, 2, loc=acc.mean(), scale=acc.std(ddof=1) / 3**0.5)
-    assert (row.test_acc_ci_low, row.test_acc_ci_high) == pytest.approx((low, high))
+    # the interval of a mean accuracy inside [0, 1]: it solves the t interval's test with a
+    # variance p (1 - p) / (m (1 - m)) times the observed one, on the test set's grid
+    grid = 1 / int(runs.n_test.iloc[0])
+    assert (row.test_acc_ci_low, row.test_acc_ci_high) == pytest.approx(
+        stats.accuracy_interval(acc.tolist(), grid)
+    )
+    q, se, m = sps.t.ppf(0.975, 2), acc.std(ddof=1) / 3**0.5, acc.mean()
+    for p in (row.test_acc_ci_low, row.test_acc_ci_high):
+        assert (m - p) ** 2 == pytest.approx(q**2 * se**2 * p * (1 - p) / (m * (1 - m)), rel=1e-3)
     assert row.params == 467_818
 
 

@@ -103,23 +103,34 @@ def test_best_is_chosen_on_validation_never_on_test(tmp_path):
     assert grid.cells.set_index("model").loc[chosen.best].lr == 0.1
 
 
-def test_accuracy_intervals_stay_inside_0_and_100_percent():
+def test_accuracy_intervals_stay_inside_0_and_100_percent_without_clipping():
     wide = stats.summarize([0.2, 0.95])  # n=2: t(0.975, 1) = 12.7 makes it reach past both ends
     assert wide.ci_low < 0 and wide.ci_high > 1
-    clipped = stats.bounded(wide)
-    assert (clipped.ci_low, clipped.ci_high) == (0.0, 1.0)
-    assert clipped.mean == wide.mean and clipped.std == wide.std
-    inside = stats.summarize([0.90, 0.91, 0.92])
-    assert stats.bounded(inside) == inside
-    assert math.isnan(stats.bounded(stats.summarize([0.5])).ci_low)  # n=1: no interval
+    accuracy = stats.summarize_accuracy([0.2, 0.95], 1e-4)  # narrows towards 0 and 1 instead
+    assert 0 < accuracy.ci_low < accuracy.mean < accuracy.ci_high < 1
+    assert (accuracy.mean, accuracy.std) == pytest.approx((wide.mean, wide.std))
+    assert math.isnan(stats.summarize_accuracy([0.5], 1e-4).ci_low)  # n=1: no interval
 
 
-def test_recap_intervals_are_bounded(tmp_path):
+def test_recap_intervals_are_inside_0_and_100_percent(tmp_path):
     store = ResultsStore(tmp_path)
     for seed, acc in ((0, 0.2), (1, 0.95)):
         record(store, config(0.01, 64, seed), test=acc)
     row = recap(store.tables().runs).iloc[0]
-    assert row.test_acc_ci_low == 0.0 and row.test_acc_ci_high == 1.0
+    assert 0 < row.test_acc_ci_low < row.test_acc_mean < row.test_acc_ci_high < 1
+
+
+def test_the_best_set_is_corrected_for_the_settings_compared():
+    """The same setting, a little worse than the best, is told apart from it in a grid of 2 but
+    not in a grid of 12: each of the k - 1 comparisons is made at 1 - 0.05 / (k - 1)."""
+    best = {0: 0.9010, 1: 0.9030, 2: 0.9050, 3: 0.9040}
+    near = {0: 0.8990, 1: 0.8990, 2: 0.9010, 3: 0.9020}
+    alone = best_set({"best": best, "near": near}, 1e-4)
+    assert alone.distinct == ["near"] and alone.confidence == 0.95
+    far = {s: v - 0.05 for s, v in near.items()}
+    crowd = best_set({"best": best, "near": near, **{f"x{i}": far for i in range(10)}}, 1e-4)
+    assert "near" in crowd.members and crowd.confidence == pytest.approx(1 - 0.05 / 11)
+    assert crowd.differences["near"].ci_low < 0 < alone.differences["near"].ci_low
 
 
 def test_a_study_report_names_failed_and_missing_cells(tmp_path):

@@ -25,12 +25,46 @@ def test_tost_claims_equivalence_exactly_when_the_90_percent_interval_is_inside_
     assert stats.tost_p_value(d, margin) == pytest.approx(expected)
 
 
-def test_tost_and_t_without_spread():
-    assert stats.tost_p_value([0.0, 0.0, 0.0], 0.001) == 0.0
-    assert stats.tost_p_value([0.01] * 3, 0.001) == 1.0
-    assert stats.t_p_value([0.01] * 3) == 0.0
-    assert stats.t_p_value([0.0] * 3) == 1.0
+GRID = 1e-4  # MNIST's test set: 10,000 images
+
+
+def test_zero_spread_is_not_certainty():
+    """Two seeds that differ by the same number of test images: no p = 0 (issue 21)."""
+    assert math.isnan(stats.t_p_value([0.001, 0.001]))  # no grid: no claim
+    # on the grid the spread of a difference is at least one step
+    floor = GRID
+    t = 0.001 / (floor / math.sqrt(2))
+    assert stats.t_p_value([0.001, 0.001], GRID) == pytest.approx(2 * sps.t.sf(t, 1))
+    one_image = stats.t_p_value([0.0001, 0.0001], GRID)
+    assert one_image > 0.15  # one image on both seeds is nothing
+    assert stats.t_p_value([0.0] * 3, GRID) == 1.0
     assert math.isnan(stats.t_p_value([0.1]))
+
+
+def test_differences_equal_on_paper_are_equal_on_the_grid():
+    # 0.1 - 0.09 and 0.02 - 0.01 are both 0.01, but not in floating point (spread ~1e-17)
+    d = [0.1 - 0.09, 0.02 - 0.01]
+    assert np.std(d) > 0
+    assert math.isnan(stats.t_p_value(d))  # float noise is no spread
+    assert stats.t_p_value(d, GRID) == stats.t_p_value([0.01, 0.01], GRID) > 1e-4
+
+
+def test_tost_without_spread_uses_the_grid_floor():
+    assert math.isnan(stats.tost_p_value([0.0, 0.0, 0.0], 0.001))  # no grid: no claim
+    se = GRID / math.sqrt(3)
+    expected = sps.t.sf(0.001 / se, 2)  # both one-sided tests alike at a mean of 0
+    assert stats.tost_p_value([0.0, 0.0, 0.0], 0.001, GRID) == pytest.approx(expected)
+    assert stats.tost_p_value([0.01] * 3, 0.001, GRID) > 0.99
+
+
+def test_tests_take_arrays_of_many_studies():
+    rng = np.random.default_rng(0)
+    d = np.round(rng.normal(0.001, 0.002, size=(4, 3, 5)) / GRID) * GRID
+    p = stats.t_p_value(d, GRID)
+    assert p.shape == (4, 3)
+    assert p[2, 1] == pytest.approx(stats.t_p_value(list(d[2, 1]), GRID))
+    q = stats.tost_p_value(d, 0.001, GRID)
+    assert q[3, 0] == pytest.approx(stats.tost_p_value(list(d[3, 0]), 0.001, GRID))
 
 
 def test_t_p_value_matches_scipys_paired_test():
@@ -79,11 +113,20 @@ def test_bootstrap_interval_is_seeded_and_covers_the_mean_about_as_promised():
     assert 0.90 <= hits / trials <= 0.98
 
 
-def test_prob_superiority_counts_paired_wins_and_ties():
+def test_prob_superiority_counts_paired_wins_and_ties_with_an_exact_interval():
     estimate, low, high = stats.prob_superiority([0.01, 0.02, -0.01, 0.0])
     assert estimate == pytest.approx((2 + 0.5) / 4)
-    assert 0 <= low <= estimate <= high <= 1
-    assert stats.prob_superiority([0.01] * 5) == (1.0, 1.0, 1.0)
+    # the lower bound from 2 wins of 4, the upper from 3 (the tie counted as a win)
+    assert low == pytest.approx(sps.beta.ppf(0.025, 2, 3))
+    assert high == pytest.approx(sps.beta.ppf(0.975, 4, 1))
+    # 3 wins out of 3 are consistent with P as low as 0.29: never [1, 1]
+    assert stats.prob_superiority([0.01] * 3) == pytest.approx((1.0, 0.025 ** (1 / 3), 1.0))
+    assert stats.binomial_interval(0, 5) == pytest.approx((0.0, 1 - 0.025 ** (1 / 5)))
+
+
+def test_effect_size_is_finite_on_the_grid():
+    assert stats.effect_size([0.001, 0.001]) == math.inf
+    assert stats.effect_size([0.001, 0.001], GRID) == pytest.approx(0.001 / GRID)
 
 
 @pytest.mark.parametrize(
@@ -109,3 +152,40 @@ def test_holm():
     assert stats.holm([0.01, 0.04, 0.03, math.nan]) == pytest.approx(
         [0.03, 0.06, 0.06, math.nan], nan_ok=True
     )
+
+
+def test_wilcoxon_decides_ties_on_the_grid():
+    # per-seed accuracies on 10,000 test images: differences equal on paper, not in floats
+    a = [0.9569, 0.9581, 0.9611, 0.9745, 0.9773, 0.9763]
+    b = [0.9469, 0.9481, 0.9411, 0.9645, 0.9573, 0.9863]
+    d = [x - y for x, y in zip(a, b, strict=True)]
+    assert len(set(d)) > len({round(v, 10) for v in d})  # float noise splits the ties
+    counts = [round(v * 10_000) for v in d]
+    expected = sps.wilcoxon(counts, method="approx", correction=False).pvalue
+    assert stats.wilcoxon_p_value(d, GRID) == pytest.approx(expected)
+
+
+def test_one_family_of_decisions():
+    # two pairs: t-tests 0.001 and 0.2, TOSTs 0.9 and 0.01, adjusted together; at most one
+    # hypothesis of a pair can be true, so each step multiplies by the pairs with a test left:
+    # 0.001 x 2, 0.01 x 2, then 0.2 x 2 (both pairs still have one), 0.9 x 1
+    p_t, p_e, verdicts = stats.decide([0.001, 0.2], [0.9, 0.01], 0.05)
+    assert list(p_t) == pytest.approx([0.002, 0.4])
+    assert list(p_e) == pytest.approx([0.9, 0.02])
+    assert list(verdicts) == [stats.BETTER, stats.EQUIVALENT]
+    rows = np.array([[0.01, 0.04, np.nan], [0.03, 0.001, 0.5]])
+    assert stats.holm_rows(rows)[0] == pytest.approx([0.02, 0.04, np.nan], nan_ok=True)
+    assert list(stats.holm_rows(rows)[1]) == pytest.approx(stats.holm([0.03, 0.001, 0.5]))
+
+
+def test_one_family_counts_one_true_hypothesis_per_pair():
+    # one test per pair (no TOST: unpaired seeds) is Holm's procedure
+    p = [0.01, 0.04, 0.03]
+    p_t, _, _ = stats.decide(p, [math.nan] * 3, 0.05)
+    assert list(p_t) == pytest.approx(stats.holm(p))
+    # never more than Holm over all the tests
+    rng = np.random.default_rng(3)
+    pb, pe = rng.uniform(size=(200, 6)) ** 3, rng.uniform(size=(200, 6))
+    ab, ae, _ = stats.decide(pb, pe, 0.05)
+    both = stats.holm_rows(np.concatenate([pb, pe], axis=1))
+    assert (np.concatenate([ab, ae], axis=1) <= both + 1e-12).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from scipy import stats as sps
 
@@ -71,11 +72,67 @@ def test_one_seed_means_no_claim():
     assert math.isnan(d.p_value) and math.isnan(d.ci_low)
 
 
-def test_identical_paired_differences_give_a_point_interval():
+def test_identical_paired_differences_give_no_zero_width_interval():
+    # no grid: zero spread is no information, so no interval and no p-value
     d = stats.difference({0: 1.0, 1: 2.0}, {0: 0.0, 1: 1.0})
-    assert (d.ci_low, d.ci_high, d.p_value) == (1.0, 1.0, 0.0)
-    same = stats.difference({0: 1.0, 1: 2.0}, {0: 1.0, 1: 2.0})
+    assert math.isnan(d.ci_low) and math.isnan(d.p_value) and not d.ci_excludes_zero
+    # accuracies on 10,000 test images: the same 5-image difference on both seeds
+    grid = 1e-4
+    d = stats.difference({0: 0.9605, 1: 0.9705}, {0: 0.96, 1: 0.97}, grid)
+    se = grid / math.sqrt(2)  # the spread of a difference: at least one grid step
+    half = sps.t.ppf(0.975, 1) * se
+    assert (d.ci_low, d.ci_high) == pytest.approx((0.0005 - half, 0.0005 + half))
+    assert d.ci_low < 0 < d.ci_high and d.p_value > 0.05
+    same = stats.difference({0: 1.0, 1: 2.0}, {0: 1.0, 1: 2.0}, grid)
     assert same.diff == 0 and same.p_value == 1.0 and not same.ci_excludes_zero
+
+
+def test_welch_on_the_grid_floors_each_side():
+    grid = 1e-4
+    d = stats.difference({0: 0.98, 1: 0.98}, {5: 0.97, 6: 0.97, 7: 0.97}, grid)
+    assert d.test == stats.WELCH
+    va, vb = (grid**2 / 2) / 2, (grid**2 / 2) / 3  # each side's spread: at least grid / sqrt(2)
+    assert d.df == pytest.approx((va + vb) ** 2 / (va**2 / 1 + vb**2 / 2))
+    assert d.p_value > 0 and d.ci_low < d.ci_high
+
+
+def test_accuracy_interval_is_the_t_interval_in_the_middle_and_stays_inside_0_and_1():
+    middle = [0.50, 0.52, 0.49, 0.51, 0.50]
+    t = stats.t_interval(*stats.paired(middle))
+    # p (1 - p) / (m (1 - m)) is about 1 near one half: the t interval to 1e-4 of its width 0.03
+    assert stats.accuracy_interval(middle) == pytest.approx(t, abs=3e-5)
+    near = [0.9896, 0.9925, 0.9928]
+    low, high = stats.accuracy_interval(near, 1e-4)
+    mean, se, df = stats.paired(near, 1e-4, terms=1)
+    q = sps.t.ppf(0.975, df)
+    for p in (low, high):  # the bounds solve (mean - p)^2 = q^2 se^2 p (1 - p) / (m (1 - m))
+        assert (mean - p) ** 2 == pytest.approx(q**2 * se**2 * p * (1 - p) / (mean * (1 - mean)))
+    assert 0 < low < mean < high < 1
+    wide = stats.summarize_accuracy([0.30, 0.99], 1e-4)  # a t interval would pass 0 and 100 %
+    assert 0 < wide.ci_low < wide.ci_high < 1
+    assert math.isnan(stats.summarize_accuracy([0.5]).ci_low)  # n=1: no interval
+
+
+def test_std_and_variance_ratio_intervals_by_hand():
+    a = [0.1, 0.2, 0.15, 0.12, 0.3]
+    s = np.std(a, ddof=1)
+    low, high = stats.std_interval(a)
+    assert low == pytest.approx(s * math.sqrt(4 / sps.chi2.ppf(0.975, 4)))
+    assert high == pytest.approx(s * math.sqrt(4 / sps.chi2.ppf(0.025, 4)))
+    b = [1.0, 1.1, 0.9, 1.05]
+    ratio = np.var(a, ddof=1) / np.var(b, ddof=1)
+    assert stats.variance_ratio(a, b)[0] == pytest.approx(ratio)
+    low, high = stats.variance_ratio_interval(a, b)
+    assert (low, high) == pytest.approx(
+        (ratio / sps.f.ppf(0.975, 4, 3), ratio / sps.f.ppf(0.025, 4, 3))
+    )
+
+
+def test_grid_of_test_set_sizes():
+    assert stats.grid_of(10_000) == 1e-4
+    assert stats.grid_of(10_000, 5_000) == 1e-4
+    assert stats.grid_of(10_000, None) is None
+    assert list(stats.on_grid([0.1 - 0.09, 0.02 - 0.01], 1e-4)) == [0.01, 0.01]
 
 
 def test_holm_adjustment():

@@ -10,7 +10,7 @@ import pandas as pd
 
 from bench import stats
 from bench.config import RunConfig
-from bench.report import figures, variants
+from bench.report import figures, seeds, variants
 from bench.report.markdown import code, p_text, pct, table, text
 from bench.report.sections.context import Context
 
@@ -74,6 +74,7 @@ def _retrain_text(ctx: Context, first, chosen_lr: float | None) -> str:
     d = stats.difference(
         dict(zip(retrain.seed, retrain.test_acc, strict=True)),
         dict(zip(original.seed, original.test_acc, strict=True)),
+        seeds.resolution(pd.concat([retrain, original])),
     )
     claim = (
         "n=1: no claim can be made"

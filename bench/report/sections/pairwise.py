@@ -1,11 +1,13 @@
 """The pairwise comparison: the difference of mean test accuracy of two models with its CI,
-test, Holm-adjusted p and verdict, and for paired seeds the effect size, P(A > B) and the
-Wilcoxon p (numbers from :func:`bench.report.numbers.pairwise`). :func:`section` compares every
-pair of models (or each against the best when there are many), with the verdicts of stored
-``--seeds auto`` studies; :func:`against_best` is a grid study's: each setting against the best
-one."""
+test, p-value adjusted in its family, the level and the verdict, and for paired seeds the
+effect size, P(A > B) and the Wilcoxon p (numbers from :func:`bench.report.numbers.pairwise`).
+:func:`section` compares every pair of models (or each against the best when there are many),
+with the verdicts of stored ``--seeds auto`` studies; :func:`against_best` is a grid study's:
+each setting against the best one."""
 
 from __future__ import annotations
+
+import textwrap
 
 import pandas as pd
 
@@ -18,7 +20,7 @@ from bench.report.sections.study import study_best
 
 
 def section(ctx: Context) -> str:
-    decided, studies = seeds.decided_pairs(ctx.tables, ctx.runs)
+    decided, _ = seeds.decided_pairs(ctx.tables, ctx.runs)
     frame = pairwise(ctx.tables.runs, decided=decided)
     if frame.empty:
         return "## Pairwise comparison\n\nOnly one model: nothing to compare."
@@ -27,28 +29,60 @@ def section(ctx: Context) -> str:
         if len(ctx.recap) <= ALL_PAIRS_LIMIT
         else f"each model against the best (more than {ALL_PAIRS_LIMIT} models)"
     )
-    auto = (
-        "\nPairs marked --seeds auto were decided by its stopping rule (see One more run) on\n"
-        "the seeds it used, shown under Seeds."
-        if studies
-        else ""
-    )
     return f"""## Pairwise comparison
 
 {pairwise_markdown(frame)}
 
-Test accuracy of {scope} on the same test set; A is the one with the higher mean. The CI is
-the 95 % t interval of the difference in percentage points. Test: the {stats.PAIRED} on the
-per-seed differences when both models ran the same seeds (same split and shuffle order per
-seed), else {stats.WELCH}; two-sided. Verdict: A better when the Holm-adjusted p (over the
-{len(frame)} comparisons of this table) is below {stats.ALPHA:g}; else equivalent within
-±{MARGIN_PP:g} pp when two one-sided tests (TOST, paired seeds, Holm-adjusted) show the
-difference inside that margin; else unresolved after n seeds (more seeds may settle it:
-`--seeds auto`). With n=1 on a side no claim can be made: one seed says nothing about
-seed-to-seed noise. For paired seeds: the effect size d_z (mean difference / its std over
-seeds), P(A > B), the share of seeds on which A beats B (ties count one half) with its
-percentile bootstrap interval over seeds, and with n >= {WILCOXON_MIN_N} the Wilcoxon
-signed-rank p beside the t-test's.{auto}"""
+Test accuracy of {scope} on the same test set; A is the one with the higher mean.
+{_method_note()}
+
+{family_note(frame)}"""
+
+
+def _method_note() -> str:
+    return f"""\
+Accuracies are counts of test images, so the per-seed values are put on the test set's
+grid (1/n_test) before any test, and the spread of per-seed differences is never taken as
+smaller than one test image (the grid's step): seeds that differ by the same number of images
+give no p = 0. The CI is the 95 % t interval of this pair's difference in percentage points
+(not corrected for the other pairs). Test: the {stats.PAIRED} on the per-seed differences when
+both models ran the same seeds (same split and shuffle order per seed), else {stats.WELCH};
+two-sided. With n=1 on a side no claim can be made: one seed says nothing about seed-to-seed
+noise. For paired seeds: the effect size d_z (mean difference / its std over seeds), P(A > B),
+the share of seeds on which A beats B (ties count one half) with its exact binomial
+(Clopper-Pearson) interval over the seeds, and with n >= {WILCOXON_MIN_N} the Wilcoxon
+signed-rank p (Holm over the table), a check on the t-test that decides nothing."""
+
+
+def family_note(frame: pd.DataFrame) -> str:
+    """Which family each verdict belongs to, at which level."""
+    own = frame[~frame.adaptive.astype(bool)]
+    parts = []
+    if len(own):
+        parts.append(
+            f"One family: the {len(own)} comparison(s) tested here on every stored seed form one "
+            f"family, as one look of `--seeds auto` does: the t-test and the TOST (two one-sided "
+            f"tests of a difference inside ±{MARGIN_PP:g} pp, paired seeds) of each, "
+            f"{2 * len(own)} tests adjusted together by Holm's step-down, counting at most one "
+            "true hypothesis per pair (a pair cannot both be equal and a margin apart: Shaffer's "
+            "refinement): p (Holm) and p equiv. (Holm). Verdict: A better when its p (Holm) is "
+            f"below the level {stats.ALPHA:g}; else equivalent within ±{MARGIN_PP:g} pp when its "
+            "p equiv. (Holm) is; else unresolved after n seeds (more seeds may settle it: "
+            "`--seeds auto`, and `bench plan` says how many). The chance of any wrong 'better' "
+            f"or 'equivalent' in the table is at most {stats.ALPHA:g} (docs/calibration.md)."
+        )
+    auto = frame[frame.adaptive.astype(bool)]
+    for study_id, group in auto.groupby("family", sort=False):
+        first = group.iloc[0]
+        parts.append(
+            f"Marked --seeds auto: {len(group)} pair(s) settled by the stopping rule of study "
+            f"`{study_id}` (see One more run) on exactly the seeds stored for both models; each "
+            f"keeps the rule's verdict, its p adjusted in the family of its look (the tests of "
+            f"the pairs open at that look, adjusted as above) and the level of that look: "
+            f"{stats.ALPHA:g}/{int(first.looks)} = {first.level:.4g} per look (Bonferroni over "
+            f"its {int(first.looks)} looks), not a fixed-n p."
+        )
+    return "\n\n".join(textwrap.fill(part, width=95) for part in parts)
 
 
 def against_best(ctx: Context) -> str:
@@ -64,11 +98,16 @@ accuracy: {len(frame)} comparisons instead of every pair.
 
 {pairwise_markdown(frame)}
 
-A is the one with the higher mean test accuracy. The CI is the 95 % t interval of the
-difference in percentage points. Test: the {stats.PAIRED} on the per-seed differences when both
-ran the same seeds, else {stats.WELCH}; two-sided. Verdict: significant when the Holm-adjusted p
-(over the {len(frame)} comparisons of this table) is below {stats.ALPHA:g}. With n=1 on a side
-no claim can be made."""
+A is the one with the higher mean test accuracy.
+{_method_note()}
+
+{family_note(frame)}"""
+
+
+def _level(r) -> str:
+    if not r.adaptive:
+        return f"{r.level:g}"
+    return f"{r.level:.4g} (look {int(r.look)} of {int(r.looks)})"
 
 
 def pairwise_markdown(frame: pd.DataFrame) -> str:
@@ -82,17 +121,17 @@ def pairwise_markdown(frame: pd.DataFrame) -> str:
                 NOTHING if is_nan(r.ci_low) else f"[{r.ci_low * 100:+.2f}, {r.ci_high * 100:+.2f}]"
             ),
             "Test": r.test if r.test != stats.NO_CLAIM else NOTHING,
-            "p": p_text(r.p_value),
             "p (Holm)": p_text(r.p_holm),
+            "p equiv. (Holm)": p_text(r.p_tost_holm),
+            "Level": _level(r) if r.test != stats.NO_CLAIM else NOTHING,
             "Verdict": r.verdict + (" (--seeds auto)" if r.adaptive else ""),
-            "Seeds": min(r.n_a, r.n_b),
             "Effect size d_z": NOTHING if is_nan(r.effect_size) else f"{r.effect_size:.2f}",
             "P(A > B) [95 % CI]": (
                 NOTHING
                 if is_nan(r.p_superior)
                 else f"{r.p_superior:.2f} [{r.p_superior_low:.2f}, {r.p_superior_high:.2f}]"
             ),
-            "Wilcoxon p": p_text(r.wilcoxon_p),
+            "Wilcoxon p (Holm)": p_text(r.wilcoxon_p_holm),
         }
         for r in frame.itertuples()
     ]

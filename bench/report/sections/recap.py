@@ -28,8 +28,10 @@ def body(ctx: Context) -> str:
     return f"""{recap_markdown(ctx.recap)}
 
 Test accuracy and loss are the last epoch's (the stored weights), as mean ± sample standard
-deviation over the n seeds; the 95 % CI is the t interval of the mean accuracy (none for n=1),
-clipped to [0, 100] % (with few seeds the t interval can reach past what an accuracy can be).
+deviation over the n seeds; the 95 % CI is the interval of the mean accuracy (none for n=1),
+on the test set's grid (its spread at least 1/n_test/√2, what the grid can show): the t interval
+away from 0 and 100 %, narrowing towards them as a proportion's variance does (a Wilson-type
+score interval), so it never reaches past what an accuracy can be and is never clipped.
 Training time is the training loop's wall time, evaluation excluded. Time to {TARGET} % val is
 the training time until validation accuracy first reached {TARGET} %, over the seeds that
 reached it. Rotated ±15° is the accuracy on the test set turned by +15° and −15° (the mean of

@@ -11,7 +11,7 @@ import pandas as pd
 
 from bench import stats
 from bench.config import UsageError
-from bench.report import variants
+from bench.report import seeds, variants
 from bench.report.markdown import NOTHING, bold, code, interval_text, markdown_table, pct, text
 from bench.report.sections.context import Context
 from bench.sweep import suites
@@ -68,7 +68,7 @@ def section(ctx: Context) -> str:
             continue
         for model, group in mine.groupby("model", sort=False):
             acc = group[ref.metric].dropna().tolist()
-            low, high = stats.prediction_interval(acc)
+            low, high = stats.prediction_interval(acc, seeds.resolution(group))
             if math.isnan(low):
                 where = "n < 2: no interval"
             elif low <= ref.value <= high:

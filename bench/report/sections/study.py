@@ -16,7 +16,9 @@ from bench.report.study import BestSet, Grid, best_set, value_text
 
 
 def study_best(grid: Grid) -> BestSet:
-    return best_set(dict(zip(grid.cells.model, grid.cells.val, strict=True)))
+    grids = {g for g in grid.cells.val_grid if g is not None and g == g}
+    resolution = grids.pop() if len(grids) == 1 else None
+    return best_set(dict(zip(grid.cells.model, grid.cells.val, strict=True)), resolution)
 
 
 def _rotated(ctx: Context) -> dict[str, float]:
@@ -54,14 +56,17 @@ def section(ctx: Context) -> str:
     parts.append(ctx.save("study_sensitivity.png", lambda p: study_figures.sensitivity(grid, p)))
     parts.append(_best_text(grid, best))
     parts.append(_cells_table(grid, best, rotated))
+    k = len(best.differences)
     parts.append(
         "Validation and test accuracy are the last epoch's, means over the n seeds that finished "
-        "ok; the 95 % CI is the t interval of the mean test accuracy, clipped to [0, 100] %. "
-        "Δ val: the best setting's validation accuracy minus this one's (pp) with the 95 % CI "
-        "of the paired difference by seed (Welch's t when the seeds differ), clipped to "
-        "±100 pp. In the best set: "
-        "the CI includes 0, so the setting cannot be told apart from the best; the best is "
-        "chosen on validation accuracy, never on the test set."
+        "ok; the 95 % CI of the mean test accuracy is the recap's (inside [0, 100] %). Δ val: "
+        "the best setting's validation accuracy minus this one's (pp) with the simultaneous "
+        f"95 % CI of the paired difference by seed (Welch's t when the seeds differ), corrected "
+        f"for the {k} comparisons with the best (Bonferroni: each interval at "
+        f"{best.confidence * 100:.3g} %), on the validation set's grid. In the best set: the "
+        "CI includes 0, so the setting cannot be told apart from the best; the set holds the "
+        "truly best setting with probability at least 95 % however many settings the grid "
+        "has. The best is chosen on validation accuracy, never on the test set."
         + (
             " Rotated ±15°: accuracy on the test set turned by +15° and −15° (the mean of the "
             "two), beside the clean accuracy."
@@ -85,7 +90,8 @@ def _best_text(grid: Grid, best: BestSet) -> str:
     lines = [
         f"**Best setting (highest mean validation accuracy):** {text(grid.label(cell))}: "
         f"validation {pct(cell.val_mean)} %, test {pct(cell.test_mean)} % (n={cell.n}).",
-        f"**Best set** (cannot be told apart from the best on validation accuracy): "
+        f"**Best set** (cannot be told apart from the best on validation accuracy, corrected "
+        f"for {len(best.differences)} comparisons): "
         f"{len(best.members)} setting(s): "
         + text("; ".join(grid.label(_row(grid, m)) for m in best.members))
         + ".",

@@ -48,7 +48,11 @@ looks and per-look level, on the same paired differences ``d = model - baseline`
 look it tests H0 ``mean(d) <= -margin`` with the one-sided paired t-test (the lower half of
 the rule's TOST): rejected, the verdict is ``not worse``. It stops for futility when H0'
 ``mean(d) >= -margin`` is rejected the same way (``worse``: the model is worse by more than
-the margin), else it goes on to the next look; at ``max_seeds`` it is ``unresolved``. A wrong
+the margin), else it goes on to the next look; at ``max_seeds`` it is ``unresolved``. As in
+the adaptive rule, the differences are first put on the test sets' grid (``1 / n_test``, from
+each side's runs: :func:`bench.stats.grid_of`) and their spread is floored by one grid step
+(:func:`bench.stats.paired`), so seeds that agree to the image are no certainty; where a side's
+test-set size is unknown, a spread of zero gives no p-value and no verdict at that look. A wrong
 ``not worse`` needs a rejection at some look while ``mean(d) <= -margin``: at most
 ``K * 0.05 / K = 5 %`` (stopping for futility only removes chances to pass).
 ``tests/test_checks.py`` checks that rate by simulating this replay. One test per look and
@@ -229,16 +233,17 @@ def _pp(value: float, fmt: str) -> str:
 # The rule of a not-worse check ----------------------------------------------------------------
 
 
-def one_sided_p_values(differences: Sequence[float], margin: float) -> tuple[float, float]:
-    """The one-sided paired t-tests at ``-margin`` (a fraction): the p of H0 ``mean <=
+def one_sided_p_values(
+    differences: Sequence[float], margin: float, resolution: float | None = None
+) -> tuple[float, float]:
+    """The one-sided paired t-tests at ``-margin`` (a fraction) of ``differences`` on the grid
+    of ``resolution`` (their standard deviation at least one grid step, as in
+    :func:`bench.stats.tost_p_value`, whose lower half the first is): the p of H0 ``mean <=
     -margin`` (small: not worse) and the p of H0 ``mean >= -margin`` (small: worse by more
-    than the margin); nan below two values. With no spread at all, as the rule's t-test and
-    TOST read it: 0 on the side where the mean lies, 1 on the other."""
-    mean, se, df = stats.paired(differences)
-    if df < 1:
+    than the margin). nan below two values, or with no spread and no grid (no claim)."""
+    mean, se, df = stats.paired(differences, resolution)
+    if not df > 0 or not se > 0:
         return math.nan, math.nan
-    if se == 0:
-        return (0.0 if mean > -margin else 1.0), (0.0 if mean < -margin else 1.0)
     t = (mean + margin) / se
     return float(sps.t.sf(t, df)), float(sps.t.cdf(t, df))
 
@@ -247,16 +252,20 @@ def replay_not_worse(
     values: Mapping[str, Mapping[int, float]],
     settings: adaptive.Settings,
     seed_order: Sequence[int] | None = None,
+    n_test: int | Mapping[str, int | None] | None = None,
 ) -> adaptive.Replay:
     """Non-inferiority of the first model of ``values`` against the second, replayed on their
     per-seed values as :func:`bench.sweep.adaptive.replay` replays its rule: the same looks,
     seeds taken in ``seed_order`` (default 0, 1, 2, ...), level ``settings.alpha_per_look``
-    at each look, margin ``settings.margin_pp``. Its one
+    at each look, margin ``settings.margin_pp``, differences on the grid of the test sets'
+    sizes ``n_test`` (one for both, or per model; None: no grid). Its one
     :class:`~bench.sweep.adaptive.PairDecision` has the verdict ``not worse``, ``worse``
     (winner: the second model), ``unresolved`` or ``open`` (seeds missing, listed in
     ``missing``); ``p_tost`` is the not-worse test's p, ``p_value`` the worse test's."""
     order = list(seed_order) if seed_order is not None else list(range(settings.max_seeds))
     a, b = list(values)[:2]
+    sizes = n_test if isinstance(n_test, Mapping) else dict.fromkeys((a, b), n_test)
+    resolution = stats.grid_of(sizes.get(a), sizes.get(b))
     decision = adaptive.PairDecision(a, b, adaptive.OPEN)
     margin = settings.margin_pp / 100
     points = settings.looks()
@@ -268,9 +277,9 @@ def replay_not_worse(
         missing = {m: s for m, s in missing.items() if s}
         if missing:
             return adaptive.Replay([decision], rounds, missing)
-        diffs = [values[a][s] - values[b][s] for s in seeds]
-        decision.diff = sum(diffs) / n
-        decision.p_tost, decision.p_value = one_sided_p_values(diffs, margin)
+        diffs = stats.on_grid([values[a][s] - values[b][s] for s in seeds], resolution)
+        decision.diff = float(diffs.mean())
+        decision.p_tost, decision.p_value = one_sided_p_values(diffs, margin, resolution)
         if decision.p_tost < settings.alpha_per_look:
             decision.verdict = NOT_WORSE
         elif decision.p_value < settings.alpha_per_look:
@@ -294,7 +303,8 @@ def describe_not_worse(settings: adaptive.Settings) -> str:
         f"non-inferiority: one-sided paired t-test of A − B > −{settings.margin_pp:g} pp (the "
         f"lower half of TOST), stopping as worse when A − B < −{settings.margin_pp:g} pp is "
         f"shown; looks at n = {', '.join(map(str, settings.looks()))}, each at alpha "
-        f"{settings.alpha:g}/{k} = {settings.alpha_per_look:.4g} (Bonferroni alpha-spending)"
+        f"{settings.alpha:g}/{k} = {settings.alpha_per_look:.4g} (Bonferroni alpha-spending); "
+        "per-seed differences on the test set's grid"
     )
 
 
@@ -309,24 +319,42 @@ class _Trained:
     options: dict[str, Any]
     configs: dict[int, RunConfig]
 
-    def values(self, ok: pd.Series) -> dict[int, float]:
-        return {s: float(ok[c.run_id]) for s, c in self.configs.items() if c.run_id in ok.index}
+    def values(self, ok: pd.DataFrame) -> dict[int, float]:
+        """Per seed, the test accuracy of its planned runs among ``ok`` (the working store's
+        runs that finished ok, by run id)."""
+        return {
+            s: float(ok.test_acc[c.run_id]) for s, c in self.configs.items() if c.run_id in ok.index
+        }
+
+    def n_test(self, ok: pd.DataFrame) -> int | None:
+        """The size of the test set its runs among ``ok`` were measured on (None: none yet)."""
+        return adaptive.test_size(ok, [c.run_id for c in self.configs.values()])
 
 
 @dataclass
 class _Read:
-    """A stored side: its per-seed test accuracies, read once."""
+    """A stored side: its per-seed test accuracies and their test set's size, read once."""
 
     name: str
     stored: dict[int, float]
+    size: int | None = None
 
-    def values(self, ok: pd.Series) -> dict[int, float]:
+    def values(self, ok: pd.DataFrame) -> dict[int, float]:
         return self.stored
+
+    def n_test(self, ok: pd.DataFrame) -> int | None:
+        return self.size
 
 
 def stored_values(spec: Stored) -> dict[int, float]:
     """Per seed, the test accuracy of ``spec``'s runs that finished ok (a seed recorded twice
     with settings that change only rounding: the run that finished last, as the report)."""
+    return _read(spec).stored
+
+
+def _read(spec: Stored) -> _Read:
+    """``spec``'s per-seed test accuracies (:func:`stored_values`) and the size of the test
+    set they were measured on (None where the store does not say)."""
     directory = Path(spec.results)
     if not (directory / DB_NAME).is_file():
         raise UsageError(
@@ -343,7 +371,9 @@ def stored_values(spec: Stored) -> dict[int, float]:
             f"models, as bench report names them: {found}"
         )
     mine = runs[runs.model == spec.model]
-    return {int(s): float(v) for s, v in zip(mine.seed, mine.test_acc, strict=True)}
+    values = {int(s): float(v) for s, v in zip(mine.seed, mine.test_acc, strict=True)}
+    by_id = mine.set_index("run_id")
+    return _Read(spec.model, values, adaptive.test_size(by_id, list(by_id.index)))
 
 
 def _plan(arch: Any, options: dict[str, Any], seeds: Sequence[int], store: Path) -> _Trained:
@@ -385,12 +415,12 @@ def _names(sides: dict[str, _Trained | _Read]) -> dict[str, str]:
     return names
 
 
-def _ok_values(store: Path) -> pd.Series:
-    """The store's test accuracy of every run that finished ok, by run id."""
+def _ok_runs(store: Path) -> pd.DataFrame:
+    """The store's runs that finished ok (their test accuracy and test set size), by run id."""
     if not (store / DB_NAME).is_file():
-        return pd.Series(dtype=float)
+        return pd.DataFrame({"test_acc": [], "n_test": []}, index=pd.Index([], name="run_id"))
     runs = ResultsStore(store, readonly=True).runs()
-    return runs[runs.status == "ok"].set_index("run_id").test_acc
+    return runs[runs.status == "ok"].set_index("run_id")
 
 
 # The decision -------------------------------------------------------------------------------
@@ -447,9 +477,7 @@ def decide(
     settings = settings_for(kind, margin_pp, min_seeds, high, high)  # checked before any work
     specs = {MODEL: _side(model, options), BASELINE: _side(baseline, options)}
     sides: dict[str, _Trained | _Read] = {
-        key: _Read(spec.model, stored_values(spec))
-        for key, spec in specs.items()
-        if isinstance(spec, Stored)
+        key: _read(spec) for key, spec in specs.items() if isinstance(spec, Stored)
     }
     order = list(range(high))
     if sides:
@@ -473,9 +501,10 @@ def decide(
     trained: list[str] = []
     previous = None
     while True:
-        ok = _ok_values(store)
+        ok = _ok_runs(store)
         values = {key: sides[key].values(ok) for key in (MODEL, BASELINE)}
-        replayed = rule(values, settings, order)
+        sizes = {key: sides[key].n_test(ok) for key in (MODEL, BASELINE)}
+        replayed = rule(values, settings, order, n_test=sizes)
         if replayed.complete or replayed.missing == previous:
             break
         previous = replayed.missing
@@ -484,7 +513,10 @@ def decide(
             assert isinstance(side, _Trained)  # a stored side is only asked for seeds it holds
             outcome = api.run(archs=[side.arch], seeds=seeds, results=store, **side.options)
             trained += [result.run_id for result in outcome.results]
-    check = _check(kind, names, replayed.pairs[0], values, order, settings, trained, store)
+    resolution = stats.grid_of(*sizes.values())
+    check = _check(
+        kind, names, replayed.pairs[0], values, order, settings, resolution, trained, store
+    )
     if not replayed.complete:
         check.verdict = _stuck(replayed.missing, sides, names, store)
     return check
@@ -506,10 +538,12 @@ def _stuck(missing: Mapping[str, list[int]], sides, names, store: Path) -> str:
     return "stopped: runs did not finish ok: " + "; ".join(parts)
 
 
-def _check(kind, names, decision, values, order, settings, trained, store) -> Check:
+def _check(kind, names, decision, values, order, settings, resolution, trained, store) -> Check:
+    """The check's outcome from the rule's ``decision``; the difference and its interval on the
+    seeds the decision rests on, on the grid of ``resolution`` (None: no grid)."""
     seeds = [s for s in order[: decision.n] if s in values[MODEL] and s in values[BASELINE]]
     difference = stats.difference(
-        {s: values[MODEL][s] for s in seeds}, {s: values[BASELINE][s] for s in seeds}
+        {s: values[MODEL][s] for s in seeds}, {s: values[BASELINE][s] for s in seeds}, resolution
     )
     level, margin, verdict = settings.alpha_per_look, settings.margin_pp, decision.verdict
     winner = names.get(decision.winner, "")

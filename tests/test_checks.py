@@ -46,8 +46,21 @@ def test_the_one_sided_tests_are_the_paired_t_tests_at_minus_the_margin():
     assert p_not_worse == pytest.approx(sps.ttest_1samp(shifted, 0, alternative="greater").pvalue)
     assert p_worse == pytest.approx(sps.ttest_1samp(shifted, 0, alternative="less").pvalue)
     assert all(math.isnan(p) for p in checks.one_sided_p_values([0.01], 0.002))  # one value
-    assert checks.one_sided_p_values([0.0, 0.0], 0.002) == (0.0, 1.0)  # no spread, read as the
-    assert checks.one_sided_p_values([-0.25] * 3, 0.125) == (1.0, 0.0)  # rule's tests read it
+    # no spread and no grid: no claim, not certainty
+    assert all(math.isnan(p) for p in checks.one_sided_p_values([0.0, 0.0], 0.002))
+    assert all(math.isnan(p) for p in checks.one_sided_p_values([-0.25] * 3, 0.125))
+    # on a 1/10,000 grid: equal differences (also equal only on paper) spread by one grid step
+    same = [0.9731 - 0.9730, 0.0001, 0.5001 - 0.5]
+    assert len(set(same)) > 1  # float noise: no spread without the grid, one step with it
+    assert all(math.isnan(p) for p in checks.one_sided_p_values(same, 0.002))
+    p_not_worse, p_worse = checks.one_sided_p_values(same, 0.002, resolution=1e-4)
+    t = (0.0001 + 0.002) / (1e-4 / math.sqrt(3))
+    assert p_not_worse == pytest.approx(sps.t.sf(t, 2))
+    assert p_worse == pytest.approx(sps.t.cdf(t, 2))
+    assert 0 < p_not_worse < 1e-3
+    # a spread above the floor: the grid changes nothing
+    with_grid = checks.one_sided_p_values(d, 0.002, resolution=1e-4)
+    assert with_grid == pytest.approx(checks.one_sided_p_values(d, 0.002))
 
 
 def simulate(diff_pp: float, settings: Settings, reps: int, seed: int) -> dict[str, float]:
@@ -64,7 +77,8 @@ def simulate(diff_pp: float, settings: Settings, reps: int, seed: int) -> dict[s
             "model": dict(enumerate(np.round(model, 4).tolist())),
             "baseline": dict(enumerate(np.round(baseline, 4).tolist())),
         }
-        verdicts[checks.replay_not_worse(values, settings).pairs[0].verdict] += 1
+        decision = checks.replay_not_worse(values, settings, n_test=10_000).pairs[0]
+        verdicts[decision.verdict] += 1
     return {verdict: count / reps for verdict, count in verdicts.items()}
 
 
@@ -96,6 +110,30 @@ def test_replay_not_worse_asks_for_the_next_looks_seeds_and_stops_at_worse():
         "old": {s: 0.97 + s % 3 * 1e-3 for s in range(8)},
     }
     assert checks.replay_not_worse(close, Settings(3, 8, 0.01)).pairs[0].verdict == UNRESOLVED
+
+
+def test_seeds_that_agree_to_the_image_are_no_certainty_without_the_test_sets_size():
+    """Equal accuracies on every seed (the same model under another thread count): on the
+    test set's grid the spread is one image and the rule decides; without the size, zero spread
+    gives no p-value and no verdict (not p = 0)."""
+    same = {"model": dict.fromkeys(range(8), 0.9731), "baseline": dict.fromkeys(range(8), 0.9731)}
+    settings = Settings(3, 8, 0.2)
+    blind = checks.replay_not_worse(same, settings).pairs[0]
+    assert blind.verdict == UNRESOLVED and blind.n == 8 and math.isnan(blind.p_tost)
+    sizes = {"model": 10_000, "baseline": 10_000}
+    decision = checks.replay_not_worse(same, settings, n_test=sizes).pairs[0]
+    assert (decision.verdict, decision.n) == (checks.NOT_WORSE, 3)
+    assert 0 < decision.p_tost < settings.alpha_per_look
+    # 30 images behind on every seed, 10 allowed: worse, on the grid only
+    behind = {**same, "model": dict.fromkeys(range(8), 0.9701)}
+    assert checks.replay_not_worse(behind, Settings(3, 8, 0.1)).pairs[0].verdict == UNRESOLVED
+    worse = checks.replay_not_worse(behind, Settings(3, 8, 0.1), n_test=10_000).pairs[0]
+    assert (worse.verdict, worse.winner, worse.n) == (checks.WORSE, "baseline", 3)
+    assert worse.diff == pytest.approx(-0.003, abs=1e-12)
+    # a difference below one image is not shown beyond a margin smaller than it
+    short = {**same, "model": dict.fromkeys(range(8), 0.9730)}
+    below = checks.replay_not_worse(short, Settings(3, 8, 0.005), n_test=10_000).pairs[0]
+    assert below.verdict == UNRESOLVED
 
 
 # Checks on real runs -----------------------------------------------------------------------------
@@ -130,11 +168,19 @@ def test_a_stored_baseline_is_read_and_never_trained(tmp_path):
     api.run(archs=["slp"], seeds=range(5), results=baseline, **QUICK)
     before = load(baseline).runs.sort_values("run_id").reset_index(drop=True)
     model = checks.Arch("slp", {"threads": 2})
+    # the same accuracies on every seed, on the grid of both stores' 300 test images (one image
+    # is 0.33 pp, the smallest spread it shows: a margin of 1 pp can be shown, 0.1 pp cannot)
     check = checks.decide(
-        "equivalent", model, checks.Stored(baseline, "slp"), results=tmp_path / "new", **QUICK
+        "equivalent",
+        model,
+        checks.Stored(baseline, "slp"),
+        results=tmp_path / "new",
+        margin_pp=1,
+        **QUICK,
     )
     assert check.passed and (check.model, check.baseline) == ("slp", "slp (stored)")
     assert len(check.trained) == 3 and check.n == 3
+    assert check.diff == 0 and check.ci_low < 0 < check.ci_high and check.p_value > 0
     assert set(load(tmp_path / "new").runs.threads) == {2}
     after = load(baseline).runs.sort_values("run_id").reset_index(drop=True)
     pd_equal = after[["run_id", "finished_at"]].equals(before[["run_id", "finished_at"]])

@@ -82,14 +82,18 @@ def report(
     out: str | Path | None = None,
     data_root: str | Path | None = None,
     quiet: bool = True,
+    include_contended: bool = False,
 ) -> Path:
-    """Write the markdown report (and its figures) of ``results``; returns its path."""
+    """Write the markdown report (and its figures) of ``results``; returns its path.
+    ``include_contended``: also show the times of runs recorded ``contended``, apart from the
+    clean ones and marked †, as ``bench report --include-contended`` does."""
     return write_report(
         Path(results),
         Path(out) if out is not None else None,
         suite,
         data_root=Path(data_root) if data_root is not None else None,
         say=None if quiet else print,
+        include_contended=include_contended,
     )
 
 

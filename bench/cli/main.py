@@ -309,6 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="published numbers (columns model,metric,value,source), each set beside our mean "
         "and 95 %% prediction interval of one run (README: Seeds)",
     )
+    report.add_argument(
+        "--include-contended",
+        action="store_true",
+        help="also show the training times of runs recorded contended (trained beside other "
+        "work), marked † in a column and a figure marker of their own, never averaged with "
+        "clean times (default: left out, with a note)",
+    )
     report.set_defaults(func=cmd_report)
 
     compare_cmd = commands.add_parser(

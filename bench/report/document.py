@@ -128,6 +128,7 @@ def write_report(
     say: Callable[[str], None] | None = None,
     fmt: str = "md",
     reference: Path | None = None,
+    include_contended: bool = False,
 ) -> Path:
     """Write the markdown report of ``results_dir`` (only ``suite``'s runs when given) to
     ``out_path`` (default ``results_dir/report.md``) with its figures in a folder beside it
@@ -140,7 +141,9 @@ def write_report(
     points to is replaced, its figures beside that file); anything but a new path or a
     regular file is refused before any work (:func:`report_target`). ``reference``: a CSV of
     published numbers (model, metric, value, source) checked against our prediction
-    intervals, beside the suite's own references."""
+    intervals, beside the suite's own references. ``include_contended``: also show the times
+    of runs recorded ``contended``, apart from the clean ones and marked (a column of the
+    recap, a marker of the accuracy vs time figure: :mod:`bench.report.timings`)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
     results_dir = Path(results_dir)
@@ -164,7 +167,7 @@ def write_report(
             tables=tables,
             runs=runs,
             evaluations=evaluations,
-            recap=numbers.recap(tables.runs, evaluations),
+            recap=numbers.recap(tables.runs, evaluations, include_contended),
             figures=temp,
             link=final_figures.name,
             data_root=data_root,

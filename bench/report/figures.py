@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from bench.report.timings import MARK
 from bench.stats import pareto_front
 
 DPI = 110
@@ -137,15 +138,29 @@ def learning_curves(history: pd.DataFrame, path: Path, models: Sequence[str] = (
 
 
 LABEL_ALL_UP_TO = 8  # more models than this: only those on the Pareto front are labelled
+CONTENDED_COLOR = "#d95f02"  # contended times (bench report --include-contended)
 
 
 def tradeoff(
-    frame: pd.DataFrame, x: str, xlabel: str, path: Path, title: str | None = None
+    frame: pd.DataFrame,
+    x: str,
+    xlabel: str,
+    path: Path,
+    title: str | None = None,
+    contended: str | None = None,
 ) -> Path:
     """Test accuracy (mean, with the std over seeds as error bars) against a cost column
     ``x`` (log axis), with the Pareto front marked: the models that no other model beats on
     both accuracy and cost (labelled by name; with many models only they are). ``frame``
-    needs ``model``, ``x``, ``test_acc_mean`` and ``test_acc_std``."""
+    needs ``model``, ``x``, ``test_acc_mean`` and ``test_acc_std``. ``contended``: a column
+    of contended times (``bench report --include-contended``), drawn apart when ``frame`` has
+    it: hollow triangles labelled ``model †``, a legend entry of their own, never on the
+    front."""
+    marked = (
+        frame.dropna(subset=[contended, "test_acc_mean"])
+        if contended is not None and contended in frame
+        else frame.iloc[:0]
+    )
     frame = frame.dropna(subset=[x, "test_acc_mean"]).reset_index(drop=True)
     fig = Figure(figsize=(8, 5.5))
     ax = fig.subplots()
@@ -175,7 +190,35 @@ def tradeoff(
     )
     ax.scatter([], [], color="#1f77b4", label="on the front")
     ax.scatter([], [], color="#7f7f7f", label="dominated (another is as cheap and better)")
-    if frame.empty:  # e.g. every run's time was left out as contended
+    for _, row in marked.iterrows():
+        ax.errorbar(
+            row[contended],
+            row.test_acc_mean * 100,
+            yerr=0 if pd.isna(row.test_acc_std) else row.test_acc_std * 100,
+            fmt="^",
+            color=CONTENDED_COLOR,
+            markerfacecolor="none",
+            capsize=3,
+            markersize=8,
+        )
+        ax.annotate(
+            f"{row.model} {MARK}",
+            (row[contended], row.test_acc_mean * 100),
+            textcoords="offset points",
+            xytext=(6, 6),
+            fontsize=8,
+            color=CONTENDED_COLOR,
+        )
+    if len(marked):
+        ax.scatter(
+            [],
+            [],
+            marker="^",
+            facecolors="none",
+            edgecolors=CONTENDED_COLOR,
+            label=f"{MARK} contended time (trained beside other work; not on the front)",
+        )
+    if frame.empty and marked.empty:  # e.g. every run's time was left out as contended
         ax.text(0.5, 0.5, f"no model has a {xlabel} to plot", ha="center", transform=ax.transAxes)
     else:
         ax.set_xscale("log")

@@ -154,8 +154,8 @@ def tradeoff(
     both accuracy and cost (labelled by name; with many models only they are). ``frame``
     needs ``model``, ``x``, ``test_acc_mean`` and ``test_acc_std``. ``contended``: a column
     of contended times (``bench report --include-contended``), drawn apart when ``frame`` has
-    it: hollow triangles labelled ``model †``, a legend entry of their own, never on the
-    front."""
+    it: hollow triangles labelled ``model †`` (with many, those on a front of their own), a
+    legend entry of their own, never on the clean times' front."""
     marked = (
         frame.dropna(subset=[contended, "test_acc_mean"])
         if contended is not None and contended in frame
@@ -190,7 +190,8 @@ def tradeoff(
     )
     ax.scatter([], [], color="#1f77b4", label="on the front")
     ax.scatter([], [], color="#7f7f7f", label="dominated (another is as cheap and better)")
-    for _, row in marked.iterrows():
+    busy_front = pareto_front(marked[contended].tolist(), marked.test_acc_mean.tolist())
+    for (_, row), on_busy_front in zip(marked.iterrows(), busy_front, strict=True):
         ax.errorbar(
             row[contended],
             row.test_acc_mean * 100,
@@ -201,6 +202,8 @@ def tradeoff(
             capsize=3,
             markersize=8,
         )
+        if not on_busy_front and len(marked) > LABEL_ALL_UP_TO:
+            continue  # crowded: the contended front's own are labelled
         ax.annotate(
             f"{row.model} {MARK}",
             (row[contended], row.test_acc_mean * 100),

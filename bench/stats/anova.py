@@ -16,8 +16,9 @@ effect at all a term still gets about ``df`` times the noise's variance of the s
 offered: with noise of unequal size between cells (a learning rate at the edge of diverging is
 noisier than the others) it calls an axis that does not matter one that does too often (in a
 seeded simulation of 3 x 3 grids at 2-5 seeds, one row of cells three times noisier: 6-15 % of
-grids where it promises 5 %, Holm over the terms). With one seed per cell
-(r = 1) the noise cannot be told from the highest interaction, which then holds it.
+grids where it promises 5 %, Holm over the terms; ``tests/stats/test_anova.py`` keeps one case).
+With one seed per cell (r = 1) the noise cannot be told from the highest interaction, which then
+holds it.
 
 Imports: numpy only.
 """

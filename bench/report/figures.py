@@ -190,7 +190,11 @@ def tradeoff(
     )
     ax.scatter([], [], color="#1f77b4", label="on the front")
     ax.scatter([], [], color="#7f7f7f", label="dominated (another is as cheap and better)")
-    busy_front = pareto_front(marked[contended].tolist(), marked.test_acc_mean.tolist())
+    busy_front = (
+        pareto_front(marked[contended].tolist(), marked.test_acc_mean.tolist())
+        if len(marked)
+        else []
+    )
     for (_, row), on_busy_front in zip(marked.iterrows(), busy_front, strict=True):
         ax.errorbar(
             row[contended],

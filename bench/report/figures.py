@@ -117,8 +117,11 @@ class ReadableLogLocator(Locator):
 
 
 def number_text(value: float, _position=None) -> str:
-    """A tick's number: plain (``0.002``, ``30``, ``1e+06`` only beyond a million)."""
-    return f"{value:.3g}" if abs(value) < 1e6 else f"{value:.0e}"
+    """A tick's number, plain: ``0.002``, ``2.5``, ``30``, ``2,000``, ``1,500,000`` (powers
+    of ten only below 0.0001 or from 10^12: ``1e-05``)."""
+    if 1000 <= abs(value) < 1e12:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
 
 
 def readable_log(axis) -> None:
@@ -312,8 +315,9 @@ def tradeoff_figure(frame: pd.DataFrame, x: str, xlabel: str, title: str | None 
     )
     ax.scatter([], [], color="#1f77b4", label="on the front")
     ax.scatter([], [], color="#7f7f7f", label="dominated (another is as cheap and better)")
-    if frame.empty:  # e.g. every run's time was left out as contended
+    if frame.empty:  # e.g. every run's time was left out as contended: no empty axes
         ax.text(0.5, 0.5, f"no model has a {xlabel} to plot", ha="center", transform=ax.transAxes)
+        ax.set_axis_off()
     else:
         log_x(ax)
         if frame[x].nunique() == 1:  # one cost: a span around it, or the axis has no ticks

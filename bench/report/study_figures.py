@@ -89,7 +89,7 @@ def heatmap(
     cols, rows = grid.axes[col_axis], grid.axes[rows_axis] if rows_axis else [None]
     across = min(len(panels), PANELS_ACROSS)  # more panels wrap to further rows
     down = -(-len(panels) // across)
-    width = min(WIDTH_IN / across, max(4.5, 1.25 * len(cols) + 1.5))
+    width = min((WIDTH_IN - 1.0) / across, max(4.5, 1.25 * len(cols) + 1.5))
     height = max(3.2, 0.95 * len(rows) + 1.8)
     fig = new_figure(width * across + 1.0, height * down + 0.5, layout="constrained")
     grid_axes = fig.subplots(down, across, squeeze=False)
@@ -260,11 +260,11 @@ def learning_curves_figure(history: pd.DataFrame, grid: Grid) -> Figure:
                 marker=marker,
                 markersize=4,
             )
-    which = "validation" if validated else "training (no validation set; running mean)"
-    axes[0].set_title(f"{which} loss", fontsize=10)
+    which, note = ("validation", "") if validated else ("training", " (running mean; no val set)")
+    axes[0].set_title(f"{which} loss{note}", fontsize=10)
     log_y(axes[0])
     axes[0].set_ylabel("loss (log scale)")
-    axes[1].set_title(f"{which} accuracy", fontsize=10)
+    axes[1].set_title(f"{which} accuracy{note}", fontsize=10)
     axes[1].set_ylabel("accuracy (%)")
     for ax in axes:
         ax.set_xlabel("epoch")

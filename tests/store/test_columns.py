@@ -14,7 +14,6 @@ from bench import api
 from bench.config import UsageError
 from bench.store import load, select_columns
 from bench.store.schema import HISTORY_COLUMNS, RUN_COLUMNS
-
 from tests.usercode_helpers import registries_restored
 
 STUDY = """\

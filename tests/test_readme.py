@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from tests.helpers import bench_cli
+from tests.helpers import bench_main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,7 +55,7 @@ def test_every_python_example_in_the_readme_runs(tmp_path, monkeypatch):
             "INSERT INTO suite_runs (suite, run_id, step) VALUES ('mlp-vs-cnn', ?, 'main')",
             conn.execute("SELECT run_id FROM runs").fetchall(),
         )
-    assert bench_cli("report", "--results", str(results)).returncode == 0
+    assert bench_main("report", "--results", str(results)).returncode == 0
     monkeypatch.chdir(tmp_path)
     examples = python_examples()
     assert len(examples) >= 3

@@ -359,3 +359,20 @@ def test_study_learning_curves_without_validation_draw_the_training_curves(tmp_p
     assert_readable(fig)
     validated = study_figures.learning_curves_figure(history(list(grid.cells.model)), grid)
     assert all(ax.get_title().startswith("validation") for ax in validated.axes)
+
+
+def test_long_model_labels_wrap_in_the_legend_instead_of_widening_the_figure():
+    long = [
+        f"MyCNN{i} (code of models.py 406c359d, dataset=blobs.npz, data blobs.npz 03ec08f3, "
+        f"epochs=2, limit_test=default, limit_train=default, val_size=default, "
+        f"augment=affine+elastic, label_smoothing=0.1, schedule=cosine, lr={i})"
+        for i in range(5)
+    ]
+    fig = figures.learning_curves_figure(history(long))
+    assert pixels(fig)[0] == figures.WIDTH_IN * figures.DPI
+    texts = assert_readable(fig)
+    assert sum("MyCNN" in t for t in texts) == 5 and any("\n" in t for t in texts)
+    frame = recap(long, [1e3, 2e3, 4e3, 8e3, 16e3], [0.9, 0.91, 0.92, 0.93, 0.94])
+    fig = figures.tradeoff_figure(frame, "params", "parameters")
+    assert pixels(fig)[0] == 8 * figures.DPI
+    assert_readable(fig)

@@ -309,6 +309,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         fmt=args.format,
         reference=args.reference,
         include_contended=args.include_contended,
+        rotated_test=args.rotated_test,
     )
     if args.format == "html":
         print(f"wrote {out} (one self-contained page, figures embedded)")

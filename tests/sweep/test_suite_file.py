@@ -82,10 +82,9 @@ def test_a_study_file_with_its_own_data_keeps_the_data_hash(tmp_path):
 
 
 def readme_study() -> str:
-    """The study example of the guide's "A study in a file" (docs/guides/suites-and-studies.md;
-    the README, a front door, may show less)."""
-    guide = (ROOT / "docs/guides/suites-and-studies.md").read_text()
-    (block,) = [b for b in re.findall(r"```toml\n(.*?)```", guide, flags=re.S) if "archs =" in b]
+    """The study example of docs/guides/suites-and-studies.md, "A study in a file"."""
+    readme = (ROOT / "docs/guides/suites-and-studies.md").read_text()
+    (block,) = [b for b in re.findall(r"```toml\n(.*?)```", readme, flags=re.S) if "archs =" in b]
     return block
 
 

@@ -135,5 +135,5 @@ def _time_to_target(r, reached: int, timed: int) -> str:
 
 TIME_FOOTNOTE = (
     "Times marked [k] leave out runs recorded `contended` (trained beside other work: see "
-    "README, Speed; {where}); their accuracies count:"
+    "docs/guides/speed.md; {where}); their accuracies count:"
 )

@@ -10,7 +10,7 @@ import pandas as pd
 
 from bench import stats
 from bench.report import timings
-from bench.report.markdown import NOTHING, code, markdown_table, mean_std, pct
+from bench.report.markdown import NOTHING, code, fit_to_n, markdown_table, mean_std, pct
 from bench.report.numbers import TARGET
 from bench.report.sections.context import Context
 
@@ -83,7 +83,16 @@ def recap_markdown(frame: pd.DataFrame) -> str:
                 r.rotated_acc_mean, r.rotated_acc_std, ".2f", 100, " %"
             )
         rows.append(row)
-    table = markdown_table(pd.DataFrame(rows), left=("Model",))
+    shown = pd.DataFrame(rows)
+    fitted = ""
+    if (frame.n < 2).all():  # no interval of a mean from one seed
+        shown, fitted = fit_to_n(
+            shown.assign(**{"95 % CI": NOTHING}),
+            {"95 % CI": "the interval of a mean needs ≥ 2 seeds (every model here has n=1)"},
+        )
+    table = markdown_table(shown, left=("Model",))
+    if fitted:
+        table += f"\n\n{fitted}"
     if not notes:
         return table
     return "\n\n".join([table, TIME_FOOTNOTE, "\n".join(notes)])

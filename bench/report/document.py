@@ -346,8 +346,8 @@ def divided(ctx: Context) -> list[tuple[str, Context]]:
 def overview(ctx: Context, shown: list[tuple[str, Context]]) -> str:
     """What the report of several datasets holds, before their sections."""
     lines = [
-        f"- {heading.removeprefix('Dataset: ')}: {len(part.runs)} successful runs of "
-        f"{len(part.recap)} models"
+        f"- {heading.removeprefix('Dataset: ')}: {counted(len(part.runs), 'successful run')} "
+        f"of {counted(len(part.recap), 'model')}"
         for heading, part in shown
     ]
     return (
@@ -355,6 +355,10 @@ def overview(ctx: Context, shown: list[tuple[str, Context]]) -> str:
         "sections below (recap, pairwise comparisons, Pareto fronts, figures, variants); no "
         "table, front or verdict mixes two of them.\n\n" + "\n".join(lines)
     )
+
+
+def counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def demoted(block: Block) -> Block:

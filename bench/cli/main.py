@@ -174,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="TOML",
-        help="a study in a TOML file (schema in README) to list with them (repeatable)",
+        help="a study in a TOML file (schema: docs/guides/suites-and-studies.md) to list with "
+        "them (repeatable)",
     )
     suites_cmd.add_argument("--format", choices=FORMATS, default="table")
     suites_cmd.add_argument("--no-plugins", action="store_true", help=NO_PLUGINS_HELP)
@@ -348,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CSV",
         help="published numbers (columns model,metric,value,source, and optionally dataset), "
         "each set beside our mean and 95 %% prediction interval of one run on that dataset "
-        "(README: Seeds)",
+        "(docs/guides/seeds-and-statistics.md)",
     )
     report.set_defaults(func=cmd_report)
 

@@ -26,17 +26,14 @@ QUICK = ["--epochs", "1", "--threads", "1", "--quiet", "--limit-train", "300"]
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, data_root, slot_root):
+def store(tmp_path_factory):
     """Runs on synthetic (mlp32, tinycnn; seeds 0-1; mlp32 also at lr 0.01), on digits (digits_slp,
     digits_mlp; seeds 0-1) and on a user's blobs.npz (mlp32, seed 0), and the store's report."""
     root = tmp_path_factory.mktemp("questions")
     results = root / "results"
     blobs = write_npz(root / "blobs.npz")
     common = ["--results", str(results), *QUICK]
-    with registries_restored(), pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ARCHBENCH_DATA", str(data_root))  # the session's data and slot
-        patch.setenv("ARCHBENCH_SLOT_DIR", str(slot_root))
-        patch.delenv("ARCHBENCH_SLOT", raising=False)
+    with registries_restored():
         runs = [
             ["--arch", "mlp32", "tinycnn", "--dataset", "synthetic", "--seeds", "0-1"],
             ["--arch", "mlp32", "--dataset", "synthetic", "--seeds", "0-1", "--lr", "0.01"],

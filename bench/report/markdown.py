@@ -174,7 +174,8 @@ def fit_to_n(frame: pd.DataFrame, why: dict[str, str]) -> tuple[pd.DataFrame, st
     for column in empty:
         reasons.setdefault(why[column], []).append(column)
     said = "; ".join(f"{', '.join(columns)}: {reason}" for reason, columns in reasons.items())
-    return frame.drop(columns=empty), f"Left out at this n (every cell would be {NOTHING}): {said}."
+    note = f"Columns left out at this n (every cell would be {NOTHING}): {said}."
+    return frame.drop(columns=empty), note
 
 
 def table(frame: pd.DataFrame) -> str:

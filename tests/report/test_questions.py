@@ -229,7 +229,7 @@ def test_a_pairwise_table_at_one_seed_leaves_out_what_cannot_be_filled(store):
     header = [c.strip() for c in table.splitlines()[0].strip("|").split("|")]
     assert header == ["A", "B", "n (A, B)", "Accuracy A − B (pp)", "Verdict"]
     note = table.split("\n\n")[-1]
-    assert note.startswith("Left out at this n")
+    assert note.startswith("Columns left out at this n")
     assert "95 % CI (pp)" in note and "Wilcoxon p (Holm)" in note
     assert "need ≥ 2 seeds of each model (here n = 1)" in note
 

@@ -92,13 +92,16 @@ def report(
     where: Names = None,
     since: str | dt.date | None = None,
     fmt: str = "md",
+    rotated_test: str = "auto",
 ) -> Path:
     """Write the report (markdown and its figures; ``fmt="html"``: one HTML page) of
     ``results``, one part per dataset; returns its path. ``dataset``, ``arch``, ``where``
     and ``since`` keep only some runs, as ``bench report``'s options of those names do
     (:class:`bench.store.RunFilter`): ``dataset="mnist"``, ``arch=["cnn*", "MyNet"]``,
     ``where=["lr<0.01", "epochs>=2"]`` (all must hold), ``since="2026-11-01"``. A filter
-    that keeps no run raises :class:`bench.config.UsageError`."""
+    that keeps no run raises :class:`bench.config.UsageError`. ``rotated_test``: ``auto``
+    (the ±15° rotated test accuracy where the dataset's protocol asks for it), ``on`` or
+    ``off`` (``bench report --rotated-test``)."""
     return write_report(
         Path(results),
         Path(out) if out is not None else None,
@@ -107,6 +110,7 @@ def report(
         say=None if quiet else print,
         fmt=fmt,
         run_filter=RunFilter.parse(dataset, arch, where, since),
+        rotated_test=rotated_test,
     )
 
 

@@ -316,6 +316,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         fmt=args.format,
         reference=args.reference,
         run_filter=run_filter(args),
+        rotated_test=args.rotated_test,
     )
     if args.format == "html":
         print(f"wrote {out} (one self-contained page, figures embedded)")

@@ -45,7 +45,7 @@ import pandas as pd
 from bench.config import ArchbenchError, UsageError
 from bench.data import idx
 from bench.report import html, markdown, numbers, questions, variants
-from bench.report.evaluation import ensure_evaluations, not_redoable
+from bench.report.evaluation import angles, ensure_evaluations, not_redoable
 from bench.report.markdown import Block, Fold
 from bench.report.sections import (
     devices,
@@ -141,6 +141,7 @@ def write_report(
     fmt: str = "md",
     reference: Path | None = None,
     run_filter: RunFilter | None = None,
+    rotated_test: str = "auto",
 ) -> Path:
     """Write the markdown report of ``results_dir`` (only ``suite``'s runs when given) to
     ``out_path`` (default ``results_dir/report.md``) with its figures in a folder beside it
@@ -153,15 +154,18 @@ def write_report(
     points to is replaced, its figures beside that file); anything but a new path or a
     regular file is refused before any work (:func:`report_target`). ``reference``: a CSV of
     published numbers (model, metric, value, source) checked against our prediction
-    intervals, beside the suite's own references. ``run_filter``: only the runs it keeps
-    (:class:`bench.store.RunFilter`: ``--dataset``, ``--arch``, ``--where``, ``--since``); one
-    that keeps none is a UsageError, before anything is written.
+    intervals, beside the suite's own references. ``rotated_test``: where the accuracy on the
+    test set rotated by ±15° is computed and shown (``auto``: where the dataset's protocol
+    asks for it; ``on``, ``off``: :func:`bench.report.evaluation.angles`). ``run_filter``: only
+    the runs it keeps (:class:`bench.store.RunFilter`: ``--dataset``, ``--arch``, ``--where``,
+    ``--since``); one that keeps none is a UsageError, before anything is written.
 
     The recap, pairwise tests, Pareto fronts, figures and the sections after them are
     computed per test set (:mod:`bench.report.questions`: per dataset), each under a heading
     naming its dataset when the runs have more than one; nothing is pooled across them."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
+    angles("", rotated_test)  # a bad value is exit 2 before anything is done
     results_dir = Path(results_dir)
     # a study file's suite is known from the store's membership alone (its references and
     # description only when --suite-file registered it)
@@ -176,7 +180,7 @@ def write_report(
     # the user's datasets checked: a file changed or gone since its runs costs their checkpoint
     # evaluations (named in the report), not the report
     not_redone = not_redoable(runs)
-    evaluations = ensure_evaluations(store, runs, data_root, say, not_redone)
+    evaluations = ensure_evaluations(store, runs, data_root, say, not_redone, rotated_test)
     temp = Path(tempfile.mkdtemp(prefix=f".{out.stem}_figures.", dir=out.parent))
     try:
         ctx = Context(
@@ -193,6 +197,7 @@ def write_report(
             not_redone=not_redone,
             selection=run_filter.describe() if run_filter else "",
             datasets=tuple(dict.fromkeys(q.dataset for q in questions.split(tables.runs))),
+            rotated_test=rotated_test,
         )
         if fmt == "html":
             parts = blocks(ctx)

@@ -213,7 +213,7 @@ def test_variants_differing_in_anything_but_the_seed_are_kept_apart():
         "cnn (epochs=2)",
         "cnn (epochs=2)",
         "cnn (epochs=5)",
-        "mlp32",
+        "mlp32 (epochs=2)",  # what differs among the models shown, for every model
     ]
     assert RunConfig.from_json(configs[2].to_json()) == configs[2]
 

@@ -90,7 +90,8 @@ EXAMPLE_REPORT = "docs/example-report"
 @nox.session(name="example-report", python=PYTHON, default=False)
 def example_report(session: nox.Session) -> None:
     """Regenerate the docs' example report from a results directory: the markdown report with
-    its figures and the same report as one HTML page, in docs/example-report/.
+    its figures and the same report as one HTML page, in docs/example-report/, and the README's
+    recap block that quotes it (scripts/update_readme.py).
 
     `nox -s example-report -- --results DIR` (the report's checkpoint evaluations are stored
     in DIR when it is writable, as with `bench report`).
@@ -107,6 +108,7 @@ def example_report(session: nox.Session) -> None:
     common = ["bench", "report", "--results", args.results, "--quiet"]
     session.run(*common, "--out", f"{EXAMPLE_REPORT}/report.md")
     session.run(*common, "--format", "html", "--out", f"{EXAMPLE_REPORT}/report.html")
+    session.run("python", "scripts/update_readme.py")  # the README's recap block quotes it
 
 
 @nox.session(python=PYTHON, default=False)

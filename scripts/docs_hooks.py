@@ -11,7 +11,9 @@ replaces it while the site builds, from the code itself, so the pages cannot dri
 - ``store-tables``: the list of every table the schema creates;
 - ``architectures``, ``suites``, ``recipes``: the registries (``bench list`` and ``bench
   suites`` tables, each built-in study file, every recipe's settings);
-- ``example-report``: ``docs/example-report/report.md`` (``nox -s example-report`` writes it).
+- ``example-report``: ``docs/example-report/report.md`` (``nox -s example-report`` writes it);
+- ``example-recap``: that report's recap table, verdicts and dates in brief (the README carries
+  the same block, written by ``scripts/update_readme.py``).
 
 An unknown marker, or a store table the page does not cover, fails the build.
 """
@@ -338,6 +340,49 @@ def example_report(path: Path = EXAMPLE_REPORT) -> str:
     return re.sub(r"<details>", '<details markdown="1">', body)
 
 
+def report_table(text: str, heading: str) -> list[dict[str, str]]:
+    """The rows of the first markdown table under ``## heading`` in a report, as dicts."""
+    section = text.split(f"\n## {heading}\n", 1)
+    if len(section) < 2:
+        raise GenerationError(f"the example report has no section {heading!r}")
+    lines = [line for line in section[1].split("\n## ")[0].splitlines() if line.startswith("|")]
+    if len(lines) < 3:
+        raise GenerationError(f"the example report's {heading!r} section has no table")
+
+    def cells(line: str) -> list[str]:
+        return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+    header = cells(lines[0])
+    return [dict(zip(header, cells(line), strict=True)) for line in lines[2:]]
+
+
+def example_recap(path: Path = EXAMPLE_REPORT) -> str:
+    """The example report in brief: its recap table (accuracy, interval, seeds, cost), every
+    pair's verdict and when and where its runs were made, all read from the report itself."""
+    text = path.read_text()
+    columns = ["Model", "Parameters", "Test accuracy", "95 % CI", "n", "Training time"]
+    rows = [[row[name] for name in columns] for row in report_table(text, "Recap")]
+    verdicts = []
+    for row in report_table(text, "Pairwise comparison"):
+        a, b, verdict = row["A"], row["B"], row["Verdict"]
+        if verdict == f"{a} better":
+            verdicts.append(f"{a} better than {b}")
+        else:
+            verdicts.append(f"{a} vs {b}: {verdict}")
+    env = re.search(r"^- runs from (\S+?)T.* to (\S+?)T", text, flags=re.M)
+    devices = re.search(r"^- devices: ([^;\n]+); torch threads: (\d+)", text, flags=re.M)
+    epochs = re.search(r"^\*\*Protocol of .*?\*\* (\d+) epochs", text, flags=re.M)
+    if not (env and devices and epochs):
+        raise GenerationError("the example report has no protocol, dates or devices to quote")
+    when = env[1] if env[1] == env[2] else f"{env[1]} to {env[2]}"
+    return (
+        f"{table(columns, rows)}\n\n"
+        f"Verdicts: {'; '.join(verdicts)}. Test accuracy after {epochs[1]} epochs, mean ± std "
+        f"over n seeds, with the 95 % confidence interval of the mean; training time per run on "
+        f"{devices[1]} with {devices[2]} threads; runs of {when}.\n"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # the hook
 
@@ -349,6 +394,7 @@ GENERATORS = {
     "suites": lambda arg: suites_reference(),
     "recipes": lambda arg: recipes_table(),
     "example-report": lambda arg: example_report(),
+    "example-recap": lambda arg: example_recap(),
 }
 
 

@@ -1,43 +1,44 @@
-"""Regenerate the generated blocks of README.md from the code (run after changing the registry
-or a built-in suite's file).
+"""Regenerate the generated block of README.md (run after regenerating the example report with
+``nox -s example-report``).
 
-Each block sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers and holds the
-output of a ``bench`` command; tests/test_readme.py fails when a block is stale.
+The block sits between ``<!-- recap:start -->`` and ``<!-- recap:end -->`` and holds the example
+report in brief (``docs/example-report/report.md``: its recap table, verdicts and dates), as
+``scripts/docs_hooks.py`` renders it for the site's home page too; tests/test_readme.py fails
+while it is stale. The registries' tables live in the documentation site, generated while it
+builds.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import importlib.util
 import re
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-
-BLOCKS = {
-    "archs": ["list", "--format", "markdown"],
-    "suites": ["suites", "--format", "markdown"],
-}
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
 
 
-def command_output(argv: list[str]) -> str:
-    from bench.cli import main
-
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        code = main(argv)
-    if code != 0:
-        raise SystemExit(f"bench {' '.join(argv)} failed with exit code {code}")
-    return buffer.getvalue().strip()
+def load_hooks():
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "scripts/docs_hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def render(text: str) -> str:
-    for name, argv in BLOCKS.items():
+BLOCKS = {"recap": lambda report: load_hooks().example_recap(report)}
+
+
+def render(text: str, report: Path | None = None) -> str:
+    """``text`` (the README) with each generated block rewritten from ``report`` (default: the
+    example report)."""
+    report = report or ROOT / "docs" / "example-report" / "report.md"
+    for name, generate in BLOCKS.items():
         pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md has no {name} block")
-        text = pattern.sub(lambda m, argv=argv: m[1] + command_output(argv) + "\n" + m[2], text)
+        block = generate(report).strip()
+        text = pattern.sub(lambda m, block=block: m[1] + block + "\n" + m[2], text)
     return text
 
 

@@ -8,11 +8,15 @@ reference covers the code, and every code block in it is run.
   ``test_the_recap_tutorial``).
 - ``python`` blocks run as written (those with a ``title`` are files a tutorial writes; a block
   whose body is ``...`` is a fragment and only compiled), in a directory whose ``results/``
-  holds the fixture store made members of ``mlp-vs-cnn``.
+  holds the fixture store made members of ``mlp-vs-cnn``. A block titled with a file of this
+  repository (``docs/examples/test_accuracy.py``) is that file, as it is (the file's own tests
+  run it).
 - ``toml`` blocks are parsed; study files among them are loaded as ``--suite-file`` loads them.
 - ``text`` blocks after a command are its output: the lines shown (``...`` skips some) must be
   lines the command prints, numbers, run ids and timing verdicts masked (times and the last
-  digits of accuracies depend on the machine); ``bench list`` output exactly.
+  digits of accuracies depend on the machine); ``bench list`` output exactly. The one output
+  outside the tutorials, a failed accuracy check in ``guides/pytest.md``, is checked against
+  the failure pytest prints (tests/test_pytest_plugin.py).
 """
 
 from __future__ import annotations
@@ -143,7 +147,8 @@ def check_command(command: list[str]) -> None:
             assert (ROOT / command[1]).is_file(), f"no script {command[1]}"
     else:
         # commands of other tools the docs show as they are: Ray's cluster, pip, a shell step
-        assert program in {"ray", "pip", "cd", "mkdocs"}, f"unchecked command {command}"
+        tools = {"ray", "pip", "cd", "mkdocs", "mlflow", "tensorboard"}
+        assert program in tools, f"unchecked command {command}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,6 +200,32 @@ def is_fragment(body: str) -> bool:
     return bool(re.search(r":\s*\.\.\.\s*$", body, flags=re.M))
 
 
+def is_repository_file(block: Block) -> bool:
+    """A block titled with the path of a file of this repository's docs (shown as it is, not
+    written by a tutorial like ``models.py`` or ``pyproject.toml``)."""
+    return block.title is not None and block.title.startswith("docs/")
+
+
+def test_a_block_titled_with_a_file_of_the_repository_is_that_file():
+    shown = [block for page in pages() for block in blocks(page) if is_repository_file(block)]
+    assert [block.title for block in shown] == ["docs/examples/test_accuracy.py"]
+    for block in shown:
+        assert block.body == (ROOT / block.title).read_text(), f"{block.page}: {block.title}"
+
+
+def test_every_output_outside_the_tutorials_is_checked():
+    """``text`` blocks outside the tutorials (played by the tutorial tests) and the generated
+    report: only the one tests/test_pytest_plugin.py checks."""
+    outside = [
+        block.page
+        for page in pages()
+        if page != GENERATED
+        for block in blocks(page)
+        if block.lang == "text" and not block.page.startswith("tutorials/")
+    ]
+    assert outside == ["guides/pytest.md"]
+
+
 def test_every_python_example_runs(tmp_path, monkeypatch):
     """The python blocks of every page but the own-model tutorial (its blocks need its files and
     run in test_the_own_model_tutorial), as written, where ``results/`` holds a store."""
@@ -204,6 +235,8 @@ def test_every_python_example_runs(tmp_path, monkeypatch):
     for block in all_blocks("python"):
         code = compile(block.body, block.page, "exec")
         if block.page == "tutorials/own-model.md" or is_fragment(block.body):
+            continue
+        if is_repository_file(block):
             continue
         exec(code, {})
         ran += 1

@@ -1,7 +1,7 @@
-"""The folder tree is the data flow: ``bench``'s subpackages are the steps of the README's
-"Where the code lives" list (stats -> config -> data -> train -> store -> sweep -> report ->
-export -> cli). A subpackage imports only from its own step or earlier ones, no module imports
-another in a circle."""
+"""The folder tree is the data flow: ``bench``'s subpackages are the steps of the "Where the
+code lives" list in docs/development.md (stats -> config -> data -> train -> store -> sweep ->
+report -> export -> cli). A subpackage imports only from its own step or earlier ones, no module
+imports another in a circle."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 
 
-def readme_steps() -> list[str]:
-    """The subpackages in the order the README lists them (``- `bench/NAME/` ...`` lines)."""
-    text = (ROOT / "README.md").read_text()
+def code_map_steps() -> list[str]:
+    """The subpackages in the order docs/development.md lists them under "Where the code lives"
+    (``- `bench/NAME/` ...`` lines)."""
+    text = (ROOT / "docs" / "development.md").read_text()
     section = text[text.index("## Where the code lives") :].split("\n## ")[0]
     return re.findall(r"^- `bench/(\w+)/`", section, flags=re.M)
 
@@ -49,10 +50,10 @@ def step(module: str) -> str | None:
     return parts[1] if len(parts) > 1 and (BENCH / parts[1]).is_dir() else None
 
 
-def test_the_readme_lists_every_subpackage_in_flow_order():
+def test_the_code_map_lists_every_subpackage_in_flow_order():
     packages = sorted(p.name for p in BENCH.iterdir() if (p / "__init__.py").is_file())
-    assert sorted(readme_steps()) == packages
-    assert readme_steps() == [
+    assert sorted(code_map_steps()) == packages
+    assert code_map_steps() == [
         "stats",
         "config",
         "data",
@@ -66,13 +67,13 @@ def test_the_readme_lists_every_subpackage_in_flow_order():
 
 
 def test_every_subpackage_has_a_face_with_a_docstring():
-    for name in readme_steps():
+    for name in code_map_steps():
         init = BENCH / name / "__init__.py"
         assert ast.get_docstring(ast.parse(init.read_text())), f"bench/{name}/__init__.py"
 
 
 def test_no_step_imports_from_a_later_step():
-    order = {name: index for index, name in enumerate(readme_steps())}
+    order = {name: index for index, name in enumerate(code_map_steps())}
     back_edges = [
         f"{module} ({step(module)}) imports {target} ({step(target)})"
         for module, targets in graph().items()
@@ -147,15 +148,15 @@ def test_the_cycle_check_finds_a_circle():
 
 
 def test_tests_mirror_the_tree():
-    for name in readme_steps():
+    for name in code_map_steps():
         if name != "config":  # config is exercised through every other step's tests
             assert list((ROOT / "tests" / name).glob("test_*.py")), f"tests/{name}/"
 
 
 def test_the_modules_on_top_are_imported_by_nothing_below_them():
     """``bench/api.py``, ``bench/checks.py`` and ``bench/pytest_plugin.py`` sit on top of every
-    step (README): no step imports them; the checks train through the API and only the pytest
-    plugin imports the checks."""
+    step (docs/development.md): no step imports them; the checks train through the API and only
+    the pytest plugin imports the checks."""
     top = ("bench.api", "bench.checks", "bench.pytest_plugin")
     importers = {
         name: sorted(module for module, targets in graph().items() if name in targets)

@@ -6,6 +6,7 @@ options and the entry point."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -26,8 +27,8 @@ BROKEN = "test_a_model_that_ignores_its_input_is_not_worse_than_mlp32"
 
 
 def pytest_session(*args: str, env: dict, basetemp: Path) -> subprocess.CompletedProcess:
-    """A pytest session in a subprocess, with the plugin loaded by name as the README says
-    for a checkout (the installed entry point has the same name, so both load it once)."""
+    """A pytest session in a subprocess, with the plugin loaded by name as docs/guides/pytest.md
+    says for a checkout (the installed entry point has the same name, so both load it once)."""
     command = [
         sys.executable,
         "-m",
@@ -121,6 +122,17 @@ def test_under_xdist_each_run_is_trained_once_and_the_broken_model_fails(two_ses
     assert "worse by more than 0.5 pp" in cells
 
 
+def test_the_failure_the_docs_show_is_the_one_pytest_prints(two_sessions):
+    """docs/guides/pytest.md shows a failed check's message: its lines (numbers masked) are
+    lines of the first session's output (pytest prefixes them with ``E``)."""
+    from tests.test_docs import DOCS, blocks, check_output
+
+    (shown,) = [b.body for b in blocks(DOCS / "guides/pytest.md") if b.lang == "text"]
+    _, _, first, _, _ = two_sessions
+    printed = "\n".join(re.sub(r"^E\s+", "", line) for line in first.stdout.splitlines())
+    check_output(shown, printed, where="docs/guides/pytest.md")
+
+
 def test_the_examples_verdicts_and_numbers_in_the_junit_xml(two_sessions):
     tmp, *_ = two_sessions
     verdicts = {
@@ -196,7 +208,7 @@ def test_the_fixture_caps_the_seeds_records_properties_and_fails_bad_input_in_on
 
 def test_the_entry_point_is_declared_under_the_modules_name():
     """pytest loads an installed archbench's plugin from this entry point. Its name is the
-    module's, so that ``-p bench.pytest_plugin`` (a checkout, the README, these tests) and
+    module's, so that ``-p bench.pytest_plugin`` (a checkout, the docs, these tests) and
     the entry point register it once instead of failing as registered twice."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["entry-points"]["pytest11"] == {"bench.pytest_plugin": "bench.pytest_plugin"}

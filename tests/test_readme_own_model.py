@@ -1,4 +1,4 @@
-"""README "Benchmark your own model": its example, run as written in a fresh directory."""
+"""README "Your own model": its example, run as written in a fresh directory."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def section() -> str:
     text = (ROOT / "README.md").read_text()
-    return text[text.index("## Benchmark your own model") :].split("\n## ")[0]
+    return text[text.index("## Your own model") :].split("\n## ")[0]
 
 
 def blocks(kind: str) -> list[str]:

@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="TOML",
-        help="a study in a TOML file (schema in README) to list with them (repeatable)",
+        help="a study in a TOML file (schema: docs/guides/suites-and-studies.md) to list with "
+        "them (repeatable)",
     )
     suites_cmd.add_argument("--format", choices=FORMATS, default="table")
     suites_cmd.add_argument("--no-plugins", action="store_true", help=NO_PLUGINS_HELP)
@@ -307,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="CSV",
         help="published numbers (columns model,metric,value,source), each set beside our mean "
-        "and 95 %% prediction interval of one run (README: Seeds)",
+        "and 95 %% prediction interval of one run (docs/guides/seeds-and-statistics.md)",
     )
     report.set_defaults(func=cmd_report)
 

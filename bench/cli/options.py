@@ -15,7 +15,7 @@ from bench.sweep import EXECUTORS
 from bench.sweep.study import DEFAULT_DATASET, DEFAULT_RECIPE
 from bench.sweep.study_values import TRACKERS
 
-# the user's own code and data (README "Benchmark your own model")
+# the user's own code and data (docs/tutorials/own-model.md)
 ARCH_HELP = "names, shell wildcards, or your own: FILE.py:NAME or module:NAME (a class or factory)"
 DATASET_HELP = "a registered name, an .npz file or an image folder"
 
@@ -28,8 +28,8 @@ NO_PLUGINS_HELP = (
 
 def user_options(*, study: bool = False) -> argparse.ArgumentParser:
     """``--import`` and ``--no-plugins`` (plugins) and, with ``study``, ``--suite-file``: the
-    options for the user's own code of ``list``, ``run`` and ``report`` (README "Benchmark
-    your own model")."""
+    options for the user's own code of ``list``, ``run`` and ``report``
+    (docs/tutorials/own-model.md)."""
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
         "--import",
@@ -46,7 +46,8 @@ def user_options(*, study: bool = False) -> argparse.ArgumentParser:
             "--suite-file",
             type=Path,
             metavar="TOML",
-            help="a study in a TOML file (schema in README), run and reported as a suite",
+            help="a study in a TOML file (schema: docs/guides/suites-and-studies.md), run and "
+            "reported as a suite",
         )
     return parent
 
@@ -220,7 +221,8 @@ def add_run_parser(commands, parents: list[argparse.ArgumentParser]) -> argparse
         "started is killed and recorded as error",
     )
     timing = run.add_argument_group(
-        "timing (concurrent bench runs on one machine take turns on its cores; see README Speed)"
+        "timing (concurrent bench runs on one machine take turns on its cores; see "
+        "docs/guides/speed.md)"
     )
     timing.add_argument(
         "--jobs",
@@ -243,13 +245,16 @@ def add_run_parser(commands, parents: list[argparse.ArgumentParser]) -> argparse
 
 def add_seed_options(run: argparse.ArgumentParser) -> None:
     """``bench run``'s seed options: ``--seeds auto``'s rounds and ``--vary``."""
-    group = run.add_argument_group("seeds and noise (--seeds auto, --vary; README: Seeds)")
+    group = run.add_argument_group(
+        "seeds and noise (--seeds auto, --vary; docs/guides/seeds-and-statistics.md)"
+    )
     group.add_argument(
         "--min-seeds",
         type=at_least(2),
         default=3,
         metavar="N",
-        help="with --seeds auto (seeds until every pair of models is settled; README: Seeds): "
+        help="with --seeds auto (seeds until every pair of models is settled; "
+        "docs/guides/seeds-and-statistics.md): "
         "seeds of every model in the first round (default: 3)",
     )
     group.add_argument(

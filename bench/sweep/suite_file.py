@@ -1,11 +1,11 @@
 """A study in the user's TOML file: ``bench run --suite-file study.toml``.
 
-The file is in the schema of the built-in suites (:mod:`bench.sweep.suite_schema`; README "A
-study in a file"): archs, dataset, recipe, seeds, ``[overrides]``, ``[grid]``, and as a
-built-in suite may, a source, ``[protocol]``, ``[lr_range]``, ``vary`` and ``[[references]]``.
-Relative paths (architecture files, datasets) are relative to the TOML file. Unknown keys are
-refused by name. The study is registered as a suite for this process, and its runs are recorded
-as members of it, so ``bench report --suite NAME`` reports it.
+The file is in the schema of the built-in suites (:mod:`bench.sweep.suite_schema`;
+docs/guides/suites-and-studies.md, "A study in a file"): archs, dataset, recipe, seeds,
+``[overrides]``, ``[grid]``, and as a built-in suite may, a source, ``[protocol]``, ``[lr_range]``,
+``vary`` and ``[[references]]``. Relative paths (architecture files, datasets) are relative to the
+TOML file. Unknown keys are refused by name. The study is registered as a suite for this process,
+and its runs are recorded as members of it, so ``bench report --suite NAME`` reports it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ def load(path: Path) -> tuple[suites.Suite, list[int] | None]:
     and its seeds (None when it gives none)."""
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"no such suite file: {path}; give a TOML file (schema in README)")
+        raise UsageError(
+            f"no such suite file: {path}; give a TOML file (schema: "
+            "docs/guides/suites-and-studies.md)"
+        )
     try:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -1,5 +1,6 @@
 """The study-file schema: one TOML format for the built-in suites (``builtin_suites/*.toml``)
-and the user's ``bench run --suite-file study.toml`` (README "A study in a file")::
+and the user's ``bench run --suite-file study.toml`` (docs/guides/suites-and-studies.md, "A study
+in a file")::
 
     name = "mynet-vs-cnn"            # default: the file's name without .toml
     description = "My net against the recap's CNN"

@@ -1,16 +1,16 @@
 """Suites: named sets of architectures x recipe (x a grid of overrides) x dataset, each read
 from a study file.
 
-A study file is a TOML document in the schema of :mod:`bench.sweep.suite_schema` (README "A
-study in a file"). The built-in suites, each reproducing one of the comparisons archbench was
-built from, are study files shipped in this package (``builtin_suites/*.toml``), registered
-when this module is imported; ``--suite-file`` (:mod:`bench.sweep.suite_file`) reads the
-user's own through the same :func:`from_toml`. ``bench run --suite NAME`` plans a suite's
-configs (recipe overrides given on the command line apply on top of every grid point, so
-``--epochs 1`` gives a quick version with its own run ids) and ``bench suites`` lists them. A
-suite may also ask for an LR range test (:class:`LRRangeStep`): after its runs, the test sweeps
-learning rates on one architecture, chooses one on validation loss, and the suite retrains that
-architecture at the chosen LR as ordinary runs.
+A study file is a TOML document in the schema of :mod:`bench.sweep.suite_schema`
+(docs/guides/suites-and-studies.md, "A study in a file"). The built-in suites, each reproducing one
+of the comparisons archbench was built from, are study files shipped in this package
+(``builtin_suites/*.toml``), registered when this module is imported; ``--suite-file``
+(:mod:`bench.sweep.suite_file`) reads the user's own through the same :func:`from_toml`. ``bench run
+--suite NAME`` plans a suite's configs (recipe overrides given on the command line apply on top of
+every grid point, so ``--epochs 1`` gives a quick version with its own run ids) and ``bench suites``
+lists them. A suite may also ask for an LR range test (:class:`LRRangeStep`): after its runs, the
+test sweeps learning rates on one architecture, chooses one on validation loss, and the suite
+retrains that architecture at the chosen LR as ordinary runs.
 
 A suite may carry its source's :class:`Protocol` (how many training images, what is selected
 and on what; epochs, batch size and normalization come from its recipe; every built-in suite

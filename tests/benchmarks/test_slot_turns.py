@@ -1,6 +1,6 @@
 """What the machine-wide training slot buys in time: two `bench run` processes started
 together take turns on the cores, so each one's recorded training time stays within 1.3x of
-the same run trained alone (without the slot, 10-100x: README, Speed).
+the same run trained alone (without the slot, 10-100x: docs/guides/speed.md).
 
 A timing, so it is a benchmark: it runs under ``nox -s benchmark`` (pytest-benchmark enabled),
 on an otherwise idle machine, and the plain test run skips it; who trained when is tested

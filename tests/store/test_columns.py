@@ -14,6 +14,7 @@ from bench import api
 from bench.config import UsageError
 from bench.store import load, select_columns
 from bench.store.schema import HISTORY_COLUMNS, RUN_COLUMNS
+from tests.usercode_helpers import registries_restored
 
 STUDY = """\
 name = "tiny"
@@ -29,8 +30,9 @@ def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("columns")
     (root / "tiny.toml").write_text(STUDY)
     quick = {"epochs": 2, "device": "cpu", "results": root / "results"}
-    api.run(suite_file=root / "tiny.toml", seeds=[0, 1], **quick)
-    api.run(archs=["mlp32"], dataset="synthetic", seeds=[2], lr=3e-3, **quick)
+    with registries_restored():  # the study file's suite is gone for the other modules' tests
+        api.run(suite_file=root / "tiny.toml", seeds=[0, 1], **quick)
+        api.run(archs=["mlp32"], dataset="synthetic", seeds=[2], lr=3e-3, **quick)
     return root / "results"
 
 

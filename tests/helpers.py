@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 
@@ -23,6 +25,9 @@ def quick_config(arch: str = "mlp32", seed: int = 0, **overrides) -> RunConfig:
 
 
 def bench_cli(*args: str, timeout: float = 600, env=None) -> subprocess.CompletedProcess:
+    """``bench ARGS`` in a child process: for the tests of what only a process shows (its exit
+    status, signals, the training slot, orphaned workers, a fresh interpreter). Anything else
+    runs in this process with :func:`bench_main` (a child pays torch's import, seconds)."""
     return subprocess.run(
         [sys.executable, "-m", "bench", *args],
         capture_output=True,
@@ -30,6 +35,27 @@ def bench_cli(*args: str, timeout: float = 600, env=None) -> subprocess.Complete
         timeout=timeout,
         env=env,
     )
+
+
+def bench_main(*args: str) -> subprocess.CompletedProcess:
+    """``bench ARGS`` in this process (:func:`bench.cli.main.main`, with ``sys.argv`` as the
+    ``bench`` script sees it), answered as :func:`bench_cli` answers: the exit status
+    (argparse's usage errors and ``--help`` exit with SystemExit, caught here) and what was
+    printed on stdout and stderr."""
+    from bench.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = ["bench", *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    finally:
+        sys.argv = argv
+    return subprocess.CompletedProcess(["bench", *args], code, out.getvalue(), err.getvalue())
 
 
 def auto_store(directory, values: dict[str, list[float]], settings: dict):

@@ -340,6 +340,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),
         fmt=args.format,
         reference=args.reference,
+        rotated_test=args.rotated_test,
     )
     if args.format == "html":
         print(f"wrote {out} (one self-contained page, figures embedded)")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import ctypes
 import datetime as dt
 import functools
+import importlib.metadata
+import importlib.util
 import os
 import platform
 import socket
@@ -15,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torchvision
 
 import bench
 from bench.config.errors import UsageError
@@ -90,6 +92,34 @@ def tune_allocator() -> bool:
     return ok
 
 
+@functools.lru_cache(maxsize=1)
+def torchvision_version() -> str | None:
+    """``torchvision.__version__`` (``0.29.1+cu130``), read from torchvision's ``version.py``
+    without importing torchvision: that import pulls in torch._dynamo, seconds of start-up
+    that no run needs. Falls back to the installed distribution's version (which lacks the
+    ``+cu130`` part); None without torchvision."""
+    if "torchvision" in sys.modules:
+        return sys.modules["torchvision"].__version__
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        tree = ast.parse(Path(spec.origin).with_name("version.py").read_text())
+    except (OSError, SyntaxError, ValueError):
+        tree = ast.Module(body=[], type_ignores=[])
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and [getattr(target, "id", None) for target in node.targets] == ["__version__"]
+            and isinstance(node.value, ast.Constant)
+        ):
+            return str(node.value.value)
+    try:
+        return importlib.metadata.version("torchvision")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def capture(device: torch.device) -> dict[str, Any]:
     """Versions, device, threads, determinism flags, host and time, as a flat dict."""
     return {
@@ -97,7 +127,7 @@ def capture(device: torch.device) -> dict[str, Any]:
         "git_commit": git_commit(),
         "python_version": platform.python_version(),
         "torch_version": torch.__version__,
-        "torchvision_version": torchvision.__version__,
+        "torchvision_version": torchvision_version(),
         "numpy_version": np.__version__,
         "cuda_version": torch.version.cuda,
         "cudnn_version": torch.backends.cudnn.version() if torch.cuda.is_available() else None,

@@ -34,6 +34,11 @@ LOCATION_KEYS = ("path", "import", "ref", "object")
 MAX_NAME = 64  # characters of a variant's name (--name)
 
 
+FULL_BATCH = "full"
+"""The override value (``--batch-size full``) that asks for full-batch gradient descent: a
+recipe's ``batch_size=None``, which as an override would mean "not overridden"."""
+
+
 @dataclass(frozen=True)
 class Recipe:
     """A training setup. ``batch_size=None`` means full-batch gradient descent."""
@@ -64,8 +69,11 @@ class Recipe:
         return values
 
     def with_overrides(self, **overrides: Any) -> Recipe:
-        """A validated copy with the non-None ``overrides`` applied."""
+        """A validated copy with the non-None ``overrides`` applied; ``batch_size="full"``
+        (:data:`FULL_BATCH`) asks for full-batch gradient descent (``batch_size=None``)."""
         changes = {key: value for key, value in overrides.items() if value is not None}
+        if changes.get("batch_size") == FULL_BATCH:
+            changes["batch_size"] = None
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
             raise UsageError(f"recipe has no field {sorted(unknown)[0]!r}")

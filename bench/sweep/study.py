@@ -67,7 +67,7 @@ class Study:
     dtype: str = "float32"
     optimizer: str | None = None
     lr: float | None = None
-    batch_size: int | None = None
+    batch_size: int | str | None = None  # N, or "full" (full-batch gradient descent)
     epochs: int | None = None
     momentum: float | None = None
     nesterov: bool | None = None

@@ -65,8 +65,9 @@ def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[s
 
     A plain name that is not registered, a wildcard that matches nothing, or a pattern whose
     every match ``exclude`` removes is refused even beside names that are, so a typo never
-    silently shrinks a sweep. A reference to user code (``FILE.py:NAME``,
-    ``module:NAME``) is imported and registered first."""
+    silently shrinks a sweep; an ``exclude`` pattern that matches no registered name is refused
+    too, so a typo there never silently keeps what it meant to remove. A reference to user
+    code (``FILE.py:NAME``, ``module:NAME``) is imported and registered first."""
     resolved, digests = [], {}
     for pattern in patterns:
         if usercode.is_reference(pattern):
@@ -82,6 +83,12 @@ def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[s
     for pattern in patterns:
         if not any(ch in pattern for ch in "*?["):
             architectures.get_info(pattern)  # an unknown plain name: closest matches
+    for pattern in exclude:
+        if not architectures.list_archs(include=pattern):
+            raise UsageError(
+                f"--exclude pattern {pattern!r} matches no architecture, so it removes nothing; "
+                f"fix or drop it; valid names: {', '.join(architectures.list_archs())}"
+            )
     names: dict[str, None] = {}  # in the order given; a wildcard's matches in natural order
     for pattern in patterns:
         matches = architectures.list_archs(include=pattern)
@@ -145,7 +152,7 @@ def plan(
             )
         arch_info = architectures.get_info(arch)
         splits.require_compatible(arch, arch_info.input_shape, info)
-        kwargs = canonical_kwargs(arch_kwargs)
+        kwargs = canonical_kwargs(_class_count(arch_kwargs, arch_info, info, arch_source))
         try:
             model = architectures.create(arch, **json.loads(kwargs))
         except architectures.ArgumentError as exc:
@@ -181,6 +188,26 @@ def plan(
                 config.validate()
                 configs.append(config)
     return configs
+
+
+def _class_count(
+    arch_kwargs: dict[str, Any] | None,
+    arch_info: architectures.ArchInfo,
+    info: datasets.DatasetInfo,
+    arch_source: str,
+) -> dict[str, Any]:
+    """``arch_kwargs`` with ``num_classes`` set to the dataset's class count where a built-in
+    architecture (registered for another count, every built-in takes ``num_classes``) meets a
+    dataset with more or fewer classes: its logits then match the labels, so its evaluations
+    (confusion matrix, per-class accuracy) hold. User code is checked by its dry forward."""
+    kwargs = dict(arch_kwargs or {})
+    if (
+        not arch_source
+        and "num_classes" not in kwargs
+        and arch_info.num_classes != info.num_classes
+    ):
+        kwargs["num_classes"] = info.num_classes
+    return kwargs
 
 
 def sha256_of(source: str) -> str:

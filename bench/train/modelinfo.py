@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,18 @@ def canonical_kwargs(kwargs: dict[str, Any] | None) -> str:
     return json.dumps(kwargs or {}, sort_keys=True, separators=(",", ":"), default=list)
 
 
+SCALES = {"M": "millions", "G": "billions", "T": "trillions"}
+_UNIT = re.compile(r"\((?:Units\.)?(MEGABYTES|GIGABYTES|TERABYTES|M|G|T)\):")
+
+
+def readable_summary(text: str) -> str:
+    """torchinfo's summary with its counts' scale in words: it prints ``Total mult-adds
+    (Units.MEGABYTES): 0.34`` under Python 3.11+ (its enum's name, and a unit of bytes for a
+    count), ``(M)`` elsewhere, for millions; both read ``Total mult-adds (millions): 0.34``.
+    Summaries stored before are read through it too."""
+    return _UNIT.sub(lambda m: f"({SCALES[m.group(1)[0]]}):", text)
+
+
 @functools.lru_cache(maxsize=256)
 def _facts(arch: str, arch_kwargs: str, code: str = "") -> ModelFacts:
     info = architectures.get_info(arch)
@@ -58,7 +71,7 @@ def _facts(arch: str, arch_kwargs: str, code: str = "") -> ModelFacts:
         total_params=int(stats.total_params),
         trainable_params=int(stats.trainable_params),
         mult_adds=int(stats.total_mult_adds),
-        summary=str(stats),
+        summary=readable_summary(str(stats)),
         code=code,
     )
 

@@ -28,7 +28,7 @@ from bench.config import RunConfig, environment, fastpath, seeding, usercode
 from bench.config.events import EventSink
 from bench.data import datasets, splits, userdata
 from bench.train import loop as train
-from bench.train import reference, seedpar, slot, timing
+from bench.train import seedpar, slot, timing
 from bench.train.modelinfo import ModelFacts, model_facts
 
 DEFAULT_TARGETS = (0.98, 0.99)
@@ -120,6 +120,8 @@ def batch_source(
     """The run's batches: tensors resident on the device (``fast``), or the reference
     DataLoader loop (``reference``)."""
     if config.loader == "reference":
+        from bench.train import reference  # torchvision: imported by the runs that use it
+
         source = reference.LoaderBatches(config, data_root, device, shuffle)
         return source, source.sizes
     data, sizes = prepare_data(config, data_root, device)

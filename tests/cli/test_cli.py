@@ -10,6 +10,7 @@ import pytest
 from bench.cli import main
 from bench.data import sources as data_sources
 from tests.architectures.test_registry import QUOTED_PARAMS
+from tests.helpers import bench_main
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:
@@ -37,6 +38,7 @@ def test_list_markdown_and_pattern(capsys):
 
 
 def test_unknown_architecture_exits_2_with_one_line_naming_close_matches():
+    """The ``bench`` process itself: its exit status, and no traceback."""
     code, out, err = run_cli("list", "mlp3")
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1
@@ -124,5 +126,5 @@ def test_verify_on_an_empty_root_says_what_to_do(tmp_path, capsys):
 
 @pytest.mark.parametrize("args", [["--help"], ["list", "--help"], ["data", "prepare", "--help"]])
 def test_help_works(args):
-    code, out, _ = run_cli(*args)
-    assert code == 0 and "usage: bench" in out
+    done = bench_main(*args)
+    assert done.returncode == 0 and "usage: bench" in done.stdout

@@ -12,13 +12,13 @@ import torch
 
 from bench.cli import main
 from bench.store import load
-from tests.helpers import bench_cli
+from tests.helpers import bench_main
 
 SLICE = ["--limit-train", "600", "--limit-test", "200", "--epochs", "2", "--device", "cpu"]
 
 
 def history_csv(results) -> pd.DataFrame:
-    proc = bench_cli("results", "--results", str(results), "--history", "--format", "csv")
+    proc = bench_main("results", "--results", str(results), "--history", "--format", "csv")
     assert proc.returncode == 0, proc.stderr
     return pd.read_csv(io.StringIO(proc.stdout))
 
@@ -63,7 +63,7 @@ def test_same_command_into_two_directories_gives_bitwise_identical_epochs(mnist_
 )
 def test_invalid_values_exit_2_with_one_line_and_write_nothing(tmp_path, flag, value, expected):
     results = tmp_path / "R"
-    proc = bench_cli(
+    proc = bench_main(
         "run", "--arch", "mlp32", "--dataset", "synthetic", flag, value, "--results", str(results)
     )
     assert proc.returncode == 2
@@ -161,7 +161,7 @@ def test_results_formats(tmp_path, capsys):
 
 
 def test_results_of_a_missing_directory_is_one_line(tmp_path):
-    proc = bench_cli("results", "--results", str(tmp_path / "none"))
+    proc = bench_main("results", "--results", str(tmp_path / "none"))
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "no results in" in proc.stderr
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from tests.helpers import bench_cli
+from tests.helpers import bench_cli, bench_main
 from tests.usercode_helpers import (
     clean_registries,  # noqa: F401  (fixture)
     write,
@@ -198,6 +198,7 @@ def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
     assert "dataset digits4.npz differs from the run's" in report
 
 
+@pytest.mark.slow  # starts a Ray instance
 def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(tmp_path):
     """One small run: a factory from a file on an .npz dataset, local, in a child process and
     on Ray (where each worker imports the file and checks its hash)."""
@@ -216,7 +217,7 @@ def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(tmp_path):
     outputs = {}
     for executor in ("local", "process", "ray"):
         results = tmp_path / executor
-        proc = bench_cli(
+        proc = bench_main(
             "run",
             "--arch",
             f"{tmp_path}/small.py:small",
@@ -229,7 +230,7 @@ def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(tmp_path):
             *QUICK,
         )
         assert proc.returncode == 0, proc.stderr
-        history = bench_cli("results", "--results", str(results), "--history", "--format", "csv")
+        history = bench_main("results", "--results", str(results), "--history", "--format", "csv")
         columns = [line.split(",")[:11] for line in history.stdout.splitlines()]
         outputs[executor] = columns
     assert outputs["local"] == outputs["process"] == outputs["ray"]

@@ -34,16 +34,11 @@ QUICK = [
 pytestmark = pytest.mark.usefixtures("clean_registries")
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory, data_root, slot_root):
-    """One store with one run, shared by every case (each checks it is unchanged)."""
-    results = tmp_path_factory.mktemp("store") / "results"
-    with pytest.MonkeyPatch.context() as patch:  # the session's data and slot, not the user's
-        patch.setenv("ARCHBENCH_DATA", str(data_root))
-        patch.setenv("ARCHBENCH_SLOT_DIR", str(slot_root))
-        args = ["run", "--arch", "slp", "--dataset", "synthetic", "--results", str(results)]
-        assert main([*args, *QUICK]) == 0
-    return results
+@pytest.fixture
+def store(seeds_store):
+    """A copy of the session's store of 15 runs (tests/conftest.py): each case checks that it
+    is unchanged to the byte."""
+    return seeds_store
 
 
 def _missing_file(tmp):

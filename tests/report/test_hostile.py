@@ -262,6 +262,7 @@ def test_a_pipe_in_a_name_shifts_no_cell(reports):
         assert rows[model]["Test accuracy"].endswith(" %")
 
 
+@pytest.mark.slow  # starts a browser
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt-get install chromium)")
 def test_the_hostile_html_runs_no_script_of_the_store_in_headless_chromium(reports, tmp_path):
     for path in html_files(reports):

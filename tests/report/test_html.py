@@ -15,34 +15,11 @@ from bench.cli import main
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    """A small lr x batch size grid on synthetic data (a study), both report formats."""
-    directory = tmp_path_factory.mktemp("html") / "results"
-    for lr in ("0.001", "0.05"):
-        for batch in ("32", "64"):
-            args = [
-                "run",
-                "--arch",
-                "mlp32",
-                "--dataset",
-                "synthetic",
-                "--epochs",
-                "1",
-                "--seeds",
-                "0-1",
-                "--lr",
-                lr,
-                "--batch-size",
-                batch,
-                "--quiet",
-                "--results",
-                str(directory),
-            ]
-            assert main(args) == 0
-    assert main(["report", "--results", str(directory), "--quiet"]) == 0
-    assert main(["report", "--results", str(directory), "--quiet", "--format", "html"]) == 0
-    return directory
+@pytest.fixture
+def results(grid_store):
+    """A small lr x batch size grid on synthetic data (a study), both report formats: a copy
+    of the session's ``grid_results`` (tests/conftest.py)."""
+    return grid_store
 
 
 def test_html_holds_every_table_and_every_figure_embedded(results):
@@ -69,6 +46,7 @@ def test_html_format_leaves_no_figures_folder_of_its_own(results, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
 
 
+@pytest.mark.slow  # starts a browser
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt-get install chromium)")
 def test_html_renders_in_headless_chromium_without_console_errors(results, tmp_path):
     proc = subprocess.run(

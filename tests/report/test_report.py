@@ -24,7 +24,7 @@ from bench.report.sections.recap import recap_markdown
 from bench.store import ResultsStore, load
 from bench.train import loop as train
 from bench.train import runner
-from tests.helpers import bench_cli, quick_config
+from tests.helpers import quick_config
 
 SLICE = ["--epochs", "1", "--limit-train", "1200", "--limit-test", "300", "--device", "cpu"]
 RECAP_COLUMNS = [
@@ -42,15 +42,11 @@ RECAP_COLUMNS = [
 SUITE_MODELS = ["mlp32", "tinycnn", "cnn", "strongcnn"]
 
 
-@pytest.fixture(scope="module")
-def results(mnist_root, tmp_path_factory):
-    """The mlp-vs-cnn suite, seeds 0-2, and its report (run as a user runs them)."""
-    directory = tmp_path_factory.mktemp("suite") / "results"
-    common = ["--results", str(directory), "--data-root", str(mnist_root)]
-    proc = bench_cli("run", "--suite", "mlp-vs-cnn", "--seeds", "0-2", *SLICE, *common)
-    assert proc.returncode == 0, proc.stderr
-    assert main(["report", *common, "--quiet"]) == 0
-    return directory
+@pytest.fixture
+def results(mnist_suite_store):
+    """The mlp-vs-cnn suite, seeds 0-2, and its report (run as a user runs them): a copy of the
+    session's ``mnist_suite_results`` (tests/conftest.py)."""
+    return mnist_suite_store
 
 
 def section(text: str, title: str) -> str:

@@ -15,23 +15,14 @@ from bench.cli import main
 from bench.report import compare, seeds
 from bench.report.numbers import pairwise
 from bench.store import ResultsStore
-from tests.helpers import auto_store, bench_cli, quick_config
-
-QUICK = ["--dataset", "synthetic", "--epochs", "1", "--threads", "1", "--quiet"]
+from tests.helpers import auto_store, bench_main, quick_config
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """mlp32 with every stream varied and with only its init varied (seeds 0-4), and slp."""
-    directory = tmp_path_factory.mktemp("seeds") / "results"
-    for extra in (["--vary", "all"], ["--vary", "init"]):
-        proc = bench_cli(
-            "run", "--arch", "mlp32", "--seeds", "0-4", *extra, *QUICK, "--results", str(directory)
-        )
-        assert proc.returncode == 0, proc.stderr
-    proc = bench_cli("run", "--arch", "slp", "--seeds", "0-4", *QUICK, "--results", str(directory))
-    assert proc.returncode == 0, proc.stderr
-    return directory
+@pytest.fixture
+def store(seeds_store):
+    """mlp32 with every stream varied and with only its init varied (seeds 0-4), and slp: a
+    copy of the session's ``seeds_results`` (tests/conftest.py)."""
+    return seeds_store
 
 
 def section(text: str, title: str) -> str:
@@ -91,7 +82,9 @@ def test_a_bad_references_file_is_one_line_exit_2_and_writes_nothing(
     refs = tmp_path / "refs.csv"
     refs.write_text(text)
     out = tmp_path / "report.md"
-    proc = bench_cli("report", "--results", str(store), "--out", str(out), "--reference", str(refs))
+    proc = bench_main(
+        "report", "--results", str(store), "--out", str(out), "--reference", str(refs)
+    )
     assert proc.returncode == 2
     assert problem in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not out.exists()

@@ -17,7 +17,7 @@ from bench.config import ArchbenchError, get_recipe
 from bench.store import ResultsStore, load
 from bench.sweep import sweep
 from bench.train import runner
-from tests.helpers import bench_cli, quick_config
+from tests.helpers import bench_main, quick_config
 
 
 def fake_result(seed: int, status: str = "ok") -> runner.RunResult:
@@ -230,7 +230,7 @@ def test_kill_9_mid_sweep_leaves_no_partial_row_and_resume_completes(tmp_path):
     assert (tables.history.groupby("run_id").size() == 3).all()
     assert set(tables.history.run_id) == set(tables.runs.run_id)
 
-    rerun = bench_cli(*SWEEP, "--results", str(results), "--quiet")
+    rerun = bench_main(*SWEEP, "--results", str(results), "--quiet")
     assert rerun.returncode == 0, rerun.stderr
     assert f"{killed_with} already done" in rerun.stdout
     tables = load(results)

@@ -19,14 +19,11 @@ from tests.usercode_helpers import snapshot
 DB = "archbench.sqlite"
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """Two models x two seeds, trained once for the module (copied by each test)."""
-    results = tmp_path_factory.mktemp("schema") / "R"
-    args = ["run", "--arch", "slp", "mlp32", "--dataset", "synthetic", "--epochs", "1"]
-    args += ["--seeds", "0-1", "--threads", "1", "--quiet", "--results", str(results)]
-    assert main(args) == 0
-    return results
+@pytest.fixture
+def trained(seeds_results) -> Path:
+    """The session's store of 15 runs (mlp32 twice and slp, seeds 0-4; tests/conftest.py),
+    never written: each test copies it."""
+    return seeds_results
 
 
 def copy_of(trained: Path, tmp_path: Path, *statements: str) -> Path:
@@ -94,7 +91,7 @@ def test_a_store_of_a_newer_archbench_is_read_but_never_written(trained, tmp_pat
 
     # read where it can be: the extra columns and table are no obstacle
     assert main(["results", "--results", str(results), "--format", "csv"]) == 0
-    assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 4
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 15
     assert main(["results", "--results", str(results), "--history"]) == 0
     assert main(["compare", str(results), str(other)]) == 0
     out = tmp_path / "out" / "report.md"

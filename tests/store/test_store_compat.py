@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.helpers import bench_cli
+from tests.helpers import bench_main
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "store-v0.1"
 WRITTEN_AT = "/tmp/fx/store"  # where the fixture's runs were recorded (in their command lines)
@@ -37,7 +37,7 @@ def normalized(text: str, *paths: str) -> str:
 
 def test_a_store_written_before_the_layout_change_gives_the_same_report(tmp_path):
     store = copy_fixture(tmp_path)
-    proc = bench_cli("report", "--results", str(store), "--out", str(store / "report.md"))
+    proc = bench_main("report", "--results", str(store), "--out", str(store / "report.md"))
     assert proc.returncode == 0, proc.stderr
     expected = (FIXTURE / "report.md").read_text()
     actual = (store / "report.md").read_text()
@@ -54,7 +54,7 @@ def history(path: Path) -> pd.DataFrame:
 
 def test_the_same_configs_give_bitwise_the_same_per_epoch_numbers_and_run_ids(tmp_path):
     again = tmp_path / "again"
-    proc = bench_cli(
+    proc = bench_main(
         "run",
         "--arch",
         "mlp32",

@@ -15,6 +15,7 @@ import pytest
 from bench import stats
 from bench.store import ResultsStore
 from bench.sweep import adaptive
+from tests.helpers import bench_main
 
 SETTINGS = adaptive.Settings(min_seeds=3, max_seeds=20, margin_pp=0.1)
 N_TEST = 10_000  # accuracies are counts of test images: multiples of 1 / N_TEST
@@ -186,8 +187,8 @@ def test_kill_9_in_round_two_then_rerun_gives_the_same_verdicts(tmp_path: Path):
     proc.wait()
     after_kill = ResultsStore(killed).runs()
     assert len(after_kill) == 6  # round 1 (3 seeds x 2 models) only
-    resumed = run_cli([*ARGS, "--results", str(killed)], env)
-    clean = run_cli([*ARGS, "--results", str(tmp_path / "clean")], env)
+    resumed = run_cli([*ARGS, "--results", str(killed)])
+    clean = run_cli([*ARGS, "--results", str(tmp_path / "clean")])
     verdict = [line for line in resumed.splitlines() if " vs " in line and "round" not in line]
     assert verdict and verdict == [
         line for line in clean.splitlines() if " vs " in line and "round" not in line
@@ -200,9 +201,8 @@ def test_kill_9_in_round_two_then_rerun_gives_the_same_verdicts(tmp_path: Path):
     assert a.equals(b)
 
 
-def run_cli(args: list[str], env: dict) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", *args], capture_output=True, text=True, env=env
-    )
+def run_cli(args: list[str]) -> str:
+    """``bench ARGS`` in this process (only the kill needs a process of its own)."""
+    done = bench_main(*args)
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -10,7 +10,7 @@ from torch import nn
 
 from bench.config import UsageError, events
 from bench.sweep import Study, run_study
-from tests.helpers import bench_cli
+from tests.helpers import bench_main
 from tests.usercode_helpers import clean_registries  # noqa: F401  (fixture)
 
 
@@ -50,7 +50,7 @@ def test_a_bad_value_is_one_usage_error(field, value, expected):
 def test_the_same_line_as_bench_run(tmp_path):
     """Where the command line's own types let a value through, the study's line is the one it
     prints."""
-    proc = bench_cli(
+    proc = bench_main(
         "run",
         "--arch",
         "mlp32",

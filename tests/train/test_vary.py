@@ -9,7 +9,7 @@ import torch
 from bench.config import RunConfig, seeding
 from bench.store import ResultsStore
 from bench.train.runner import build_model
-from tests.helpers import bench_cli, quick_config
+from tests.helpers import bench_main, quick_config
 
 SHORT = [
     "--dataset",
@@ -40,7 +40,7 @@ def stored(results) -> list[tuple[RunConfig, dict]]:
 
 
 def test_vary_order_keeps_the_initial_weights_and_changes_the_shuffle(tmp_path):
-    done = bench_cli(
+    done = bench_main(
         "run",
         "--arch",
         "mlp32",
@@ -105,5 +105,5 @@ def test_vary_all_keeps_todays_run_ids_and_the_others_get_new_ones():
 
 
 def test_an_unknown_vary_is_refused_in_one_line(tmp_path):
-    done = bench_cli("run", "--arch", "mlp32", "--vary", "weights", "--results", str(tmp_path))
+    done = bench_main("run", "--arch", "mlp32", "--vary", "weights", "--results", str(tmp_path))
     assert done.returncode == 2 and "--vary" in done.stderr

@@ -5,7 +5,7 @@ like ``bench plan``.
 
 >>> from bench import api
 >>> outcome = api.run(archs=[MyNet, "cnn"], dataset="mnist", seeds=range(5), epochs=5)
->>> outcome.runs.groupby("arch").test_acc.mean()
+>>> outcome.runs.groupby("model_key").test_acc.mean()
 >>> api.report()
 >>> api.results(columns=["run_id", "n_train", "config.recipe.lr"])
 >>> api.results(dataset="mnist", where=["lr<0.01"], since="2026-11-01")

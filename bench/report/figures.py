@@ -14,6 +14,7 @@ never read as mathtext).
 
 from __future__ import annotations
 
+import itertools
 import math
 import textwrap
 from collections.abc import Sequence
@@ -346,6 +347,10 @@ def tradeoff_figure(frame: pd.DataFrame, x: str, xlabel: str, title: str | None 
             Bbox([[px - r, min(py - r, low)], [px + r, max(py + r, high)]])
             for (px, py), low, high in zip(points, lows, highs, strict=True)
         ]
+        corners = to_display(np.column_stack([on_front[x], on_front.test_acc_mean * 100]))
+        for (x0, y0), (x1, y1) in itertools.pairwise(corners):  # the front's steps
+            obstacles.append(Bbox([[x0, y0 - 2], [x1, y0 + 2]]))
+            obstacles.append(Bbox([[x1 - 2, min(y0, y1)], [x1 + 2, max(y0, y1)]]))
         order = np.argsort(~np.asarray(front, dtype=bool), kind="stable")  # the front first
         xy = [(frame[x][i], acc[i]) for i in order]
         if place_labels(ax, xy, [frame.model[i] for i in order], obstacles) is None:

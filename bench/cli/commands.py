@@ -13,6 +13,7 @@ import pandas as pd
 
 import architectures
 from bench.config import ArchbenchError, UsageError
+from bench.config.runs import SOURCE_FIELDS
 from bench.data import datasets, idx
 from bench.report import render
 from bench.sweep.sweep import select_archs
@@ -182,12 +183,51 @@ SWEEP_SUMMARY = [
 ]
 
 
+def varying_settings(runs: pd.DataFrame) -> list[str]:
+    """The settings in which ``runs`` differ (:func:`bench.config.naming.differing` of their
+    configs) that :data:`HEADLINE` has no column for (``lr``, ``batch_size``, ``epochs``,
+    ``limit_train``, ...), and ``name`` when any run has one."""
+    from bench.config import naming
+
+    if runs.empty or "config_json" not in runs:
+        return []
+    fields = [naming.flat_fields(text) for text in runs.config_json]
+    varying = [n for n in naming.differing(fields) if n not in HEADLINE]
+    if "name" not in varying and any(f.get("name") for f in fields):
+        varying.insert(0, "name")
+    return varying
+
+
 def results_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """The headline columns of ``runs``, with a column for each setting in which they differ
+    (:func:`varying_settings`, after ``recipe``) and the ``recipe`` each run actually used
+    (its name, and what was changed: ``adam-bs64-e5 (batch_size=32, epochs=1)``)."""
+    from bench.config import naming
+
     frame = runs[[column for column in HEADLINE if column in runs]].copy()
     frame["message"] = frame["message"].fillna("")
     if "timing" in frame:  # clean | contended (empty: recorded before timings were judged)
         frame["timing"] = frame["timing"].fillna("")
+    if runs.empty or "config_json" not in runs:
+        return frame
+    fields = [naming.flat_fields(text) for text in runs.config_json]
+    if "recipe" in frame:
+        frame["recipe"] = [naming.recipe_text(f) for f in fields]
+    at = frame.columns.get_loc("recipe") + 1 if "recipe" in frame else len(frame.columns)
+    for offset, name in enumerate(varying_settings(runs)):
+        values = [naming.value_of(f, name) for f in fields]
+        if name in SOURCE_FIELDS:  # which code or data: its hash
+            values = [naming.code_digest(v or "")[:8] for v in values]
+        frame.insert(at + offset, name, values)
     return frame
+
+
+def run_filter(args: argparse.Namespace):
+    """The :class:`bench.store.RunFilter` of ``--dataset``, ``--arch``, ``--where`` and
+    ``--since`` (refused in one line when malformed)."""
+    from bench.store import RunFilter
+
+    return RunFilter.parse(args.dataset, args.arch, args.where, args.since)
 
 
 def cmd_results(args: argparse.Namespace) -> int:
@@ -203,10 +243,9 @@ def cmd_results(args: argparse.Namespace) -> int:
         return 0
     if args.format == "parquet" and args.out is None:
         raise UsageError("--format parquet writes a binary file: give --out FILE")
+    chosen = run_filter(args)
     tables = load(args.results)
-    runs = tables.runs
-    if args.arch:
-        runs = runs[runs.arch.isin(select_archs(args.arch))]
+    runs = chosen.runs(tables.runs, args.results) if not tables.runs.empty else tables.runs
     if args.status:
         runs = runs[runs.status.isin(args.status)]
     if runs.empty:
@@ -309,6 +348,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         fmt=args.format,
         reference=args.reference,
         include_contended=args.include_contended,
+        run_filter=run_filter(args),
         rotated_test=args.rotated_test,
     )
     if args.format == "html":
@@ -328,8 +368,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "compare two sets of runs: RESULTS_A RESULTS_B (two results directories), or "
             "--labels L1 L2 or --commits C1 C2 (within --results DIR)"
         )
+    chosen = run_filter(args)
     if args.dirs:
-        side_a, side_b = (compare.runs_of_directory(Path(d)) for d in args.dirs)
+        side_a, side_b = (chosen.runs(compare.runs_of_directory(Path(d)), d) for d in args.dirs)
         names = args.dirs
     else:
         column, (value_a, value_b) = (
@@ -338,6 +379,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         runs = compare.runs_of_directory(args.results)
         side_a = compare.runs_with(runs, column, value_a, args.results)
         side_b = compare.runs_with(runs, column, value_b, args.results)
+        side_a = chosen.runs(side_a, f"{args.results} ({column} {value_a})")
+        side_b = chosen.runs(side_b, f"{args.results} ({column} {value_b})")
         names = [value_a, value_b]
     frame = compare.compare(side_a, side_b)
     if frame.empty:

@@ -264,6 +264,7 @@ def normalised(study: Any) -> dict[str, Any]:
         "targets": _targets(s.targets),
         "force": _flag_value("force", s.force),
         "label": _text("label", s.label),
+        "name": None if s.name is None else config.check_name(_text("name", s.name)),
         "track": _choice("track", s.track, TRACKERS, optional=True),
         "executor": _choice("executor", s.executor, EXECUTORS, what="executor"),
         "ray_address": _text("ray_address", s.ray_address),

@@ -20,14 +20,31 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import architectures
-from bench.config import DataError, Recipe, RunConfig, StoreError, UsageError, fastpath, usercode
-from bench.config.events import EventSink, RunFinished, SweepEnded, SweepStarted, drop
+from bench.config import (
+    DataError,
+    Recipe,
+    RunConfig,
+    StoreError,
+    UsageError,
+    fastpath,
+    naming,
+    usercode,
+)
+from bench.config.events import (
+    Event,
+    EventSink,
+    RunFinished,
+    SweepEnded,
+    SweepStarted,
+    TaskStarted,
+    drop,
+)
 from bench.data import datasets, splits, userdata
 from bench.store import ResultsStore, keep_unrecorded
 from bench.sweep.executors import LocalExecutor
@@ -306,11 +323,14 @@ def run(
     emit: EventSink | None = None,
     suite: str | None = None,
     step: str = "main",
+    names: Mapping[str, str] | None = None,
 ) -> SweepSummary:
     """Run the configs not yet complete in ``store`` and record each result as it arrives
     (as members of ``suite``, when given, including the runs already complete). Progress goes
     to ``emit``: :class:`SweepStarted`, the executor's events, :class:`RunFinished` per run
     as it is recorded (or kept in a side file), and :class:`SweepEnded` however it ends.
+    Runs are labelled there by what sets them apart (:func:`bench.config.naming.run_labels`
+    of ``configs``; ``names``, by run id, where given: a study's labels among all its runs).
     Once a result cannot be recorded, every later one is kept in a side file too, without
     touching the store again."""
     unique = list({config.run_id: config for config in configs}.values())
@@ -325,14 +345,24 @@ def run(
     )
     if suite is not None and summary.already_done:
         store.add_to_suite(suite, [c.run_id for c in unique if c.run_id in done], step)
-    emit = emit or drop
+    labels = {**naming.run_labels(unique), **(names or {})}
+    shown = emit or drop
+
+    def emit(event: Event) -> None:
+        if isinstance(event, TaskStarted) and event.run_ids:  # the executor knows one task
+            texts = tuple(
+                labels.get(i, t) for i, t in zip(event.run_ids, event.labels, strict=True)
+            )
+            event = TaskStarted(texts, event.run_ids)
+        shown(event)
+
     emit(SweepStarted(len(todo), len(unique), summary.already_done, store.directory))
 
     def finished(result: RunResult, live: bool, **note: Any) -> None:
         metrics = result.metrics
         emit(
             RunFinished(
-                result.config.label,
+                labels.get(result.run_id, result.config.label),
                 result.run_id,
                 result.status,
                 result.message,

@@ -14,6 +14,7 @@ from typing import Any
 import torchinfo
 
 import architectures
+from bench.config import naming
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,8 @@ class ModelFacts:
     trainable_params: int
     mult_adds: int
     summary: str
-    code: str = ""  # user code: the first 8 hex digits of its file's SHA-256
+    code: str = ""  # user code: the first 8 hex digits of its code's SHA-256 (of its class
+    # and what it uses, else of its file: bench.config.naming.code_digest)
 
     @property
     def key(self) -> str:
@@ -79,5 +81,5 @@ def model_facts(
 ) -> ModelFacts:
     """torchinfo's numbers for ``arch`` built with ``arch_kwargs`` (cached per process; for
     user code, ``arch_source`` tells one version of its file from another)."""
-    code = json.loads(arch_source)["sha256"][:8] if arch_source else ""
+    code = naming.code_digest(arch_source)[:8]
     return _facts(arch, canonical_kwargs(arch_kwargs), code)

@@ -123,7 +123,10 @@ def test_pairwise_comparison_names_its_test_and_one_seed_makes_no_claim(results)
     assert set(single.test) == {"n < 2 on a side: no claim can be made"}
     assert all(v.startswith("n=1: no claim can be made") for v in single.verdict)
     one_seed = recap_markdown(report.recap(runs[runs.seed == 0]))
-    assert "n=1: none" in one_seed and "±" not in one_seed.split("\n")[2]
+    assert "±" not in one_seed.split("\n")[2]
+    # no interval of a mean from one seed: the column is left out, with a note saying why
+    assert "95 % CI" not in one_seed.split("\n")[0]
+    assert "95 % CI: the interval of a mean needs ≥ 2 seeds" in one_seed
 
 
 def test_rotated_accuracy_is_the_checkpoint_on_the_rotated_test_set(results, mnist_root):
@@ -209,7 +212,7 @@ def test_variants_differing_in_anything_but_the_seed_are_kept_apart():
         "cnn (epochs=2)",
         "cnn (epochs=2)",
         "cnn (epochs=5)",
-        "mlp32",
+        "mlp32 (epochs=2)",  # what differs among the models shown, for every model
     ]
     assert RunConfig.from_json(configs[2].to_json()) == configs[2]
 
@@ -250,7 +253,9 @@ def test_notebook_suite_runs_the_lr_range_test_retrains_and_reports_it(mnist_roo
     (image,) = re.findall(r"\((report_figures/lr_range_[0-9a-f]+\.png)\)", lr_section)
     assert matplotlib.image.imread(directory / image).ndim == 3
     models = [row[0] for row in markdown_rows(section(text, "Recap"))[1:]]
-    assert models[0] == "mlp256_128" and len(models) == 3
+    # the retrain differs from the suite's runs in its lr: every model is named by its lr
+    assert models[0] == "mlp256_128 (lr=0.001)" and len(models) == 3
+    assert any(model.endswith(f"(lr={chosen:g})") for model in models)
     assert "n=1: no claim can be made" in section(text, "Pairwise comparison")
 
 

@@ -10,7 +10,7 @@ import textwrap
 import pandas as pd
 
 from bench.report import seeds
-from bench.report.markdown import code, interval_text, markdown_table, pct
+from bench.report.markdown import code, fit_to_n, interval_text, markdown_table, pct
 from bench.report.sections.context import Context
 
 
@@ -27,7 +27,16 @@ def one_more_run_table(recap: pd.DataFrame) -> str:
         }
         for r in recap.itertuples()
     ]
-    return markdown_table(pd.DataFrame(rows), left=("Model",))
+    reason = "an interval needs ≥ 2 seeds of the model"
+    shown, note = fit_to_n(
+        pd.DataFrame(rows),
+        dict.fromkeys(
+            ["95 % CI of the mean", "One more run: 95 % prediction interval"],
+            reason + f" (here n = {int(recap.n.max())})" if len(recap) else reason,
+        ),
+    )
+    table = markdown_table(shown, left=("Model",))
+    return f"{table}\n\n{note}" if note else table
 
 
 def section(ctx: Context) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from bench import stats
 from bench.report import timings
-from bench.report.markdown import NOTHING, code, markdown_table, mean_std, pct
+from bench.report.markdown import NOTHING, code, fit_to_n, markdown_table, mean_std, pct
 from bench.report.numbers import CONTENDED_TIME, TARGET
 from bench.report.sections.context import Context
 
@@ -62,7 +62,7 @@ def recap_markdown(frame: pd.DataFrame) -> str:
     ``frame`` has their times (``recap(include_contended=True)``), a column of its own for
     them, each marked :data:`bench.report.timings.MARK`."""
     rows, notes = [], []
-    shown = f"{CONTENDED_TIME}_mean" in frame
+    with_busy = f"{CONTENDED_TIME}_mean" in frame
     for r in frame.itertuples():
         reached = getattr(r, f"tta_{TARGET}_reached")
         timed = getattr(r, "time_n", r.n)
@@ -89,20 +89,29 @@ def recap_markdown(frame: pd.DataFrame) -> str:
             "Training time": time,
             f"Time to {TARGET} % val": tta,
         }
-        if shown:
+        if with_busy:
             row[f"Training time, contended {timings.MARK}"] = _contended_text(r)
         if "rotated_acc_mean" in frame:
             row["Rotated ±15° acc"] = mean_std(
                 r.rotated_acc_mean, r.rotated_acc_std, ".2f", 100, " %"
             )
         rows.append(row)
-    table = markdown_table(pd.DataFrame(rows), left=("Model",))
-    marked = shown and frame[f"{CONTENDED_TIME}_mean"].notna().any()
+    shown = pd.DataFrame(rows)
+    fitted = ""
+    if (frame.n < 2).all():  # no interval of a mean from one seed
+        shown, fitted = fit_to_n(
+            shown.assign(**{"95 % CI": NOTHING}),
+            {"95 % CI": "the interval of a mean needs ≥ 2 seeds (every model here has n=1)"},
+        )
+    table = markdown_table(shown, left=("Model",))
+    if fitted:
+        table += f"\n\n{fitted}"
+    marked = with_busy and frame[f"{CONTENDED_TIME}_mean"].notna().any()
     if not notes:
         return "\n\n".join([table, timings.NOTE + "."]) if marked else table
     where = (
         f"their times are in the column marked {timings.MARK}"
-        if shown
+        if with_busy
         else "`bench report --include-contended` shows their times, marked"
     )
     footnote = TIME_FOOTNOTE.format(where=where)

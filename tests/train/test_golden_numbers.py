@@ -70,12 +70,17 @@ def test_fixed_cpu_runs_give_the_recorded_numbers(tmp_path, mnist_root):
     assert sorted(numbers) == sorted(golden["runs"])  # the same run ids
     if torch.backends.cpu.get_cpu_capability() == golden["cpu_capability"]:
         assert numbers == golden["runs"]
-    else:  # other kernels (another CPU kind) round differently: close, not bitwise
+    else:  # other kernels (another CPU kind) round differently, and training amplifies it
+        # (strongcnn's dropout most): losses within 1 %, accuracies within 3 points
         for run_id, epochs in golden["runs"].items():
             for mine, theirs in zip(numbers[run_id], epochs, strict=True):
-                assert [None if v is None else float.fromhex(v) for v in mine] == pytest.approx(
-                    [None if v is None else float.fromhex(v) for v in theirs], rel=1e-3
-                )
+                for index, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+                    if a is None or b is None:
+                        assert a == b
+                    elif index in (1, 3, 5):  # train, val and test accuracy
+                        assert float.fromhex(a) == pytest.approx(float.fromhex(b), abs=0.03)
+                    else:  # losses and the learning rate
+                        assert float.fromhex(a) == pytest.approx(float.fromhex(b), rel=1e-2)
 
 
 if __name__ == "__main__":  # regenerate (a deliberate change of numbers only)

@@ -5,7 +5,7 @@ like ``bench plan``.
 
 >>> from bench import api
 >>> outcome = api.run(archs=[MyNet, "cnn"], dataset="mnist", seeds=range(5), epochs=5)
->>> outcome.runs.groupby("arch").test_acc.mean()
+>>> outcome.runs.groupby("model_key").test_acc.mean()
 >>> api.report()
 >>> api.results(columns=["run_id", "n_train", "config.recipe.lr"])
 
@@ -82,14 +82,18 @@ def report(
     out: str | Path | None = None,
     data_root: str | Path | None = None,
     quiet: bool = True,
+    rotated_test: str = "auto",
 ) -> Path:
-    """Write the markdown report (and its figures) of ``results``; returns its path."""
+    """Write the markdown report (and its figures) of ``results``; returns its path.
+    ``rotated_test``: ``auto`` (the ±15° rotated test accuracy where the dataset's protocol
+    asks for it), ``on`` or ``off`` (``bench report --rotated-test``)."""
     return write_report(
         Path(results),
         Path(out) if out is not None else None,
         suite,
         data_root=Path(data_root) if data_root is not None else None,
         say=None if quiet else print,
+        rotated_test=rotated_test,
     )
 
 

@@ -517,6 +517,11 @@ def test_the_site_builds_with_strict(tmp_path):
     assert 'id="bench-run"' in cli and "--seed-parallel" in cli
     api = (site / "reference/api.html").read_text()
     assert "run_study" in api and "StudyOutcome" in api and ":class:" not in api
+    assert 'id="bench.checks.decide"' in api and 'id="bench.api.plan"' in api
+    home = (site / "index.html").read_text()
+    assert "unresolved after" in home and "archbench:example-recap" not in home
+    for guide in ("pytest", "export", "untrusted-input", "seeds-and-statistics"):
+        assert f'href="guides/{guide}.html"' in home, guide  # in the navigation
     assert "cpu_util" in (site / "reference/store.html").read_text()
     assert "report.html" in (site / "example-report/index.html").read_text()
     assert (site / "example-report/report.html").is_file()

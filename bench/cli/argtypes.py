@@ -7,9 +7,10 @@ import argparse
 import math
 
 
-def batch_size_arg(text: str) -> int | None:
+def batch_size_arg(text: str) -> int | str:
+    """N, or ``full`` (kept as the text: full-batch gradient descent, see ``FULL_BATCH``)."""
     if text == "full":
-        return None
+        return text
     try:
         return int(text)
     except ValueError:

@@ -13,6 +13,7 @@ import pandas as pd
 
 import architectures
 from bench.config import ArchbenchError, UsageError
+from bench.config.runs import SOURCE_FIELDS
 from bench.data import datasets, idx
 from bench.report import render
 from bench.sweep.sweep import select_archs
@@ -182,11 +183,42 @@ SWEEP_SUMMARY = [
 ]
 
 
+def varying_settings(runs: pd.DataFrame) -> list[str]:
+    """The settings in which ``runs`` differ (:func:`bench.config.naming.differing` of their
+    configs) that :data:`HEADLINE` has no column for (``lr``, ``batch_size``, ``epochs``,
+    ``limit_train``, ...), and ``name`` when any run has one."""
+    from bench.config import naming
+
+    if runs.empty or "config_json" not in runs:
+        return []
+    fields = [naming.flat_fields(text) for text in runs.config_json]
+    varying = [n for n in naming.differing(fields) if n not in HEADLINE]
+    if "name" not in varying and any(f.get("name") for f in fields):
+        varying.insert(0, "name")
+    return varying
+
+
 def results_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """The headline columns of ``runs``, with a column for each setting in which they differ
+    (:func:`varying_settings`, after ``recipe``) and the ``recipe`` each run actually used
+    (its name, and what was changed: ``adam-bs64-e5 (batch_size=32, epochs=1)``)."""
+    from bench.config import naming
+
     frame = runs[[column for column in HEADLINE if column in runs]].copy()
     frame["message"] = frame["message"].fillna("")
     if "timing" in frame:  # clean | contended (empty: recorded before timings were judged)
         frame["timing"] = frame["timing"].fillna("")
+    if runs.empty or "config_json" not in runs:
+        return frame
+    fields = [naming.flat_fields(text) for text in runs.config_json]
+    if "recipe" in frame:
+        frame["recipe"] = [naming.recipe_text(f) for f in fields]
+    at = frame.columns.get_loc("recipe") + 1 if "recipe" in frame else len(frame.columns)
+    for offset, name in enumerate(varying_settings(runs)):
+        values = [naming.value_of(f, name) for f in fields]
+        if name in SOURCE_FIELDS:  # which code or data: its hash
+            values = [naming.code_digest(v or "")[:8] for v in values]
+        frame.insert(at + offset, name, values)
     return frame
 
 
@@ -308,6 +340,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),
         fmt=args.format,
         reference=args.reference,
+        rotated_test=args.rotated_test,
     )
     if args.format == "html":
         print(f"wrote {out} (one self-contained page, figures embedded)")

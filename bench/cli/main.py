@@ -32,6 +32,7 @@ from bench.cli.run_command import cmd_run
 from bench.config import ArchbenchError, usercode
 from bench.data import datasets
 from bench.report import FORMATS
+from bench.report.evaluation import ROTATED_TEST
 
 FORMAT_HELP = (
     "table (default) and markdown write accuracies in percent (95.45 %%); csv and json keep "
@@ -279,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
         "over seeds, n, 95 % CI), pairwise comparisons with a significance test, figures "
         "(learning curves, accuracy vs parameters and vs training time with the Pareto "
         "front, confusion matrices, sample predictions), accuracy on the test set rotated by "
-        "±15°, the LR range test, device comparison, torchinfo summaries and the "
+        "±15° where the dataset's protocol asks for it (the MNIST-like digits), the LR range "
+        "test, device comparison, torchinfo summaries and the "
         "environment. Checkpoints are evaluated on the test set once and the numbers stored. "
         "When the runs form a grid (a suite's grid, or models that differ only in recipe "
         "values or architecture arguments), a study section comes first: a heatmap of test "
@@ -309,6 +311,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CSV",
         help="published numbers (columns model,metric,value,source), each set beside our mean "
         "and 95 %% prediction interval of one run (docs/guides/seeds-and-statistics.md)",
+    )
+    report.add_argument(
+        "--rotated-test",
+        choices=ROTATED_TEST,
+        default="auto",
+        help="accuracy on the test set rotated by ±15°: auto (default) where the dataset's "
+        "protocol asks for it (mnist, digits, synthetic; not a dataset of your own), on for "
+        "every dataset, off for none",
     )
     report.set_defaults(func=cmd_report)
 

@@ -175,6 +175,13 @@ def add_run_parser(commands, parents: list[argparse.ArgumentParser]) -> argparse
     execution.add_argument("--force", action="store_true", help="re-run completed runs")
     execution.add_argument("--label", help="a label stored with each run (for bench compare)")
     execution.add_argument(
+        "--name",
+        metavar="NAME",
+        help="name this variant (up to 64 printable characters): reports, tables and progress "
+        "call its models NAME instead of the architecture; part of the run's identity, so the "
+        "same config under another name is another run",
+    )
+    execution.add_argument(
         "--track",
         choices=TRACKERS,
         help="mlflow: export each run to MLflow as it is recorded, as `bench export mlflow` "

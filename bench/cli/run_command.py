@@ -8,7 +8,7 @@ import argparse
 import dataclasses
 import sys
 
-from bench.cli.commands import SWEEP_SUMMARY, results_frame
+from bench.cli.commands import SWEEP_SUMMARY, results_frame, varying_settings
 from bench.cli.progress import RunDisplay
 from bench.config import runs as config
 from bench.export import tracked
@@ -44,7 +44,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if outcome.results:
         trained = {result.run_id for result in outcome.results}
         runs = outcome.runs[outcome.runs.run_id.isin(trained)]
-        print(render(results_frame(runs)[SWEEP_SUMMARY], "table"))
+        columns = [*SWEEP_SUMMARY[:2], *varying_settings(runs), *SWEEP_SUMMARY[2:]]
+        print(render(results_frame(runs)[columns], "table"))
     return 1 if outcome.failed else 0
 
 

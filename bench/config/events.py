@@ -88,9 +88,11 @@ class ExecutorReady(Event):
 
 @dataclass(frozen=True)
 class TaskStarted(Event):
-    """A task starts in this process: one run, or seeds trained together (their labels)."""
+    """A task starts in this process: one run, or seeds trained together (their labels, and
+    their run ids)."""
 
     labels: tuple[str, ...]
+    run_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,13 @@ NORMALIZATIONS = ("unit", "standard", "zscore")
 DTYPES = ("float32", "float64", "bfloat16")
 LOADERS = ("fast", "reference")
 SOURCE_FIELDS = ("arch_source", "dataset_source")
-LOCATION_KEYS = ("path", "import", "ref")
+LOCATION_KEYS = ("path", "import", "ref", "object")
+MAX_NAME = 64  # characters of a variant's name (--name)
+
+
+FULL_BATCH = "full"
+"""The override value (``--batch-size full``) that asks for full-batch gradient descent: a
+recipe's ``batch_size=None``, which as an override would mean "not overridden"."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +69,11 @@ class Recipe:
         return values
 
     def with_overrides(self, **overrides: Any) -> Recipe:
-        """A validated copy with the non-None ``overrides`` applied."""
+        """A validated copy with the non-None ``overrides`` applied; ``batch_size="full"``
+        (:data:`FULL_BATCH`) asks for full-batch gradient descent (``batch_size=None``)."""
         changes = {key: value for key, value in overrides.items() if value is not None}
+        if changes.get("batch_size") == FULL_BATCH:
+            changes["batch_size"] = None
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
             raise UsageError(f"recipe has no field {sorted(unknown)[0]!r}")
@@ -217,11 +226,12 @@ class RunConfig:
     arch_source: str = ""
     dataset_source: str = ""
     vary: str = "all"  # which random streams follow the seed (bench.config.seeding.VARY)
+    name: str = ""  # the variant's name (--name): part of its identity when given
 
     def identity(self) -> dict[str, Any]:
         """The canonical dict that the config is stored as (:attr:`run_id` hashes it). Fields
-        added later are left out at their default (no user source, ``vary="all"``), so the
-        configs of older stores keep their run ids."""
+        added later are left out at their default (no user source, ``vary="all"``, no
+        name), so the configs of older stores keep their run ids."""
         values = dataclasses.asdict(self)
         values["recipe"] = {"name": self.recipe.name, **self.recipe.numbers()}
         for name in SOURCE_FIELDS:
@@ -229,17 +239,22 @@ class RunConfig:
                 del values[name]
         if values["vary"] == "all":
             del values["vary"]
+        if not values["name"]:
+            del values["name"]
         return values
 
     @property
     def run_id(self) -> str:
         """A hash of :meth:`identity`; of user code and data only the content counts (hash,
-        package version, shape), not where the files lie."""
+        package version, shape), not where the files lie; of user code identified by its
+        class (``code_sha256``: the class and what it uses in its file), not the file's hash,
+        so that an unrelated change to the file leaves the run the same."""
         values = self.identity()
         for name in SOURCE_FIELDS:
             if name in values:
                 origin = json.loads(values[name])
-                values[name] = {k: v for k, v in origin.items() if k not in LOCATION_KEYS}
+                drop = (*LOCATION_KEYS, "sha256") if "code_sha256" in origin else LOCATION_KEYS
+                values[name] = {k: v for k, v in origin.items() if k not in drop}
         text = json.dumps(values, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -249,10 +264,11 @@ class RunConfig:
 
     @property
     def label(self) -> str:
-        """A short human name: arch, recipe and seed (plus device when not cpu)."""
+        """A short human name: the variant's name (else arch and its arguments) and seed (plus
+        device when not cpu); :func:`bench.config.naming.run_labels` adds what differs."""
         args = "" if self.arch_kwargs == "{}" else self.arch_kwargs
         device = "" if self.device == "cpu" else f" {self.device}"
-        return f"{self.arch}{args} seed={self.seed}{device}"
+        return f"{self.name or self.arch + args} seed={self.seed}{device}"
 
     def to_json(self) -> str:
         return json.dumps(self.identity(), sort_keys=True)
@@ -268,6 +284,8 @@ class RunConfig:
         usercode.ensure(self.arch, self.arch_source)
         architectures.get_info(self.arch)  # unknown names raise with close matches
         check_seed(self.seed)
+        if self.name:
+            check_name(self.name)
         if self.dtype not in DTYPES:
             raise UsageError(f"unknown dtype {self.dtype!r}; valid: {', '.join(DTYPES)}")
         if self.vary not in VARY:
@@ -295,6 +313,21 @@ def check_seed(seed: int) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise UsageError(f"invalid seed {seed!r}: seeds are integers from 0 to {MAX_SEED} (2^63-1)")
     return seed
+
+
+def check_name(name: str) -> str:
+    """``name`` if it can name a variant (``--name``): 1 to :data:`MAX_NAME` printable
+    characters, not starting or ending with a space; else UsageError (one line)."""
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError(f"--name must be a non-empty text, got {name!r}")
+    if len(name) > MAX_NAME:
+        raise UsageError(f"--name is {len(name)} characters long; give at most {MAX_NAME}")
+    if not name.isprintable() or name != name.strip():
+        raise UsageError(
+            f"--name {name!r} holds a control character or a leading or trailing space; give "
+            "printable text"
+        )
+    return name
 
 
 def parse_seeds(text: str) -> list[int]:

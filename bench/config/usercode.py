@@ -17,13 +17,19 @@ any other ``BaseException`` that is not an ``Exception``) does not end archbench
 where it was raised; a real Ctrl-C still interrupts.
 
 Identity: :func:`origin_of` describes where a user architecture's code lives (path, SHA-256 of
-the file, and the package name and version when it comes from an installed distribution) as
-canonical JSON; it goes into :attr:`RunConfig.arch_source` and so into the run id. On another
-machine (a Ray worker) :func:`ensure` imports the same file and refuses a different hash.
+the file, and the package name and version when it comes from an installed distribution) and
+what its code is: ``code_sha256``, the hash of the class (or factory) and of what it uses in
+its file, found by :func:`code_closure` (module-level functions, classes, constants and imports
+it names, transitively), so that adding an unrelated class to the file changes nothing. It is
+canonical JSON; it goes into :attr:`RunConfig.arch_source` and so into the run id (the code's
+hash, not the file's, where there is one). On another machine (a Ray worker) :func:`ensure`
+imports the same file and refuses different code. :func:`stored_code` is that code's text, as
+the store keeps it beside the run (at most :data:`MAX_CODE_CHARS`).
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import difflib
 import hashlib
@@ -242,13 +248,117 @@ def _distribution(module: str) -> tuple[str, str] | None:
     return None
 
 
+MAX_CODE_CHARS = 20_000  # of a class's code kept with each run (for the report's diff)
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    """The module-level names a top-level statement binds (a def or class its name; an
+    assignment, import, ``for``, ``with``, ``if`` or ``try`` the names stored anywhere in it,
+    ``X[k] = ...`` and ``X.a = ...`` counting as changing ``X``)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    names = set()
+    for child in ast.walk(node):
+        if isinstance(child, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in child.names)
+        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(child.name)
+        elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+            names.add(child.id)
+        elif isinstance(child, (ast.Subscript, ast.Attribute)) and isinstance(child.ctx, ast.Store):
+            base = child.value
+            while isinstance(base, (ast.Subscript, ast.Attribute)):
+                base = base.value
+            if isinstance(base, ast.Name):
+                names.add(base.id)
+    return names
+
+
+def code_closure(text: str, name: str) -> str | None:
+    """The code of the top-level class or function ``name`` in the module ``text`` and of
+    every top-level statement that binds a name it uses, transitively (helper functions and
+    classes, constants, imports), in file order; None when ``name`` is not defined at the top
+    level (or the text does not parse)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    binders: dict[str, list[int]] = {}
+    for i, node in enumerate(tree.body):
+        for bound in _bound_names(node):
+            binders.setdefault(bound, []).append(i)
+    roots = [
+        i
+        for i, node in enumerate(tree.body)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and node.name == name
+    ]
+    if not roots:
+        return None
+    included, todo = set(), list(roots)
+    while todo:
+        i = todo.pop()
+        if i in included:
+            continue
+        included.add(i)
+        for child in ast.walk(tree.body[i]):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+                todo.extend(binders.get(child.id, ()))
+    lines = text.splitlines()
+    parts = []
+    for i in sorted(included):
+        node = tree.body[i]
+        decorators = getattr(node, "decorator_list", [])
+        first = min([node.lineno, *(d.lineno for d in decorators)])
+        parts.append("\n".join(lines[first - 1 : node.end_lineno]))
+    return "\n\n".join(parts) + "\n"
+
+
+def code_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _closure_of_file(path: Path, name: str) -> str | None:
+    try:
+        text = path.read_bytes().decode()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return code_closure(text, name)
+
+
+def stored_code(source: str) -> str | None:
+    """The code a user architecture's source JSON identifies (:func:`code_closure`), read from
+    its file, when the file still holds that code; at most :data:`MAX_CODE_CHARS` (longer
+    code is cut, with a last line that says so); None otherwise (built-ins, code identified
+    by the whole file, a file changed since)."""
+    if not source:
+        return None
+    origin = json.loads(source)
+    if "code_sha256" not in origin or "object" not in origin:
+        return None
+    code = _closure_of_file(Path(origin["path"]), origin["object"])
+    if code is None or code_sha256(code) != origin["code_sha256"]:
+        return None
+    if len(code) > MAX_CODE_CHARS:
+        cut = code[:MAX_CODE_CHARS]
+        code = f"{cut}\n# ... {len(code) - len(cut)} more characters not kept\n"
+    return code
+
+
 def origin_of(factory: Callable[..., Any], inline: bool = False) -> dict[str, Any]:
     """Where ``factory``'s code lives: its module file, the file's SHA-256 and, for an
     installed distribution, its name and version; ``import`` is what imports it elsewhere
-    (plus ``ref``, ``IMPORT:NAME``, for an inline reference rather than a plugin)."""
+    (plus ``ref``, ``IMPORT:NAME``, for an inline reference rather than a plugin); for a class
+    or function defined at the top level of its file, ``object`` (its name) and
+    ``code_sha256``, the hash of its :func:`code_closure`."""
     module = sys.modules.get(factory.__module__)
     path = Path(inspect.getsourcefile(factory) or getattr(module, "__file__", "")).resolve()
     origin: dict[str, Any] = {"path": str(path), "sha256": file_sha256(path)}
+    name = getattr(factory, "__name__", "")
+    if name and getattr(factory, "__qualname__", name) == name:
+        code = _closure_of_file(path, name)
+        if code is not None:
+            origin["object"], origin["code_sha256"] = name, code_sha256(code)
     if factory.__module__.startswith(FILE_MODULE_PREFIX) or factory.__module__ == "__main__":
         origin["import"] = str(path)
     else:
@@ -355,9 +465,21 @@ def source_json(origin: dict[str, Any], input_shape, num_classes: int) -> str:
     return json.dumps(values, sort_keys=True, separators=(",", ":"))
 
 
+def _digest_here(path: Path, origin: dict[str, Any]) -> tuple[str, str]:
+    """(the hash of the code ``origin`` names as ``path`` holds it now, the planned hash):
+    of the class's code where the origin identifies it so, else of the whole file."""
+    if not path.is_file():
+        return "missing", origin.get("code_sha256") or origin["sha256"]
+    if "code_sha256" in origin and "object" in origin:
+        code = _closure_of_file(path, origin["object"])
+        return ("missing" if code is None else code_sha256(code)), origin["code_sha256"]
+    return file_sha256(path), origin["sha256"]
+
+
 def ensure(arch: str, source: str) -> None:
     """Make ``arch`` resolvable here as the run was planned: import its code when missing and
-    check the file's SHA-256 (a different file raises :class:`CodeMismatchError`)."""
+    check its hash (of the class's code, or of the whole file for a run planned so): different
+    code raises :class:`CodeMismatchError`."""
     if not source:
         return
     origin = json.loads(source)
@@ -365,8 +487,9 @@ def ensure(arch: str, source: str) -> None:
     path = Path(origin["path"])
     if info is None or is_builtin(info):
         where = origin.get("ref") or origin["import"]
-        if path.is_file() and file_sha256(path) != origin["sha256"]:
-            raise _mismatch(arch, path, file_sha256(path), origin["sha256"])
+        here, planned = _digest_here(path, origin)
+        if path.is_file() and here != planned:
+            raise _mismatch(arch, path, here, planned)
         if "ref" in origin:
             resolve_reference(origin["ref"])
         else:
@@ -374,10 +497,10 @@ def ensure(arch: str, source: str) -> None:
         info = registry._REGISTRY.get(arch)
         if info is None:
             raise CodeMismatchError(f"{where} no longer defines architecture {arch!r}")
-    here = Path(inspect.getsourcefile(info.factory) or "")
-    digest = file_sha256(here) if here.is_file() else "missing"
-    if digest != origin["sha256"]:
-        raise _mismatch(arch, here, digest, origin["sha256"])
+    here_path = Path(inspect.getsourcefile(info.factory) or "")
+    digest, planned = _digest_here(here_path, origin)
+    if digest != planned:
+        raise _mismatch(arch, here_path, digest, planned)
     registry._REGISTRY[arch] = registry.ArchInfo(
         **{
             **info.__dict__,
@@ -390,7 +513,8 @@ def ensure(arch: str, source: str) -> None:
 def _mismatch(arch: str, path: Path, here: str, planned: str) -> CodeMismatchError:
     return CodeMismatchError(
         f"code of {arch} differs from the planned run: {path} has sha256 {here[:16]} here, the "
-        f"run was planned with {planned[:16]}; use the same file on every machine"
+        f"run was planned with {planned[:16]} (of {arch}'s code and what it uses in the "
+        "file); use the same file on every machine"
     )
 
 

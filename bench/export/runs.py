@@ -17,6 +17,7 @@ import pandas as pd
 
 from bench.report import variants
 from bench.store import Tables
+from bench.train.modelinfo import readable_summary
 
 # the per-epoch columns of the history table, as each exporter names them
 EPOCH_METRICS = (
@@ -137,6 +138,7 @@ def stored_runs(tables: Tables, run_ids: Iterable[str] | None = None) -> list[St
     labels = variants.labels(keys)
     wanted = None if run_ids is None else set(run_ids)
     summaries = tables.models.drop_duplicates("model_key").set_index("model_key").summary
+    summaries = summaries.map(lambda t: readable_summary(t) if isinstance(t, str) else t)
     member = tables.suite_runs.drop_duplicates(["suite", "run_id"])
     suites = member.groupby("run_id").suite.agg(sorted).to_dict()
     histories = dict(tuple(tables.history.sort_values(["run_id", "epoch"]).groupby("run_id")))

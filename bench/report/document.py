@@ -39,7 +39,7 @@ import pandas as pd
 from bench.config import ArchbenchError, UsageError
 from bench.data import idx
 from bench.report import html, markdown, numbers, variants
-from bench.report.evaluation import ensure_evaluations, not_redoable
+from bench.report.evaluation import angles, ensure_evaluations, not_redoable
 from bench.report.markdown import Block
 from bench.report.sections import (
     devices,
@@ -128,6 +128,7 @@ def write_report(
     say: Callable[[str], None] | None = None,
     fmt: str = "md",
     reference: Path | None = None,
+    rotated_test: str = "auto",
 ) -> Path:
     """Write the markdown report of ``results_dir`` (only ``suite``'s runs when given) to
     ``out_path`` (default ``results_dir/report.md``) with its figures in a folder beside it
@@ -140,9 +141,12 @@ def write_report(
     points to is replaced, its figures beside that file); anything but a new path or a
     regular file is refused before any work (:func:`report_target`). ``reference``: a CSV of
     published numbers (model, metric, value, source) checked against our prediction
-    intervals, beside the suite's own references."""
+    intervals, beside the suite's own references. ``rotated_test``: where the accuracy on the
+    test set rotated by ±15° is computed and shown (``auto``: where the dataset's protocol
+    asks for it; ``on``, ``off``: :func:`bench.report.evaluation.angles`)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
+    angles("", rotated_test)  # a bad value is exit 2 before anything is done
     results_dir = Path(results_dir)
     # a study file's suite is known from the store's membership alone (its references and
     # description only when --suite-file registered it)
@@ -157,7 +161,7 @@ def write_report(
     # the user's datasets checked: a file changed or gone since its runs costs their checkpoint
     # evaluations (named in the report), not the report
     not_redone = not_redoable(runs)
-    evaluations = ensure_evaluations(store, runs, data_root, say, not_redone)
+    evaluations = ensure_evaluations(store, runs, data_root, say, not_redone, rotated_test)
     temp = Path(tempfile.mkdtemp(prefix=f".{out.stem}_figures.", dir=out.parent))
     try:
         ctx = Context(
@@ -173,6 +177,7 @@ def write_report(
             suite=suite,
             command=command,
             not_redone=not_redone,
+            rotated_test=rotated_test,
         )
         if fmt == "html":
             parts = blocks(ctx)

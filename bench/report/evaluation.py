@@ -2,9 +2,12 @@
 
 A checkpoint (``DIR/checkpoints/RUN_ID.pt``) holds the run's config and final weights. From it,
 :func:`evaluate_checkpoint` rebuilds the model and the run's exact test set (same dataset,
-slice and normalization) and evaluates it as it is and rotated by each angle of
-:data:`ROTATIONS`: the whole test set turned by the same fixed angle about the image centre,
-bilinear, with blank pixels (the normalized background value) filling the corners. Each
+slice and normalization) and evaluates it as it is and, where the dataset's protocol asks for
+it (:attr:`bench.data.datasets.DatasetInfo.rotated_test`: the MNIST-like digits; ``bench
+report --rotated-test on|off`` decides for every dataset instead, :func:`angles`), rotated by
+each angle of :data:`ROTATIONS`: the whole test set turned by the same fixed angle about the
+image centre, bilinear, with blank pixels (the normalized background value) filling the
+corners. Each
 evaluation has the mean cross-entropy, the accuracy, the confusion matrix and every
 prediction. :func:`ensure_evaluations` stores them in the results database (``evaluations``
 table), computing only the ones missing, so a report is quick the second time.
@@ -29,8 +32,8 @@ import torch
 import torch.nn.functional as F
 
 import architectures
-from bench.config import ArchbenchError, RunConfig, usercode
-from bench.data import augment, datasets, userdata
+from bench.config import ArchbenchError, RunConfig, UsageError, usercode
+from bench.data import augment, datasets, splits, userdata
 from bench.store import ResultsStore
 from bench.train import prepare_data
 from bench.train.loop import DeviceData
@@ -39,8 +42,30 @@ ROTATIONS = (15.0, -15.0)
 TEST = "test"
 
 
+ROTATED_TEST = ("auto", "on", "off")  # bench report --rotated-test
+
+
 def rotation_name(degrees: float) -> str:
     return TEST if degrees == 0 else f"test_rot{degrees:+g}"
+
+
+def angles(dataset: str, rotated_test: str = "auto") -> tuple[float, ...]:
+    """The angles a run on ``dataset`` is evaluated at (0: the test set as it is): also
+    :data:`ROTATIONS` where the dataset's protocol asks for the rotated test sets
+    (``rotated_test="auto"``: the MNIST-like digits, see
+    :attr:`bench.data.datasets.DatasetInfo.rotated_test`; a user's dataset does not), for
+    every dataset with ``"on"``, for none with ``"off"``."""
+    if rotated_test not in ROTATED_TEST:
+        raise UsageError(
+            f"--rotated-test {rotated_test!r} is not one of {', '.join(ROTATED_TEST)}; "
+            "auto computes the rotated test accuracy where the dataset's protocol asks for it"
+        )
+    if rotated_test == "auto":
+        info = datasets.DATASETS.get(dataset)
+        wanted = info is not None and info.rotated_test
+    else:
+        wanted = rotated_test == "on"
+    return (0.0, *ROTATIONS) if wanted else (0.0,)
 
 
 @dataclass
@@ -130,6 +155,21 @@ def run_data(config: RunConfig, data_root: Path | None) -> DeviceData:
     return data
 
 
+def run_test_images(
+    config: RunConfig, data_root: Path | None
+) -> tuple[np.ndarray, np.ndarray, datasets.DatasetInfo]:
+    """The run's test images as the dataset stores them (raw pixels ``[N, C, H, W]``, full
+    intensity at the dataset's ``pixel_max``), their labels and the dataset's info: the
+    images its evaluations predicted, in the same order (for drawing them)."""
+    userdata.ensure(config.dataset, config.dataset_source)
+    info = datasets.get_dataset_info(config.dataset)
+    images = datasets.load(config.dataset, data_root)
+    index = splits.split_indices(
+        images, info, config.val_size, config.limit_train, config.limit_test
+    ).test
+    return images.test_x[index].numpy(), images.test_y[index].numpy(), info
+
+
 def evaluate_checkpoint(
     path: Path, data_root: Path | None = None, angles: Iterable[float] = (0.0, *ROTATIONS)
 ) -> list[Evaluation]:
@@ -137,9 +177,6 @@ def evaluate_checkpoint(
     classes = datasets.get_dataset_info(config.dataset).num_classes
     data = run_data(config, data_root)
     return evaluate_rotated(model, data, classes, angles, config.recipe.eval_batch_size)
-
-
-EVALUATIONS = [rotation_name(angle) for angle in (0.0, *ROTATIONS)]
 
 
 def not_redoable(runs: pd.DataFrame) -> dict[str, str]:
@@ -175,25 +212,33 @@ def ensure_evaluations(
     data_root: Path | None = None,
     say=None,
     not_redone: dict[str, str] | None = None,
+    rotated_test: str = "auto",
 ) -> pd.DataFrame:
-    """The stored evaluations of ``runs`` (those with a checkpoint), computing and storing
-    the missing ones first. Columns: run_id, name, n, loss, acc, confusion, predictions.
+    """The evaluations of ``runs`` (those with a checkpoint) at the angles each one's dataset
+    asks for (:func:`angles`, by ``rotated_test``), computing and storing the missing ones
+    first; stored ones at other angles are left out. Columns: run_id, name, n, loss, acc,
+    confusion, predictions.
 
     A run whose missing evaluations cannot be computed here (its id in ``not_redone``
     already, its checkpoint missing, its data or code not what they were) is left without
     them, and ``not_redone`` (when given) gets why; without ``not_redone`` that raises."""
     stored = store.evaluations()
     have = set(zip(stored.run_id, stored.name, strict=True))
+    wanted: set[tuple[str, str]] = set()
     for row in runs.itertuples():
-        if not isinstance(row.checkpoint, str) or all((row.run_id, n) in have for n in EVALUATIONS):
+        turns = angles(row.dataset, rotated_test)
+        names = [rotation_name(angle) for angle in turns]
+        wanted |= {(row.run_id, name) for name in names}
+        if not isinstance(row.checkpoint, str) or all((row.run_id, n) in have for n in names):
             continue
         if not_redone is not None and row.run_id in not_redone:
             continue
         path = store.directory / row.checkpoint
         if say is not None and path.exists():
+            rotated = [f"{a:+g}°" for a in turns if a]
             say(
-                f"evaluating {row.arch} seed={row.seed} ({row.run_id}) on the test set, "
-                f"as it is and rotated by {', '.join(f'{a:+g}°' for a in ROTATIONS)}"
+                f"evaluating {row.arch} seed={row.seed} ({row.run_id}) on the test set"
+                + (f", as it is and rotated by {', '.join(rotated)}" if rotated else "")
             )
         try:
             if not path.exists():
@@ -201,7 +246,7 @@ def ensure_evaluations(
                     f"run {row.run_id} ({row.arch}) has no checkpoint at {path}; re-run it "
                     f"with `bench run ... --force` or remove the results directory"
                 )
-            evaluated = evaluate_checkpoint(path, data_root)
+            evaluated = evaluate_checkpoint(path, data_root, turns)
         except Exception as exc:  # the data, the code or the checkpoint are not what they were
             if not_redone is None:
                 raise
@@ -218,7 +263,8 @@ def ensure_evaluations(
                 predictions=ev.predictions.tolist(),
             )
     evaluations = store.evaluations()
-    evaluations = evaluations[evaluations.run_id.isin(set(runs.run_id))].copy()
+    keep = [key in wanted for key in zip(evaluations.run_id, evaluations.name, strict=True)]
+    evaluations = evaluations[np.asarray(keep, dtype=bool)].copy()
     if evaluations.empty:  # the columns the sections read, whatever was stored
         evaluations["confusion_json"] = evaluations["predictions_json"] = pd.Series(dtype=object)
     evaluations["confusion"] = evaluations.confusion_json.map(lambda t: np.array(json.loads(t)))

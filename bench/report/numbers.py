@@ -52,8 +52,9 @@ def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.Dat
     ``contended`` only (:mod:`bench.report.timings`): ``time_n`` of the ``n``,
     ``time_contended`` left out. With ``evaluations`` (from
     :func:`bench.report.evaluation.ensure_evaluations`) also the accuracy on the test set
-    rotated by +15° and -15°, and the 95 % prediction interval of one more run's test accuracy
-    (``test_acc_pi_low``/``_high``, not clipped). Fractions stay fractions (0.98, not 98).
+    rotated by +15° and -15° where any run has it (NaN for the others), and the 95 %
+    prediction interval of one more run's test accuracy (``test_acc_pi_low``/``_high``, not
+    clipped). Fractions stay fractions (0.98, not 98).
     ``n_val`` is the validation set's size (0: none, so no time to a validation accuracy),
     ``n_test`` the test set's (its grid: 1 / ``n_test``)."""
     runs = variants.with_variants(ok_runs(runs))
@@ -85,7 +86,7 @@ def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.Dat
         row.update(_mean_std(column, reached))
         row[f"tta_{TARGET}_reached"] = len(reached)
         row["n_val"] = _first(group.n_val) if "n_val" in group else None  # 0: no validation set
-        if evaluations is not None and not evaluations.empty:
+        if evaluations is not None and evaluations.name.isin(ROTATED_NAMES).any():
             row.update(_rotated(group, evaluations))
         row["variant"] = variant
         rows.append(row)
@@ -100,6 +101,9 @@ def _first(series: pd.Series):
 def _mean_std(name: str, values: pd.Series) -> dict[str, float]:
     summary = stats.summarize(values.astype(float).tolist())
     return {f"{name}_mean": summary.mean, f"{name}_std": summary.std}
+
+
+ROTATED_NAMES = [rotation_name(a) for a in ROTATIONS]
 
 
 def _rotated(group: pd.DataFrame, evaluations: pd.DataFrame) -> dict[str, float]:

@@ -5,7 +5,11 @@ run's own (arch, dataset, slices, device, ...) plus its recipe's (``recipe`` for
 optimizer, lr, batch_size, epochs, ...). Two runs are the same *variant* when these fields are
 equal apart from the ignored ones (the seed; for device or commit comparisons also the device).
 Statistics are only ever taken over the seeds of one variant: runs that differ in anything
-else (say 1 and 5 epochs) are kept apart and labelled by what differs, e.g. ``cnn (epochs=1)``.
+else (say 1 and 5 epochs) are kept apart and labelled by the settings in which the variants
+shown differ, e.g. ``cnn (epochs=1)`` (:func:`bench.config.naming.labels`; a variant given a
+``--name`` is called by it). User code is one variant as long as its class and what the class
+uses in its file stay the same (``code_sha256``), whatever else the file gains;
+:func:`code_diff` shows what changed between two versions of it.
 
 Execution settings that change only the rounding of the same fp32 arithmetic (thread count,
 seed-parallel training, memory layout, fused optimizer, loader, deterministic algorithms:
@@ -16,107 +20,77 @@ finished last stands for it, so no seed counts twice.
 
 from __future__ import annotations
 
-import dataclasses
+import difflib
 import json
 from collections.abc import Sequence
-from typing import Any
 
 import pandas as pd
 
-from bench.config import Recipe, RunConfig
+from bench.config import naming
+from bench.config.naming import ROUNDING_ONLY, SEED_ONLY, arch_name, source_text
 from bench.config.runs import SOURCE_FIELDS
 
-ROUNDING_ONLY = (
-    "threads",
-    "seed_parallel",
-    "channels_last",
-    "fused_optimizer",
-    "loader",
-    "deterministic",
-)
-SEED_ONLY = ("seed", *ROUNDING_ONLY)
+__all__ = ["ROUNDING_ONLY", "SEED_ONLY", "arch_name", "source_text"]
+
+config_fields = naming.flat_fields
 
 
-def config_fields(config_json: str) -> dict[str, Any]:
-    """A run's config as one flat dict (the recipe's fields beside the run's own)."""
-    values = json.loads(config_json)
-    recipe = values.pop("recipe")
-    values["recipe"] = recipe.pop("name")
-    for key, value in recipe.items():
-        values[key if key not in values else f"recipe_{key}"] = value
-    return values
+def _key_source(value: str) -> str:
+    """A source field as a variant key holds it: user code identified by its class
+    (``code_sha256``) without the file's hash, so that an unrelated change to the file keeps
+    the variant."""
+    origin = json.loads(value)
+    if "code_sha256" in origin:
+        origin.pop("sha256", None)
+    return json.dumps(origin, sort_keys=True, separators=(",", ":"))
 
 
 def variant_key(config_json: str, ignore: Sequence[str] = SEED_ONLY) -> str:
     fields = {k: v for k, v in config_fields(config_json).items() if k not in ignore}
+    for name in SOURCE_FIELDS:
+        if fields.get(name):
+            fields[name] = _key_source(fields[name])
     return json.dumps(fields, sort_keys=True)
 
 
-def source_text(field: str, value: str, long: bool = False) -> str:
-    """User code or data in words: ``code of models.py b38c9fc6`` (``long``: the full path,
-    12 hex digits of the SHA-256 and the package version)."""
-    origin = json.loads(value)
-    path = origin["path"] if long else origin["path"].replace("\\", "/").rsplit("/", 1)[-1]
-    what = "code of" if field == "arch_source" else "data"
-    package = f", {origin['package']} {origin['version']}" if "package" in origin else ""
-    digest = origin["sha256"][: 12 if long else 8]
-    return f"{what} {path} {'sha256 ' if long else ''}{digest}{package}"
-
-
 def code_changes(keys: Sequence[str]) -> list[str]:
-    """One line per architecture whose variants ran different code or data, saying what
+    """One line per model whose variants ran different code or data, saying what
     changed: ``MyNet: code of models.py changed (b38c9fc6, e978ae62)``."""
     fields = [json.loads(key) for key in dict.fromkeys(keys)]
     lines = []
-    for arch in dict.fromkeys(values["arch"] for values in fields):
+    for base in dict.fromkeys(naming.base_name(values) for values in fields):
         for field in SOURCE_FIELDS:
-            seen = [v[field] for v in fields if v["arch"] == arch and v.get(field)]
+            seen = [v[field] for v in fields if naming.base_name(v) == base and v.get(field)]
             texts = list(dict.fromkeys(source_text(field, value) for value in seen))
             if len(texts) > 1:
                 name = texts[0].rsplit(" ", 1)[0]
                 digests = ", ".join(text.rsplit(" ", 1)[1] for text in texts)
-                lines.append(f"{arch}: {name} changed ({digests})")
+                lines.append(f"{base}: {name} changed ({digests})")
     return lines
 
 
-def _value_text(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if value is None:
-        return "default"
-    return str(value)
-
-
-def arch_name(fields: dict[str, Any]) -> str:
-    """The architecture with its arguments when it has any: ``mlp{"hidden":[64]}``."""
-    kwargs = fields.get("arch_kwargs", "{}")
-    return fields["arch"] + ("" if kwargs == "{}" else kwargs)
-
-
 def labels(keys: Sequence[str]) -> dict[str, str]:
-    """A short, unique label per variant key: the architecture, plus the fields in which it
-    differs from the other variants of the same architecture, e.g. ``cnn (epochs=1)``."""
-    fields = {key: json.loads(key) for key in dict.fromkeys(keys)}
-    by_arch: dict[str, list[str]] = {}
-    for key, values in fields.items():
-        by_arch.setdefault(arch_name(values), []).append(key)
-    result = {}
-    for name, group in by_arch.items():
-        differing = [
-            field
-            for field in fields[group[0]]
-            if len({json.dumps(fields[key].get(field)) for key in group}) > 1
-        ]
-        defaults = _defaults()  # a field left out of the config (vary) is at its default
-        for key in group:
-            parts = [
-                source_text(field, fields[key][field])
-                if field in SOURCE_FIELDS and fields[key].get(field)
-                else f"{field}={_value_text(fields[key].get(field, defaults.get(field)))}"
-                for field in differing
-            ]
-            result[key] = f"{name} ({', '.join(parts)})" if parts else name
-    return result
+    """A short, unique label per variant key: its name or architecture, plus the settings in
+    which the variants shown differ, e.g. ``cnn (epochs=1)``
+    (:func:`bench.config.naming.labels`)."""
+    return naming.labels({key: json.loads(key) for key in dict.fromkeys(keys)})
+
+
+MAX_DIFF_LINES = 12
+
+
+def code_diff(old: str, new: str, old_name: str, new_name: str) -> str:
+    """A short unified diff of two variants' code (at most :data:`MAX_DIFF_LINES` changed
+    lines after the header, then a line saying how many more)."""
+    lines = list(
+        difflib.unified_diff(
+            old.splitlines(), new.splitlines(), old_name, new_name, n=1, lineterm=""
+        )
+    )
+    head, body = lines[:2], lines[2:]
+    if len(body) > MAX_DIFF_LINES:
+        body = [*body[:MAX_DIFF_LINES], f"... {len(body) - MAX_DIFF_LINES} more lines"]
+    return "\n".join(head + body)
 
 
 def with_variants(
@@ -142,20 +116,11 @@ def with_variants(
 MAIN_FIELDS = ("dataset", "recipe", "optimizer", "lr", "batch_size", "epochs", "device")
 
 
-def _defaults() -> dict[str, Any]:
-    values = {}
-    for cls in (RunConfig, Recipe):
-        for f in dataclasses.fields(cls):
-            if f.default is not dataclasses.MISSING:
-                values.setdefault(f.name, f.default)
-    return values
-
-
 def setup_text(key: str) -> str:
     """A variant's setup in one line: the main fields, then every other field that is not
     at its default (for the report's list of variants)."""
     fields = json.loads(key)
-    defaults = _defaults()
+    defaults = naming.defaults()
     shown = {k: fields[k] for k in MAIN_FIELDS if k in fields}
     shown.update(
         (k, v)
@@ -166,4 +131,5 @@ def setup_text(key: str) -> str:
         and v != defaults[k]
     )
     sources = [source_text(k, fields[k], long=True) for k in SOURCE_FIELDS if fields.get(k)]
-    return ", ".join([*(f"{k}={_value_text(v)}" for k, v in shown.items()), *sources])
+    parts = [f"{k}={naming.value_text(k, v)}" for k, v in shown.items()]
+    return ", ".join([*parts, *sources])

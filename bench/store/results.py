@@ -386,6 +386,6 @@ def load(directory: Path | str = "results") -> Tables:
     (read-only: the directory needs no write access).
 
     >>> tables = load("results")            # doctest: +SKIP
-    >>> tables.runs.groupby("arch").test_acc.mean()  # doctest: +SKIP
+    >>> tables.runs.groupby(["dataset", "model_key"]).test_acc.mean()  # doctest: +SKIP
     """
     return ResultsStore(directory, readonly=True).tables()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.config import usercode
 from bench.store.schema import RUN_COLUMNS
 from bench.train import RunResult
 
@@ -30,6 +31,7 @@ def run_row(result: RunResult, checkpoint: Path | None, label: str | None) -> di
         "status": result.status,
         "message": result.message,
         "label": label,
+        "name": config.name or None,
         "arch": config.arch,
         "arch_kwargs": config.arch_kwargs,
         "dataset": config.dataset,
@@ -59,6 +61,7 @@ def run_row(result: RunResult, checkpoint: Path | None, label: str | None) -> di
         "env_json": json.dumps(env, sort_keys=True),
         "traceback": result.traceback,
         "checkpoint": str(checkpoint.relative_to(checkpoint.parent.parent)) if checkpoint else None,
+        "arch_code": usercode.stored_code(config.arch_source),
         "started_at": result.started_at,
         "finished_at": result.finished_at,
     }

@@ -23,6 +23,7 @@ RUN_COLUMNS = {
     "status": "TEXT NOT NULL",
     "message": "TEXT",
     "label": "TEXT",
+    "name": "TEXT",  # the variant's name (--name; also in config_json)
     # config, denormalized for queries (config_json holds all of it)
     "arch": "TEXT NOT NULL",
     "arch_kwargs": "TEXT",
@@ -90,6 +91,7 @@ RUN_COLUMNS = {
     "env_json": "TEXT",
     "traceback": "TEXT",
     "checkpoint": "TEXT",
+    "arch_code": "TEXT",  # user code: the class and what it uses in its file (size-limited)
     "started_at": "TEXT",
     "finished_at": "TEXT",
 }
@@ -215,6 +217,8 @@ ADDED_COLUMNS = {
         "slot_wait_s",
         "timing",
         "timing_reason",
+        "name",
+        "arch_code",
     ),
 }
 

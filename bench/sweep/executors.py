@@ -129,7 +129,8 @@ class LocalExecutor(Executor):
 
     def run(self, tasks, *, data_root, targets, emit, on_result) -> None:
         for task in tasks:
-            emit(TaskStarted(tuple(config.label for config in task)))
+            labels = tuple(config.label for config in task)
+            emit(TaskStarted(labels, tuple(config.run_id for config in task)))
             results = run_task(task, data_root, targets, emit=emit)
             self.deliver(results, on_result, live=True)
 

@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 import architectures
-from bench.config import ArchbenchError, RunConfig, UsageError, environment, usercode
+from bench.config import ArchbenchError, RunConfig, UsageError, environment, naming, usercode
 from bench.config import runs as config
 from bench.config.events import EventSink, MachineBusy, PluginSkipped, SweepRecorded, drop
 from bench.store import ResultsStore
@@ -67,7 +67,7 @@ class Study:
     dtype: str = "float32"
     optimizer: str | None = None
     lr: float | None = None
-    batch_size: int | None = None
+    batch_size: int | str | None = None  # N, or "full" (full-batch gradient descent)
     epochs: int | None = None
     momentum: float | None = None
     nesterov: bool | None = None
@@ -89,6 +89,7 @@ class Study:
     targets: tuple[float, ...] = DEFAULT_TARGETS
     force: bool = False
     label: str | None = None
+    name: str | None = None
     track: str | None = None
     executor: str = "local"
     ray_address: str | None = None
@@ -192,6 +193,7 @@ class Study:
             "fused_optimizer": self.fused_optimizer,
             "compile": self.compile,
             "vary": self.vary or "all",
+            "name": self.name or "",
         }
 
     def _devices(self) -> list[str]:
@@ -345,6 +347,7 @@ def _carry_out(study: Study, plan: Plan, emit: EventSink) -> StudyOutcome:
         "force": study.force,
         "targets": list(study.targets),
         "label": study.label,
+        "names": naming.run_labels(configs),
         "executor": executor,
         "emit": emit,
     }

@@ -214,6 +214,8 @@ def _recipe_override(name: str, value: Any) -> Any:
     with the message ``bench run`` prints; combinations are checked when planned."""
     if value is None:
         return None
+    if name == "batch_size" and value == config.FULL_BATCH:
+        return value  # full-batch gradient descent, applied by Recipe.with_overrides
     if name in ("epochs", "batch_size"):
         value = _integer(name, value)  # its range: the recipe's check below
     elif name in ("lr", "momentum", "weight_decay", "label_smoothing"):
@@ -255,6 +257,7 @@ def normalised(study: Any) -> dict[str, Any]:
         "targets": _targets(s.targets),
         "force": _flag_value("force", s.force),
         "label": _text("label", s.label),
+        "name": None if s.name is None else config.check_name(_text("name", s.name)),
         "track": _choice("track", s.track, TRACKERS, optional=True),
         "executor": _choice("executor", s.executor, EXECUTORS, what="executor"),
         "ray_address": _text("ray_address", s.ray_address),

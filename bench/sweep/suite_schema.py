@@ -41,6 +41,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import architectures
 from bench.config import Recipe, UsageError, get_recipe, usercode
 from bench.config.runs import parse_seeds
 from bench.config.seeding import VARY
@@ -97,6 +98,8 @@ def fields(data: dict[str, Any], path: Path) -> dict[str, Any]:
         for arch in archs
     ]
     names = dict(zip(archs, resolved, strict=True))  # as written -> registered name
+    resolved = _expand_patterns(archs, resolved, path)
+    names.update((name, name) for name in resolved)  # and each name a wildcard matched
     dataset = str(data.get("dataset", "mnist"))
     if userdata.is_user_dataset(dataset) or (base / dataset).exists():
         dataset = _relative(dataset, base) if not Path(dataset).is_absolute() else dataset
@@ -247,6 +250,25 @@ def _protocol(data: dict[str, Any], path: Path) -> Protocol | None:
         reason=_text(table, "reason", path),
         difference=_text(table, "difference", path, ""),
     )
+
+
+def _expand_patterns(written: list[str], resolved: list[str], path: Path) -> list[str]:
+    """``archs`` with each wildcard (``mlp*``) replaced by the registered names it matches, in
+    natural order, each name once; a pattern matching nothing is refused (a typo never
+    silently shrinks a study)."""
+    names: dict[str, None] = {}
+    for as_written, name in zip(written, resolved, strict=True):
+        if not any(ch in name for ch in "*?["):
+            names[name] = None
+            continue
+        matches = architectures.list_archs(include=name)
+        if not matches:
+            raise UsageError(
+                f"{path}: 'archs' pattern {as_written!r} matches no architecture; valid names: "
+                f"{', '.join(architectures.list_archs())}"
+            )
+        names.update(dict.fromkeys(matches))
+    return list(names)
 
 
 def _lr_range(data: dict[str, Any], names: dict[str, str], path: Path) -> LRRangeStep | None:

@@ -20,14 +20,31 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import architectures
-from bench.config import DataError, Recipe, RunConfig, StoreError, UsageError, fastpath, usercode
-from bench.config.events import EventSink, RunFinished, SweepEnded, SweepStarted, drop
+from bench.config import (
+    DataError,
+    Recipe,
+    RunConfig,
+    StoreError,
+    UsageError,
+    fastpath,
+    naming,
+    usercode,
+)
+from bench.config.events import (
+    Event,
+    EventSink,
+    RunFinished,
+    SweepEnded,
+    SweepStarted,
+    TaskStarted,
+    drop,
+)
 from bench.data import datasets, splits, userdata
 from bench.store import ResultsStore, keep_unrecorded
 from bench.sweep.executors import LocalExecutor
@@ -48,8 +65,9 @@ def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[s
 
     A plain name that is not registered, a wildcard that matches nothing, or a pattern whose
     every match ``exclude`` removes is refused even beside names that are, so a typo never
-    silently shrinks a sweep. A reference to user code (``FILE.py:NAME``,
-    ``module:NAME``) is imported and registered first."""
+    silently shrinks a sweep; an ``exclude`` pattern that matches no registered name is refused
+    too, so a typo there never silently keeps what it meant to remove. A reference to user
+    code (``FILE.py:NAME``, ``module:NAME``) is imported and registered first."""
     resolved, digests = [], {}
     for pattern in patterns:
         if usercode.is_reference(pattern):
@@ -65,6 +83,12 @@ def select_archs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[s
     for pattern in patterns:
         if not any(ch in pattern for ch in "*?["):
             architectures.get_info(pattern)  # an unknown plain name: closest matches
+    for pattern in exclude:
+        if not architectures.list_archs(include=pattern):
+            raise UsageError(
+                f"--exclude pattern {pattern!r} matches no architecture, so it removes nothing; "
+                f"fix or drop it; valid names: {', '.join(architectures.list_archs())}"
+            )
     names: dict[str, None] = {}  # in the order given; a wildcard's matches in natural order
     for pattern in patterns:
         matches = architectures.list_archs(include=pattern)
@@ -128,7 +152,7 @@ def plan(
             )
         arch_info = architectures.get_info(arch)
         splits.require_compatible(arch, arch_info.input_shape, info)
-        kwargs = canonical_kwargs(arch_kwargs)
+        kwargs = canonical_kwargs(_class_count(arch_kwargs, arch_info, info, arch_source))
         try:
             model = architectures.create(arch, **json.loads(kwargs))
         except architectures.ArgumentError as exc:
@@ -164,6 +188,26 @@ def plan(
                 config.validate()
                 configs.append(config)
     return configs
+
+
+def _class_count(
+    arch_kwargs: dict[str, Any] | None,
+    arch_info: architectures.ArchInfo,
+    info: datasets.DatasetInfo,
+    arch_source: str,
+) -> dict[str, Any]:
+    """``arch_kwargs`` with ``num_classes`` set to the dataset's class count where a built-in
+    architecture (registered for another count, every built-in takes ``num_classes``) meets a
+    dataset with more or fewer classes: its logits then match the labels, so its evaluations
+    (confusion matrix, per-class accuracy) hold. User code is checked by its dry forward."""
+    kwargs = dict(arch_kwargs or {})
+    if (
+        not arch_source
+        and "num_classes" not in kwargs
+        and arch_info.num_classes != info.num_classes
+    ):
+        kwargs["num_classes"] = info.num_classes
+    return kwargs
 
 
 def sha256_of(source: str) -> str:
@@ -267,11 +311,14 @@ def run(
     emit: EventSink | None = None,
     suite: str | None = None,
     step: str = "main",
+    names: Mapping[str, str] | None = None,
 ) -> SweepSummary:
     """Run the configs not yet complete in ``store`` and record each result as it arrives
     (as members of ``suite``, when given, including the runs already complete). Progress goes
     to ``emit``: :class:`SweepStarted`, the executor's events, :class:`RunFinished` per run
     as it is recorded (or kept in a side file), and :class:`SweepEnded` however it ends.
+    Runs are labelled there by what sets them apart (:func:`bench.config.naming.run_labels`
+    of ``configs``; ``names``, by run id, where given: a study's labels among all its runs).
     Once a result cannot be recorded, every later one is kept in a side file too, without
     touching the store again."""
     unique = list({config.run_id: config for config in configs}.values())
@@ -286,14 +333,24 @@ def run(
     )
     if suite is not None and summary.already_done:
         store.add_to_suite(suite, [c.run_id for c in unique if c.run_id in done], step)
-    emit = emit or drop
+    labels = {**naming.run_labels(unique), **(names or {})}
+    shown = emit or drop
+
+    def emit(event: Event) -> None:
+        if isinstance(event, TaskStarted) and event.run_ids:  # the executor knows one task
+            texts = tuple(
+                labels.get(i, t) for i, t in zip(event.run_ids, event.labels, strict=True)
+            )
+            event = TaskStarted(texts, event.run_ids)
+        shown(event)
+
     emit(SweepStarted(len(todo), len(unique), summary.already_done, store.directory))
 
     def finished(result: RunResult, live: bool, **note: Any) -> None:
         metrics = result.metrics
         emit(
             RunFinished(
-                result.config.label,
+                labels.get(result.run_id, result.config.label),
                 result.run_id,
                 result.status,
                 result.message,

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import torchinfo
 
 import architectures
+from bench.config import naming
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,8 @@ class ModelFacts:
     trainable_params: int
     mult_adds: int
     summary: str
-    code: str = ""  # user code: the first 8 hex digits of its file's SHA-256
+    code: str = ""  # user code: the first 8 hex digits of its code's SHA-256 (of its class
+    # and what it uses, else of its file: bench.config.naming.code_digest)
 
     @property
     def key(self) -> str:
@@ -36,6 +39,18 @@ class ModelFacts:
 def canonical_kwargs(kwargs: dict[str, Any] | None) -> str:
     """JSON with sorted keys and lists for tuples: equal settings give equal strings."""
     return json.dumps(kwargs or {}, sort_keys=True, separators=(",", ":"), default=list)
+
+
+SCALES = {"M": "millions", "G": "billions", "T": "trillions"}
+_UNIT = re.compile(r"\((?:Units\.)?(MEGABYTES|GIGABYTES|TERABYTES|M|G|T)\):")
+
+
+def readable_summary(text: str) -> str:
+    """torchinfo's summary with its counts' scale in words: it prints ``Total mult-adds
+    (Units.MEGABYTES): 0.34`` under Python 3.11+ (its enum's name, and a unit of bytes for a
+    count), ``(M)`` elsewhere, for millions; both read ``Total mult-adds (millions): 0.34``.
+    Summaries stored before are read through it too."""
+    return _UNIT.sub(lambda m: f"({SCALES[m.group(1)[0]]}):", text)
 
 
 @functools.lru_cache(maxsize=256)
@@ -56,7 +71,7 @@ def _facts(arch: str, arch_kwargs: str, code: str = "") -> ModelFacts:
         total_params=int(stats.total_params),
         trainable_params=int(stats.trainable_params),
         mult_adds=int(stats.total_mult_adds),
-        summary=str(stats),
+        summary=readable_summary(str(stats)),
         code=code,
     )
 
@@ -66,5 +81,5 @@ def model_facts(
 ) -> ModelFacts:
     """torchinfo's numbers for ``arch`` built with ``arch_kwargs`` (cached per process; for
     user code, ``arch_source`` tells one version of its file from another)."""
-    code = json.loads(arch_source)["sha256"][:8] if arch_source else ""
+    code = naming.code_digest(arch_source)[:8]
     return _facts(arch, canonical_kwargs(arch_kwargs), code)

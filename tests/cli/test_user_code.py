@@ -76,6 +76,10 @@ def test_my_net_beside_cnn_then_an_edit_makes_a_second_variant(tmp_path):
     report = (results / "report.md").read_text()
     assert "19,090" in report and "12,730" in report  # each variant with its own numbers
     assert report.count("| MyNet (code of models.py ") >= 2
+    # the report shows what changed in the code, from the code stored with the runs
+    assert "```diff" in report
+    assert "-    def __init__(self, num_classes=10, width=16):" in report
+    assert "+    def __init__(self, num_classes=10, width=24):" in report
     assert "MyNet: code of models.py changed" in report
     assert f"code of {models} sha256 " in report  # path and hash in Variants/environment
 

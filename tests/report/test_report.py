@@ -209,7 +209,7 @@ def test_variants_differing_in_anything_but_the_seed_are_kept_apart():
         "cnn (epochs=2)",
         "cnn (epochs=2)",
         "cnn (epochs=5)",
-        "mlp32",
+        "mlp32 (epochs=2)",  # what differs among the models shown, for every model
     ]
     assert RunConfig.from_json(configs[2].to_json()) == configs[2]
 
@@ -251,7 +251,9 @@ def test_notebook_suite_runs_the_lr_range_test_retrains_and_reports_it(mnist_roo
     (image,) = re.findall(r"\((report_figures/lr_range_[0-9a-f]+\.png)\)", lr_section)
     assert matplotlib.image.imread(directory / image).ndim == 3
     models = [row[0] for row in markdown_rows(section(text, "Recap"))[1:]]
-    assert models[0] == "mlp256_128" and len(models) == 3
+    # the retrain differs from the suite's runs in its lr: every model is named by its lr
+    assert models[0] == "mlp256_128 (lr=0.001)" and len(models) == 3
+    assert any(model.endswith(f"(lr={chosen:g})") for model in models)
     assert "n=1: no claim can be made" in section(text, "Pairwise comparison")
 
 

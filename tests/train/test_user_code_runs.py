@@ -20,7 +20,7 @@ def test_edited_code_at_run_time_is_an_error_naming_both_hashes(tmp_path):
     models = write_mynet(tmp_path, 16)
     recipe = get_recipe("adam-bs64-e5").with_overrides(epochs=1)
     (config,) = sweep.plan([f"{models}:MyNet"], "synthetic", recipe, [0], ["cpu"], threads=1)
-    planned = json.loads(config.arch_source)["sha256"]
+    planned = json.loads(config.arch_source)["code_sha256"]  # MyNet's code, not the file's
     write_mynet(tmp_path, 24)
     del registry._REGISTRY["MyNet"]  # as on a worker that has not imported it yet
     (result,) = execute_task([config])

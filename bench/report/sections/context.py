@@ -36,6 +36,7 @@ class Context:
     # run id -> why its checkpoint evaluations could not be redone here (a changed or missing
     # dataset file, code that cannot be rebuilt, a missing checkpoint)
     not_redone: dict[str, str] = dataclasses.field(default_factory=dict)
+    rotated_test: str = "auto"  # bench report --rotated-test (bench.report.evaluation.angles)
 
     def save(self, name: str, draw: Callable[[Path], Path]) -> str:
         """Draw one figure into the figures folder; returns its markdown image link. The

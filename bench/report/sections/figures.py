@@ -13,7 +13,7 @@ import pandas as pd
 from bench.config import RunConfig
 from bench.data import datasets
 from bench.report import figures
-from bench.report.evaluation import TEST, run_data
+from bench.report.evaluation import TEST, run_test_images
 from bench.report.sections.context import Context, slug
 
 GRID_FIRST, GRID_MISTAKES = 16, 8
@@ -101,8 +101,7 @@ def grid_drawer(ctx: Context, model: str, group: pd.DataFrame) -> Callable[[Path
     row = ctx.evaluations[(ctx.evaluations.run_id == first.run_id) & (ctx.evaluations.name == TEST)]
     predicted = row.predictions.iloc[0]
     config = RunConfig.from_json(first.config_json)
-    data = run_data(config, ctx.data_root)
-    true = data.test_y.numpy()
+    pixels, true, info = run_test_images(config, ctx.data_root)
     head = min(GRID_FIRST, len(true))
     mistakes = np.flatnonzero(predicted != true)
     later = mistakes[mistakes >= head][:GRID_MISTAKES]
@@ -112,7 +111,14 @@ def grid_drawer(ctx: Context, model: str, group: pd.DataFrame) -> Callable[[Path
         f"{model}, seed {first.seed}: the first {head} test images, then its next "
         f"{len(later)} mistakes ({len(mistakes)} of {len(true):,} test images wrong)"
     )
-    images = data.test_x[chosen].numpy()
+    images = pixels[chosen]
     return lambda p: figures.prediction_grid(
-        images, true[chosen], predicted[chosen], captions, title, p
+        images,
+        true[chosen],
+        predicted[chosen],
+        captions,
+        title,
+        p,
+        classes=info.classes,
+        pixel_max=info.pixel_max,
     )

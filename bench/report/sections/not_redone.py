@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.report.evaluation import ROTATIONS, rotation_name
+from bench.report.evaluation import TEST, angles
 from bench.report.markdown import markdown_table
 from bench.report.sections.context import Context
 
 HEADING = "## Checkpoint evaluations not redone"
 EVERYTHING = "rotated test accuracy, confusion matrix, sample predictions"
+UNROTATED = "confusion matrix, sample predictions"  # a dataset without the rotated test set
 
 
 def section(ctx: Context) -> str:
@@ -21,12 +22,14 @@ def section(ctx: Context) -> str:
     runs = ctx.runs[ctx.runs.run_id.isin(set(ctx.not_redone))]
     if runs.empty:
         return ""
-    stored = set(ctx.evaluations.run_id[ctx.evaluations.name == rotation_name(ROTATIONS[0])])
+    stored = set(ctx.evaluations.run_id[ctx.evaluations.name == TEST])
     rows = []
     why = runs.run_id.map(ctx.not_redone)
     for (model, reason), group in runs.groupby([runs.model, why], sort=False):
         kept = group.run_id.isin(stored)
-        missing = "sample predictions (the rest was stored before)" if kept.all() else EVERYTHING
+        rotated = len(angles(group.dataset.iloc[0], ctx.rotated_test)) > 1
+        everything = EVERYTHING if rotated else UNROTATED
+        missing = "sample predictions (the rest was stored before)" if kept.all() else everything
         rows.append(
             {
                 "Model": model,

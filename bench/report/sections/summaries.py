@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bench.report.markdown import Block, Code, Fold, code
 from bench.report.sections.context import Blocks, Context
+from bench.train.modelinfo import readable_summary
 
 
 def blocks(ctx: Context) -> list[Block]:
@@ -19,7 +20,7 @@ def blocks(ctx: Context) -> list[Block]:
         summary = (
             f"{code(key)}: {row.total_params:,} parameters, {row.mult_adds:,} mult-adds per image"
         )
-        folds.append(Fold(summary, (Code(str(row.summary), "text"),)))
+        folds.append(Fold(summary, (Code(readable_summary(str(row.summary)), "text"),)))
     if not folds:
         return []
     return ["## Architectures (torchinfo)", *folds]

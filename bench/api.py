@@ -8,6 +8,7 @@ like ``bench plan``.
 >>> outcome.runs.groupby("model_key").test_acc.mean()
 >>> api.report()
 >>> api.results(columns=["run_id", "n_train", "config.recipe.lr"])
+>>> api.results(dataset="mnist", where=["lr<0.01"], since="2026-11-01")
 
 Architectures are registered names, wildcards, references (``"./models.py:MyNet"``) or the
 classes and factories themselves; every other keyword is the ``bench run`` option of the same
@@ -27,6 +28,7 @@ nothing in ``bench`` imports it.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -38,7 +40,7 @@ from bench.config.events import EventSink
 from bench.export import tracked
 from bench.report import plan as planning
 from bench.report import write_report
-from bench.store import load, select_columns
+from bench.store import RunFilter, load, select_columns
 from bench.sweep import Study, StudyOutcome, run_study
 
 
@@ -75,6 +77,9 @@ def run(
     return outcome
 
 
+Names = str | Iterable[str] | None
+
+
 def report(
     results: str | Path = "results",
     *,
@@ -82,18 +87,34 @@ def report(
     out: str | Path | None = None,
     data_root: str | Path | None = None,
     quiet: bool = True,
+    dataset: Names = None,
+    arch: Names = None,
+    where: Names = None,
+    since: str | dt.date | None = None,
+    fmt: str = "md",
     rotated_test: str = "auto",
+    include_contended: bool = False,
 ) -> Path:
-    """Write the markdown report (and its figures) of ``results``; returns its path.
-    ``rotated_test``: ``auto`` (the ±15° rotated test accuracy where the dataset's protocol
-    asks for it), ``on`` or ``off`` (``bench report --rotated-test``)."""
+    """Write the report (markdown and its figures; ``fmt="html"``: one HTML page) of
+    ``results``, one part per dataset; returns its path. ``dataset``, ``arch``, ``where``
+    and ``since`` keep only some runs, as ``bench report``'s options of those names do
+    (:class:`bench.store.RunFilter`): ``dataset="mnist"``, ``arch=["cnn*", "MyNet"]``,
+    ``where=["lr<0.01", "epochs>=2"]`` (all must hold), ``since="2026-11-01"``. A filter
+    that keeps no run raises :class:`bench.config.UsageError`. ``rotated_test``: ``auto``
+    (the ±15° rotated test accuracy where the dataset's protocol asks for it), ``on`` or
+    ``off`` (``bench report --rotated-test``). ``include_contended``: also show the times of
+    runs recorded ``contended``, apart from the clean ones and marked †, as ``bench report
+    --include-contended`` does."""
     return write_report(
         Path(results),
         Path(out) if out is not None else None,
         suite,
         data_root=Path(data_root) if data_root is not None else None,
         say=None if quiet else print,
+        fmt=fmt,
+        run_filter=RunFilter.parse(dataset, arch, where, since),
         rotated_test=rotated_test,
+        include_contended=include_contended,
     )
 
 
@@ -102,14 +123,23 @@ def results(
     *,
     history: bool = False,
     columns: str | Iterable[str] = "all",
+    dataset: Names = None,
+    arch: Names = None,
+    where: Names = None,
+    since: str | dt.date | None = None,
 ) -> pd.DataFrame:
     """Every stored field of each run (``history``: of each run and epoch) as one DataFrame,
     the frame of ``bench results --columns``: the runs table, the suites of each run, its
     model facts, its config and environment flattened (``config.recipe.lr``,
     ``env.python_version``; :meth:`bench.store.Tables.full`). ``columns``: ``"all"`` or the
     names to keep, in order (an unknown one raises :class:`bench.config.UsageError` listing
-    the valid ones)."""
-    frame = load(results).full(history)
+    the valid ones). ``dataset``, ``arch``, ``where``, ``since``: only some runs, as in
+    :func:`report` (a filter that keeps none raises :class:`bench.config.UsageError`)."""
+    chosen = RunFilter.parse(dataset, arch, where, since)
+    tables = load(results)
+    if chosen and not tables.runs.empty:
+        tables = tables.only(chosen.runs(tables.runs, results).run_id)
+    frame = tables.full(history)
     return select_columns(frame, columns if isinstance(columns, str) else list(columns))
 
 

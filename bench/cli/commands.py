@@ -222,6 +222,14 @@ def results_frame(runs: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def run_filter(args: argparse.Namespace):
+    """The :class:`bench.store.RunFilter` of ``--dataset``, ``--arch``, ``--where`` and
+    ``--since`` (refused in one line when malformed)."""
+    from bench.store import RunFilter
+
+    return RunFilter.parse(args.dataset, args.arch, args.where, args.since)
+
+
 def cmd_results(args: argparse.Namespace) -> int:
     from bench.store import ResultsStore, import_unrecorded, load, salvage, select_columns
 
@@ -235,10 +243,9 @@ def cmd_results(args: argparse.Namespace) -> int:
         return 0
     if args.format == "parquet" and args.out is None:
         raise UsageError("--format parquet writes a binary file: give --out FILE")
+    chosen = run_filter(args)
     tables = load(args.results)
-    runs = tables.runs
-    if args.arch:
-        runs = runs[runs.arch.isin(select_archs(args.arch))]
+    runs = chosen.runs(tables.runs, args.results) if not tables.runs.empty else tables.runs
     if args.status:
         runs = runs[runs.status.isin(args.status)]
     if runs.empty:
@@ -340,6 +347,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),
         fmt=args.format,
         reference=args.reference,
+        include_contended=args.include_contended,
+        run_filter=run_filter(args),
         rotated_test=args.rotated_test,
     )
     if args.format == "html":
@@ -359,8 +368,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "compare two sets of runs: RESULTS_A RESULTS_B (two results directories), or "
             "--labels L1 L2 or --commits C1 C2 (within --results DIR)"
         )
+    chosen = run_filter(args)
     if args.dirs:
-        side_a, side_b = (compare.runs_of_directory(Path(d)) for d in args.dirs)
+        side_a, side_b = (chosen.runs(compare.runs_of_directory(Path(d)), d) for d in args.dirs)
         names = args.dirs
     else:
         column, (value_a, value_b) = (
@@ -369,6 +379,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         runs = compare.runs_of_directory(args.results)
         side_a = compare.runs_with(runs, column, value_a, args.results)
         side_b = compare.runs_with(runs, column, value_b, args.results)
+        side_a = chosen.runs(side_a, f"{args.results} ({column} {value_a})")
+        side_b = chosen.runs(side_b, f"{args.results} ({column} {value_b})")
         names = [value_a, value_b]
     frame = compare.compare(side_a, side_b)
     if frame.empty:

@@ -43,6 +43,45 @@ FORMAT_HELP = (
 RESULTS_FORMATS = (*FORMATS, "parquet")
 
 
+def filter_options() -> argparse.ArgumentParser:
+    """``--dataset``, ``--arch``, ``--where``, ``--since``: which stored runs a command reads
+    (:class:`bench.store.RunFilter`), shared by ``bench results``, ``report`` and ``compare``."""
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group(
+        "which runs", "keep only the runs that pass every filter given (docs: guides/reports.md)"
+    )
+    group.add_argument(
+        "--dataset",
+        action="append",
+        metavar="NAME",
+        help="only runs on this dataset (mnist, or a user dataset's path or file name); "
+        "repeatable, or names separated by commas",
+    )
+    group.add_argument(
+        "--arch",
+        action="append",
+        metavar="PATTERN",
+        help="only runs of architectures matching this shell-style pattern (cnn*, MyNet); "
+        "repeatable, or patterns separated by commas",
+    )
+    group.add_argument(
+        "--where",
+        action="append",
+        metavar="EXPR",
+        help="only runs where COLUMN OP VALUE holds, OP one of == != < <= > >= (lr<0.01, "
+        "batch_size==32, epochs>=2, optimizer==sgd, limit_train==none); COLUMN a column of "
+        "the runs table, a config field (lr, epochs, val_size) or config.*/env.*; repeated: "
+        "all must hold",
+    )
+    group.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only runs started at or after this ISO date or time (2026-11-01, "
+        "2026-11-01T14:30; UTC unless it names an offset)",
+    )
+    return parser
+
+
 def add_export_parser(commands, parents: list[argparse.ArgumentParser]) -> None:
     """``bench export mlflow`` and ``bench export tensorboard`` (``parents``: ``--results``,
     ``--data-root``)."""
@@ -222,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     results = commands.add_parser(
         "results",
-        parents=[results_dir],
+        parents=[results_dir, filter_options()],
         help="one row per recorded run (or per epoch with --history)",
         description="Show recorded runs with their headline columns, or with --columns every "
         "stored field (the store is opened read-only); --out FILE writes them to a file "
@@ -247,7 +286,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the table to FILE instead of printing it (needed for parquet)",
     )
-    results.add_argument("--arch", nargs="+", metavar="PATTERN")
     results.add_argument(
         "--status", nargs="+", choices=("ok", "diverged", "oom", "error", "skipped")
     )
@@ -274,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
-        parents=[results_dir, data_root, user_options(study=True)],
+        parents=[results_dir, data_root, user_options(study=True), filter_options()],
         help="write the markdown report with its figures",
         description="Write a markdown report of the recorded runs: the recap table (mean ± std "
         "over seeds, n, 95 % CI), pairwise comparisons with a significance test, figures "
@@ -286,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
         "When the runs form a grid (a suite's grid, or models that differ only in recipe "
         "values or architecture arguments), a study section comes first: a heatmap of test "
         "accuracy over the grid, sensitivity curves, and the settings that cannot be told "
-        "apart from the best on validation accuracy (corrected for the settings compared).",
+        "apart from the best on validation accuracy (corrected for the settings compared). "
+        "Runs on different datasets (test sets) are reported apart, each under its own "
+        "heading: nothing is pooled across them.",
     )
     report.add_argument("--suite", metavar="NAME", help="only the runs of this suite")
     report.add_argument(
@@ -309,8 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference",
         type=Path,
         metavar="CSV",
-        help="published numbers (columns model,metric,value,source), each set beside our mean "
-        "and 95 %% prediction interval of one run (docs/guides/seeds-and-statistics.md)",
+        help="published numbers (columns model,metric,value,source, and optionally dataset), "
+        "each set beside our mean and 95 %% prediction interval of one run on that dataset "
+        "(docs/guides/seeds-and-statistics.md)",
     )
     report.add_argument(
         "--rotated-test",
@@ -320,16 +361,24 @@ def build_parser() -> argparse.ArgumentParser:
         "protocol asks for it (mnist, digits, synthetic; not a dataset of your own), on for "
         "every dataset, off for none",
     )
+    report.add_argument(
+        "--include-contended",
+        action="store_true",
+        help="also show the training times of runs recorded contended (trained beside other "
+        "work), marked † in a column and a figure marker of their own, never averaged with "
+        "clean times (default: left out, with a note)",
+    )
     report.set_defaults(func=cmd_report)
 
     compare_cmd = commands.add_parser(
         "compare",
-        parents=[results_dir],
+        parents=[results_dir, filter_options()],
         help="per-model accuracy and time changes between two sets of runs",
         description="Compare two sets of runs model by model (matched on their config minus "
         "seed and device): mean test accuracy A and B, the difference with its 95 % CI, "
         "training time A and B and their ratio, flagging changes beyond noise. The sets are "
-        "two results directories, or two labels or two commits within --results DIR.",
+        "two results directories, or two labels or two commits within --results DIR; the "
+        "filters (--dataset, --arch, --where, --since) apply to both.",
         epilog="Flags: accuracy when the change's p-value, Holm-adjusted over the models "
         "compared, is below 0.05: a z-test with a noise study's seed noise, else the t-test on "
         "the test set's grid (n >= 2 per side; paired by seed on the seeds both sides ran when "

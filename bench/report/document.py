@@ -6,7 +6,11 @@ see :mod:`bench.report.variants`); :func:`write_report` writes ``report.md`` wit
 figures in a folder beside it (``report_figures/``). Only runs that finished ``ok`` enter the
 statistics; the others are listed in their own section. Each section computes and renders its
 own tables and figures in its module of :mod:`bench.report.sections`; this module holds their
-order (:data:`OPENING`, :data:`MODELS` or :data:`STUDY`, :data:`CLOSING`) and writes the report.
+order (:data:`OPENING`, then per dataset :data:`MODELS` or :data:`STUDY` and
+:data:`PER_QUESTION`, then :data:`CLOSING`) and writes the report. The runs are split by the
+test set they were scored on (:mod:`bench.report.questions`: per dataset): each part is
+computed from its own runs alone, under a heading naming its dataset when there are several,
+so no table, Pareto front or verdict pools two datasets.
 
 Conventions (also stated in the report):
 
@@ -28,7 +32,9 @@ Conventions (also stated in the report):
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -38,9 +44,9 @@ import pandas as pd
 
 from bench.config import ArchbenchError, UsageError
 from bench.data import idx
-from bench.report import html, markdown, numbers, variants
+from bench.report import html, markdown, numbers, questions, variants
 from bench.report.evaluation import angles, ensure_evaluations, not_redoable
-from bench.report.markdown import Block
+from bench.report.markdown import Block, Fold
 from bench.report.sections import (
     devices,
     environment,
@@ -63,7 +69,7 @@ from bench.report.sections import (
 from bench.report.sections import variants as variants_section
 from bench.report.sections.context import Blocks, Context, Section, folded
 from bench.report.study import recover_grid
-from bench.store import DB_NAME, NewerStoreError, ResultsStore, Tables
+from bench.store import DB_NAME, NewerStoreError, ResultsStore, RunFilter, Tables
 from bench.sweep import suites
 
 FORMATS = ("md", "html")  # bench report --format
@@ -76,8 +82,11 @@ def missing_results(results_dir: Path) -> ArchbenchError:
     )
 
 
-def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
-    """The store and its tables (only ``suite``'s runs when given); errors say what to run."""
+def select(
+    results_dir: Path, suite: str | None, run_filter: RunFilter | None = None
+) -> tuple[ResultsStore, Tables]:
+    """The store and its tables (only ``suite``'s runs when given, and those ``run_filter``
+    keeps: a filter that keeps none is a UsageError); errors say what to run."""
     if suite is not None and suite not in suites.SUITES and not (results_dir / DB_NAME).is_file():
         suites.get_suite(suite)  # an unknown name: exit 2 with the closest names
     if not (results_dir / DB_NAME).is_file():
@@ -109,6 +118,9 @@ def select(results_dir: Path, suite: str | None) -> tuple[ResultsStore, Tables]:
                 f"{', '.join(present) or 'none'}); run `bench run --suite {suite} --results "
                 f"{results_dir}` first"
             )
+    if run_filter:
+        kept = run_filter.runs(tables.runs, results_dir)
+        tables = tables.only(kept.run_id)
     if numbers.ok_runs(tables.runs).empty:
         counts = ", ".join(f"{n} {s}" for s, n in tables.runs.status.value_counts().items())
         raise ArchbenchError(
@@ -128,7 +140,9 @@ def write_report(
     say: Callable[[str], None] | None = None,
     fmt: str = "md",
     reference: Path | None = None,
+    run_filter: RunFilter | None = None,
     rotated_test: str = "auto",
+    include_contended: bool = False,
 ) -> Path:
     """Write the markdown report of ``results_dir`` (only ``suite``'s runs when given) to
     ``out_path`` (default ``results_dir/report.md``) with its figures in a folder beside it
@@ -143,7 +157,16 @@ def write_report(
     published numbers (model, metric, value, source) checked against our prediction
     intervals, beside the suite's own references. ``rotated_test``: where the accuracy on the
     test set rotated by ±15° is computed and shown (``auto``: where the dataset's protocol
-    asks for it; ``on``, ``off``: :func:`bench.report.evaluation.angles`)."""
+    asks for it; ``on``, ``off``: :func:`bench.report.evaluation.angles`). ``run_filter``: only
+    the runs it keeps (:class:`bench.store.RunFilter`: ``--dataset``, ``--arch``, ``--where``,
+    ``--since``); one that keeps none is a UsageError, before anything is written.
+
+    The recap, pairwise tests, Pareto fronts, figures and the sections after them are
+    computed per test set (:mod:`bench.report.questions`: per dataset), each under a heading
+    naming its dataset when the runs have more than one; nothing is pooled across them.
+    ``include_contended``: also show the times of runs recorded ``contended``, apart from the
+    clean ones and marked (a column of the recap, a marker of the accuracy vs time figure:
+    :mod:`bench.report.timings`)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
     angles("", rotated_test)  # a bad value is exit 2 before anything is done
@@ -153,7 +176,7 @@ def write_report(
     published = references.suite_references(suite if suite in suites.SUITES else None)
     if reference is not None:  # read before anything is written: a bad file is exit 2
         published = pd.concat([published, references.read_references(Path(reference))])
-    store, tables = select(results_dir, suite)
+    store, tables = select(results_dir, suite, run_filter)
     out = report_target(Path(out_path) if out_path is not None else results_dir / f"report.{fmt}")
     out.parent.mkdir(parents=True, exist_ok=True)
     final_figures = out.parent / f"{out.stem}_figures"
@@ -168,16 +191,18 @@ def write_report(
             tables=tables,
             runs=runs,
             evaluations=evaluations,
-            recap=numbers.recap(tables.runs, evaluations),
+            recap=numbers.recap(tables.runs, evaluations, include_contended),
             figures=temp,
             link=final_figures.name,
             data_root=data_root,
-            study=study_of(tables, runs),
             references=published,
             suite=suite,
             command=command,
             not_redone=not_redone,
+            selection=run_filter.describe() if run_filter else "",
+            datasets=tuple(dict.fromkeys(q.dataset for q in questions.split(tables.runs))),
             rotated_test=rotated_test,
+            include_contended=include_contended,
         )
         if fmt == "html":
             parts = blocks(ctx)
@@ -245,12 +270,14 @@ def every_setting(ctx: Context) -> str:
 
 
 # The report's sections in order (each a function of the Context: see bench.report.sections):
-# the same opening and closing sections for every report, and between them either the models'
-# sections or, when the runs form a grid (ctx.study), the study's: a study section first, the
-# recap folded into <details>, the pairwise table comparing each setting with the best one
-# (chosen on validation accuracy) and the study's figures (no per-model confusion matrices or
-# prediction grids but the best setting's).
-OPENING: tuple[Section, ...] = (title.section, protocol.section)
+# the same opening and closing sections for every report, and between them, per question (per
+# dataset: bench.report.questions), its protocol, then either the models' sections or, when
+# its runs form a grid (ctx.study), the study's: a study section first, the recap folded into
+# <details>, the pairwise table comparing each setting with the best one (chosen on validation
+# accuracy) and the study's figures (no per-model confusion matrices or prediction grids but
+# the best setting's), then what else is per question (LR range tests, devices, runs not in
+# the statistics, variants).
+OPENING: tuple[Section, ...] = (title.section,)
 SEEDS: tuple[Section, ...] = (one_more_run.section, noise.section, references.section)
 MODELS: tuple[Section, ...] = (
     recap.section,
@@ -266,34 +293,119 @@ STUDY: tuple[Section, ...] = (
     study_figures.section,
     *SEEDS,
 )
-CLOSING: tuple[Section, ...] = (
+PER_QUESTION: tuple[Section, ...] = (
     lr_range.section,
     devices.section,
     failed.section,
     not_redone.section,
     variants_section.section,
-    summaries.section,
-    environment.section,
 )
+CLOSING: tuple[Section, ...] = (summaries.section, environment.section)
 
 
 def sections(ctx: Context) -> tuple[Section, ...]:
-    """The sections of ``ctx``'s report, in order."""
-    return (*OPENING, *(STUDY if ctx.study is not None else MODELS), *CLOSING)
+    """The sections of one question's part of the report (``ctx`` from :func:`focus`), in
+    order."""
+    if ctx.runs.empty:  # every run of this dataset failed: only those runs are listed
+        return (no_ok_run, failed.section)
+    middle = STUDY if ctx.study is not None else MODELS
+    return (protocol.section, *middle, *PER_QUESTION)
 
 
-def blocks(ctx: Context) -> list[Block]:
-    """The report as blocks (markdown, preformatted and folded blocks): its sections in order,
-    those with nothing to show left out. The HTML page is made of these
-    (:mod:`bench.report.html`), so a fold or a figure is never read back from the markdown."""
+def no_ok_run(ctx: Context) -> str:
+    return "No run on this dataset finished ok: nothing to compare."
+
+
+def focus(ctx: Context, question: questions.Question, prefix: str = "") -> Context:
+    """``ctx`` narrowed to one question's runs: its tables, runs (labelled among themselves),
+    evaluations, recap, grid and LR range tests; figure files named with ``prefix``."""
+    tables = ctx.tables.only(question.run_ids)
+    lr_range = tables.lr_range
+    if not lr_range.empty:
+        keys = [questions.test_set(config) for config in lr_range.config_json]
+        tables = dataclasses.replace(
+            tables, lr_range=lr_range[[key == question.key for key in keys]]
+        )
+    runs = variants.with_variants(numbers.ok_runs(tables.runs))
+    evaluations = ctx.evaluations[ctx.evaluations.run_id.isin(question.run_ids)]
+    return dataclasses.replace(
+        ctx,
+        tables=tables,
+        runs=runs,
+        evaluations=evaluations,
+        recap=numbers.recap(tables.runs, evaluations, ctx.include_contended),
+        study=study_of(tables, runs) if not runs.empty else None,
+        not_redone={k: v for k, v in ctx.not_redone.items() if k in question.run_ids},
+        references=references.for_dataset(ctx.references, question.dataset),
+        datasets=(question.dataset,),
+        prefix=prefix,
+    )
+
+
+def divided(ctx: Context) -> list[tuple[str, Context]]:
+    """The report's questions: (heading, its context) per test set of ``ctx``'s runs; one
+    question without a heading when there is only one (the report reads as it always did)."""
+    found = questions.split(ctx.tables.runs)
+    if len(found) == 1:
+        return [("", focus(ctx, found[0]))]
+    return [
+        (questions.heading(q, found), focus(ctx, q, f"{questions.slug(q, found)}_")) for q in found
+    ]
+
+
+def overview(ctx: Context, shown: list[tuple[str, Context]]) -> str:
+    """What the report of several datasets holds, before their sections."""
+    lines = [
+        f"- {heading.removeprefix('Dataset: ')}: {counted(len(part.runs), 'successful run')} "
+        f"of {counted(len(part.recap), 'model')}"
+        for heading, part in shown
+    ]
+    return (
+        f"These runs were scored on {len(shown)} different test sets. Each has its own "
+        "sections below (recap, pairwise comparisons, Pareto fronts, figures, variants); no "
+        "table, front or verdict mixes two of them.\n\n" + "\n".join(lines)
+    )
+
+
+def counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def demoted(block: Block) -> Block:
+    """``block`` with its headings one level lower (a section inside a question's heading)."""
+    if isinstance(block, str):
+        return re.sub(r"(?m)^(#{1,5}) ", r"#\1 ", block)
+    if isinstance(block, Fold):
+        return Fold(block.summary, tuple(demoted(inner) for inner in block.body))
+    return block
+
+
+def section_blocks(ctx: Context, chosen: tuple[Section, ...]) -> list[Block]:
     found: list[Block] = []
-    for section in sections(ctx):
+    for section in chosen:
         if isinstance(section, Blocks):
             found += section.blocks(ctx)
         else:
             text = section(ctx).strip()
             found += [text] if text else []
     return found
+
+
+def blocks(ctx: Context) -> list[Block]:
+    """The report as blocks (markdown, preformatted and folded blocks): its sections in order,
+    those with nothing to show left out; with several datasets, each question's sections
+    under its own heading. The HTML page is made of these (:mod:`bench.report.html`), so a
+    fold or a figure is never read back from the markdown."""
+    shown = divided(ctx)
+    found = section_blocks(ctx, OPENING)
+    if len(shown) > 1:
+        found.append(overview(ctx, shown))
+    for heading, part in shown:
+        inner = section_blocks(part, sections(part))
+        if heading:
+            inner = [f"## {heading}", *(demoted(block) for block in inner)]
+        found += inner
+    return found + section_blocks(ctx, CLOSING)
 
 
 def render(ctx: Context) -> str:

@@ -161,6 +161,26 @@ def markdown_table(frame: pd.DataFrame, left: tuple[str, ...] = ()) -> str:
     return escaped(frame).to_markdown(index=False, disable_numparse=True, colalign=align)
 
 
+def fit_to_n(frame: pd.DataFrame, why: dict[str, str]) -> tuple[pd.DataFrame, str]:
+    """``frame`` (formatted cells) without the columns of ``why`` in which every cell is
+    :data:`NOTHING`, and a note naming them with the reason each gives (``why``: column ->
+    why it can only be empty at this n, e.g. "intervals need ≥ 2 seeds"); "" when none is
+    left out. The caller names only the columns that cannot have a value at this n."""
+    empty = [
+        column
+        for column in frame.columns
+        if column in why and len(frame) and all(str(cell) == NOTHING for cell in frame[column])
+    ]
+    if not empty:
+        return frame, ""
+    reasons: dict[str, list[str]] = {}
+    for column in empty:
+        reasons.setdefault(why[column], []).append(column)
+    said = "; ".join(f"{', '.join(columns)}: {reason}" for reason, columns in reasons.items())
+    note = f"Columns left out at this n (every cell would be {NOTHING}): {said}."
+    return frame.drop(columns=empty), note
+
+
 def table(frame: pd.DataFrame) -> str:
     """A table with tabulate's number formatting; every string escaped (:func:`cell`)."""
     return escaped(frame).to_markdown(index=False, floatfmt=".4g")

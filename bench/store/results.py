@@ -73,15 +73,23 @@ class Tables:
     def for_suite(self, suite: str) -> Tables:
         """Only the runs (and their history, and the LR range tests) of ``suite``."""
         ids = set(self.suite_runs.run_id[self.suite_runs.suite == suite])
-        runs = self.runs[self.runs.run_id.isin(ids)]
         return dataclasses.replace(
-            self,
-            runs=runs,
-            history=self.history[self.history.run_id.isin(ids)],
+            self.only(ids),
             suite_runs=self.suite_runs[self.suite_runs.suite == suite],
             lr_range=self.lr_range[self.lr_range.suite == suite],
-            evaluations=self.evaluations[self.evaluations.run_id.isin(ids)],
             adaptive=self.adaptive[self.adaptive.suite == suite],
+        )
+
+    def only(self, run_ids: Iterable[str]) -> Tables:
+        """Only the runs ``run_ids`` (their history, suite memberships and evaluations; the
+        LR range tests and ``--seeds auto`` studies as they are)."""
+        ids = set(run_ids)
+        return dataclasses.replace(
+            self,
+            runs=self.runs[self.runs.run_id.isin(ids)],
+            history=self.history[self.history.run_id.isin(ids)],
+            suite_runs=self.suite_runs[self.suite_runs.run_id.isin(ids)],
+            evaluations=self.evaluations[self.evaluations.run_id.isin(ids)],
         )
 
 

@@ -203,3 +203,16 @@ def test_run_name_is_stored_shown_by_results_and_escaped_in_the_report(tmp_path)
     assert code == 0 and "wide \\*v2\\* \\| \\`x\\`" in report
     # escaped as text, or literal inside a code span: never emphasis or a table's "|"
     assert "*v2*" not in report.replace("\\*v2\\*", "").replace(f"`` {name} ``", "")
+
+
+def test_the_seeds_of_one_model_share_its_label_in_the_progress_lines():
+    """Main told the seeds of one model apart as `cnn #1 seed=0`, `cnn #2 seed=1`."""
+    configs = [quick_config("cnn", seed=s) for s in (0, 1)] + [quick_config("mlp32", seed=0)]
+    assert list(naming.run_labels(configs).values()) == ["cnn seed=0", "cnn seed=1", "mlp32 seed=0"]
+    lr = [quick_config("cnn", seed=s, lr=v) for s in (0, 1) for v in (0.01, 0.1)]
+    assert list(naming.run_labels(lr).values()) == [
+        "cnn (lr=0.01) seed=0",
+        "cnn (lr=0.1) seed=0",
+        "cnn (lr=0.01) seed=1",
+        "cnn (lr=0.1) seed=1",
+    ]

@@ -123,7 +123,10 @@ def test_pairwise_comparison_names_its_test_and_one_seed_makes_no_claim(results)
     assert set(single.test) == {"n < 2 on a side: no claim can be made"}
     assert all(v.startswith("n=1: no claim can be made") for v in single.verdict)
     one_seed = recap_markdown(report.recap(runs[runs.seed == 0]))
-    assert "n=1: none" in one_seed and "±" not in one_seed.split("\n")[2]
+    assert "±" not in one_seed.split("\n")[2]
+    # no interval of a mean from one seed: the column is left out, with a note saying why
+    assert "95 % CI" not in one_seed.split("\n")[0]
+    assert "95 % CI: the interval of a mean needs ≥ 2 seeds" in one_seed
 
 
 def test_rotated_accuracy_is_the_checkpoint_on_the_rotated_test_set(results, mnist_root):

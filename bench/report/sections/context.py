@@ -36,13 +36,17 @@ class Context:
     # run id -> why its checkpoint evaluations could not be redone here (a changed or missing
     # dataset file, code that cannot be rebuilt, a missing checkpoint)
     not_redone: dict[str, str] = dataclasses.field(default_factory=dict)
+    selection: str = ""  # the filter the runs were chosen by (--dataset, --where: options)
+    datasets: tuple[str, ...] = ()  # the datasets of the whole report (a question: its own)
+    prefix: str = ""  # put before each figure's file name (a question's dataset)
+    include_contended: bool = False  # bench report --include-contended: the recap has them
     rotated_test: str = "auto"  # bench report --rotated-test (bench.report.evaluation.angles)
 
     def save(self, name: str, draw: Callable[[Path], Path]) -> str:
         """Draw one figure into the figures folder; returns its markdown image link. The
         file name keeps letters, digits, ``.``, ``_`` and ``-`` only (another figure's name
         gets a number), so no name from a store reaches a path or the markdown as it is."""
-        name = markdown.file_name(name)
+        name = markdown.file_name(self.prefix + name)
         stem, dot, suffix = name.rpartition(".")
         for i in range(2, len(self.written) + 3):
             if name not in self.written:

@@ -10,7 +10,7 @@ import textwrap
 import pandas as pd
 
 from bench.report import seeds
-from bench.report.markdown import code, interval_text, markdown_table, pct
+from bench.report.markdown import code, fit_to_n, interval_text, markdown_table, pct
 from bench.report.sections.context import Context
 
 
@@ -27,7 +27,12 @@ def one_more_run_table(recap: pd.DataFrame) -> str:
         }
         for r in recap.itertuples()
     ]
-    return markdown_table(pd.DataFrame(rows), left=("Model",))
+    columns = ["95 % CI of the mean", "One more run: 95 % prediction interval"]
+    one_seed = len(recap) and (recap.n < 2).all()  # no interval from one seed
+    reason = "an interval needs ≥ 2 seeds of the model (every model here has n=1)"
+    shown, note = fit_to_n(pd.DataFrame(rows), dict.fromkeys(columns, reason) if one_seed else {})
+    table = markdown_table(shown, left=("Model",))
+    return f"{table}\n\n{note}" if note else table
 
 
 def section(ctx: Context) -> str:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from bench import stats
 from bench.report import seeds
-from bench.report.markdown import NOTHING, is_nan, markdown_table, p_text
+from bench.report.markdown import NOTHING, fit_to_n, is_nan, markdown_table, p_text
 from bench.report.numbers import ALL_PAIRS_LIMIT, MARGIN_PP, WILCOXON_MIN_N, pairwise
 from bench.report.sections.context import Context
 from bench.report.sections.study import study_best
@@ -135,4 +135,29 @@ def pairwise_markdown(frame: pd.DataFrame) -> str:
         }
         for r in frame.itertuples()
     ]
-    return markdown_table(pd.DataFrame(rows), left=("A", "B", "Test", "Verdict"))
+    shown, note = fit_to_n(pd.DataFrame(rows), _why_empty(frame))
+    table = markdown_table(shown, left=("A", "B", "Test", "Verdict"))
+    return f"{table}\n\n{note}" if note else table
+
+
+CLAIM_COLUMNS = ("95 % CI (pp)", "Test", "p (Holm)", "Level")
+PAIRED_COLUMNS = ("p equiv. (Holm)", "Effect size d_z", "P(A > B) [95 % CI]")
+WILCOXON_COLUMN = "Wilcoxon p (Holm)"
+
+
+def _why_empty(frame: pd.DataFrame) -> dict[str, str]:
+    """The columns that no pair of ``frame`` can fill at its seed counts, and why: a claim
+    needs two seeds of each model; the paired columns, seeds both models ran; the Wilcoxon
+    p, :data:`WILCOXON_MIN_N` of them."""
+    least = frame[["n_a", "n_b"]].min(axis=1)
+    claim = frame.test != stats.NO_CLAIM
+    paired = frame.test == stats.PAIRED
+    why = {}
+    if not claim.any():
+        reason = f"intervals and tests need ≥ 2 seeds of each model (here n = {int(least.max())})"
+        return dict.fromkeys((*CLAIM_COLUMNS, *PAIRED_COLUMNS, WILCOXON_COLUMN), reason)
+    if not paired.any():
+        why.update(dict.fromkeys(PAIRED_COLUMNS, "they need the same ≥ 2 seeds on both models"))
+    if not (paired & (least >= WILCOXON_MIN_N)).any():
+        why[WILCOXON_COLUMN] = f"it needs ≥ {WILCOXON_MIN_N} paired seeds"
+    return why

@@ -21,8 +21,10 @@ METRICS = {"test_acc": "test accuracy"}
 
 
 def read_references(path: Path) -> pd.DataFrame:
-    """The references CSV (columns model, metric, value, source); value as a fraction
-    (``0.985``) or in percent (``98.5``). One clear error naming the problem otherwise."""
+    """The references CSV (columns model, metric, value, source, and optionally dataset: the
+    dataset a number is for, else it is set beside that model on every dataset); value as a
+    fraction (``0.985``) or in percent (``98.5``). One clear error naming the problem
+    otherwise."""
     try:
         frame = pd.read_csv(path, dtype={"model": str, "metric": str, "source": str})
     except FileNotFoundError:
@@ -48,12 +50,23 @@ def read_references(path: Path) -> pd.DataFrame:
             "a percentage like 98.5)"
         )
     frame = frame.assign(value=[v / 100 if v > 1 else v for v in values])
-    return frame[list(REFERENCE_COLUMNS)]
+    return frame[[*REFERENCE_COLUMNS, *(c for c in ("dataset",) if c in frame)]]
 
 
 def suite_references(suite: str | None) -> pd.DataFrame:
+    """A suite's published numbers, each for the suite's dataset (column ``dataset``)."""
     refs = suites.get_suite(suite).references if suite else ()
-    return pd.DataFrame([vars(r) for r in refs], columns=list(REFERENCE_COLUMNS))
+    frame = pd.DataFrame([vars(r) for r in refs], columns=list(REFERENCE_COLUMNS))
+    return frame.assign(dataset=suites.get_suite(suite).dataset if suite else None)
+
+
+def for_dataset(references: pd.DataFrame | None, dataset: str) -> pd.DataFrame | None:
+    """The references that hold for ``dataset``: those naming it in their optional
+    ``dataset`` column, and those naming none."""
+    if references is None or "dataset" not in references:
+        return references
+    named = references.dataset.fillna("").astype(str)
+    return references[(named == "") | (named == dataset)]
 
 
 def section(ctx: Context) -> str:

@@ -1,5 +1,6 @@
-"""The report's title and its first line: how many runs of how many models, from which suite
-(or every run in the results directory), and how many were superseded or did not finish ok."""
+"""The report's title and its first line: how many runs of how many models on which datasets,
+from which suite (or every run in the results directory) and filter, and how many were
+superseded or did not finish ok."""
 
 from __future__ import annotations
 
@@ -32,6 +33,18 @@ def section(ctx: Context) -> str:
     if failed:
         notes.append(f"{failed} that did not finish ok are listed below")
     listed = f" ({'; '.join(notes)})" if notes else ""
+    if ctx.selection:
+        what += f", those matching {code(ctx.selection)}"
     return (
-        f"{heading}\n\n{len(ctx.runs)} successful runs of {len(ctx.recap)} models{listed}; {what}."
+        f"{heading}\n\n{len(ctx.runs)} successful runs of {len(ctx.recap)} models"
+        f"{on_datasets(ctx.datasets)}{listed}; {what}."
     )
+
+
+def on_datasets(names: tuple[str, ...]) -> str:
+    """`` on dataset mnist`` (escaped), `` on 2 datasets (mnist, blobs.npz)``, or nothing."""
+    if not names:
+        return ""
+    if len(names) == 1:
+        return f" on dataset {code(names[0])}"
+    return f" on {len(names)} datasets ({', '.join(code(name) for name in names)})"

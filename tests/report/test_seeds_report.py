@@ -63,7 +63,7 @@ def test_references_inside_and_outside_the_prediction_interval(store, tmp_path):
     assert by_source["Paper A"][header.index("Our 95 % prediction interval")] == expected
     assert by_source["Paper A"][header.index("Value")] == f"{inside * 100:.2f} %"
     # the one outside is listed with our setup, so a reader sees what differs
-    listed = [line for line in block.splitlines() if line.startswith("- `slp`")]
+    listed = [line for line in block.splitlines() if line.startswith("- `slp (vary=all)`")]
     assert len(listed) == 1 and "Paper B" in listed[0] and "dataset=synthetic" in listed[0]
     assert "epochs=1" in listed[0]
 
@@ -98,7 +98,7 @@ def test_one_more_run_and_noise_sections(store, tmp_path):
     runs = ResultsStore(store).runs()
     slp = runs[runs.arch == "slp"]
     grid = 1 / int(slp.n_test.iloc[0])
-    row = next(r for r in body if r[0] == "slp")
+    row = next(r for r in body if r[0] == "slp (vary=all)")
     low, high = stats.prediction_interval(slp.test_acc.tolist(), grid)
     assert row[header.index("One more run: 95 % prediction interval")] == (
         f"[{max(low, 0) * 100:.2f}, {min(high, 1) * 100:.2f}] %"

@@ -164,7 +164,7 @@ def test_a_study_report_names_failed_and_missing_cells(tmp_path):
     assert "Each setting against the best one only (chosen on validation accuracy" in pairs
     rows = [line for line in pairs.splitlines() if line.startswith("| mlp")]
     assert len(rows) == 3  # the other settings with an ok run (one diverged, one missing)
-    assert all("batch_size=128, lr=0.1)" in row.split("|")[1] + row.split("|")[2] for row in rows)
+    assert all("lr=0.1, batch_size=128)" in row.split("|")[1] + row.split("|")[2] for row in rows)
     figures = sorted(p.name for p in (tmp_path / "report_figures").glob("*.png"))
     assert figures == [
         "accuracy_vs_time.png",

@@ -230,8 +230,15 @@ def run_labels(configs: Sequence[RunConfig]) -> dict[str, str]:
     """Each run's label among ``configs``, by run id: :func:`labels` of the configs (the seed
     and the device aside), then ``seed=N`` and a device other than the CPU:
     ``mlp32 (lr=0.01, batch_size=32) seed=0``."""
+    ignore = (*SEED_ONLY, "device")
     fields = {config.run_id: flat_fields(config) for config in configs}
-    names = labels(fields, (*SEED_ONLY, "device"))
+
+    def model(run_fields: Mapping[str, Any]) -> str:  # the seeds of one model share a label
+        kept = {name: value for name, value in run_fields.items() if name not in ignore}
+        return json.dumps(kept, sort_keys=True, default=str)
+
+    models = labels({model(f): f for f in fields.values()}, ignore)
+    names = {run_id: models[model(f)] for run_id, f in fields.items()}
     by_id = {config.run_id: config for config in configs}
     return {
         run_id: f"{name} seed={by_id[run_id].seed}"

@@ -93,6 +93,7 @@ def report(
     since: str | dt.date | None = None,
     fmt: str = "md",
     rotated_test: str = "auto",
+    include_contended: bool = False,
 ) -> Path:
     """Write the report (markdown and its figures; ``fmt="html"``: one HTML page) of
     ``results``, one part per dataset; returns its path. ``dataset``, ``arch``, ``where``
@@ -101,7 +102,9 @@ def report(
     ``where=["lr<0.01", "epochs>=2"]`` (all must hold), ``since="2026-11-01"``. A filter
     that keeps no run raises :class:`bench.config.UsageError`. ``rotated_test``: ``auto``
     (the ±15° rotated test accuracy where the dataset's protocol asks for it), ``on`` or
-    ``off`` (``bench report --rotated-test``)."""
+    ``off`` (``bench report --rotated-test``). ``include_contended``: also show the times of
+    runs recorded ``contended``, apart from the clean ones and marked †, as ``bench report
+    --include-contended`` does."""
     return write_report(
         Path(results),
         Path(out) if out is not None else None,
@@ -111,6 +114,7 @@ def report(
         fmt=fmt,
         run_filter=RunFilter.parse(dataset, arch, where, since),
         rotated_test=rotated_test,
+        include_contended=include_contended,
     )
 
 

@@ -347,6 +347,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),
         fmt=args.format,
         reference=args.reference,
+        include_contended=args.include_contended,
         run_filter=run_filter(args),
         rotated_test=args.rotated_test,
     )

@@ -361,6 +361,13 @@ def build_parser() -> argparse.ArgumentParser:
         "protocol asks for it (mnist, digits, synthetic; not a dataset of your own), on for "
         "every dataset, off for none",
     )
+    report.add_argument(
+        "--include-contended",
+        action="store_true",
+        help="also show the training times of runs recorded contended (trained beside other "
+        "work), marked † in a column and a figure marker of their own, never averaged with "
+        "clean times (default: left out, with a note)",
+    )
     report.set_defaults(func=cmd_report)
 
     compare_cmd = commands.add_parser(

@@ -10,7 +10,9 @@ either way from the command line; settings that change the numbers materially (l
 
 - ``channels_last`` (``--[no-]channels-last``): convolutions in the NHWC layout, oneDNN's
   fast path on CPU (1.2-1.4x per step for the recap CNNs). Auto: on for models with
-  convolutions, on CPU, with the fast loader.
+  convolutions, on CPU, with the fast loader; never for models with lazy modules (their
+  parameters cannot be converted before the first forward pass; ``--channels-last`` on one is
+  refused).
 - ``fused_optimizer`` (``--[no-]fused-optimizer``): Adam/AdamW/SGD as one fused kernel per
   parameter instead of several elementwise ops (the MLPs' steps are half optimizer). Auto: on
   with the fast loader on CPU and CUDA.
@@ -63,9 +65,19 @@ def has_lazy_modules(model: nn.Module) -> bool:
 
 
 def use_channels_last(choice: bool | None, model: nn.Module, device: str, loader: str) -> bool:
+    if choice and has_lazy_modules(model):
+        raise UsageError(
+            f"--channels-last cannot convert {type(model).__name__}: it has lazy modules, whose "
+            "parameters have no shape before the first forward pass; drop --channels-last"
+        )
     if choice is not None:
         return choice
-    return loader == "fast" and torch.device(device).type == "cpu" and has_convolutions(model)
+    return (
+        loader == "fast"
+        and torch.device(device).type == "cpu"
+        and has_convolutions(model)
+        and not has_lazy_modules(model)
+    )
 
 
 def use_fused_optimizer(choice: bool | None, device: str, loader: str) -> bool:

@@ -231,19 +231,20 @@ def run_labels(configs: Sequence[RunConfig]) -> dict[str, str]:
     and the device aside), then ``seed=N`` and a device other than the CPU:
     ``mlp32 (lr=0.01, batch_size=32) seed=0``."""
     ignore = (*SEED_ONLY, "device")
-    fields = {config.run_id: flat_fields(config) for config in configs}
-
-    def model(run_fields: Mapping[str, Any]) -> str:  # the seeds of one model share a label
-        kept = {name: value for name, value in run_fields.items() if name not in ignore}
-        return json.dumps(kept, sort_keys=True, default=str)
-
-    models = labels({model(f): f for f in fields.values()}, ignore)
-    names = {run_id: models[model(f)] for run_id, f in fields.items()}
-    by_id = {config.run_id: config for config in configs}
+    models: dict[str, dict[str, Any]] = {}  # one label per model: its seeds share it
+    model_of: dict[str, str] = {}
+    for config in configs:
+        fields = flat_fields(config)
+        key = json.dumps(
+            {k: v for k, v in fields.items() if k not in ignore}, sort_keys=True, default=str
+        )
+        models.setdefault(key, fields)
+        model_of[config.run_id] = key
+    names = labels(models, ignore)
     return {
-        run_id: f"{name} seed={by_id[run_id].seed}"
-        + ("" if by_id[run_id].device == "cpu" else f" {by_id[run_id].device}")
-        for run_id, name in names.items()
+        config.run_id: f"{names[model_of[config.run_id]]} seed={config.seed}"
+        + ("" if config.device == "cpu" else f" {config.device}")
+        for config in configs
     }
 
 

@@ -142,6 +142,7 @@ def write_report(
     reference: Path | None = None,
     run_filter: RunFilter | None = None,
     rotated_test: str = "auto",
+    include_contended: bool = False,
 ) -> Path:
     """Write the markdown report of ``results_dir`` (only ``suite``'s runs when given) to
     ``out_path`` (default ``results_dir/report.md``) with its figures in a folder beside it
@@ -162,7 +163,10 @@ def write_report(
 
     The recap, pairwise tests, Pareto fronts, figures and the sections after them are
     computed per test set (:mod:`bench.report.questions`: per dataset), each under a heading
-    naming its dataset when the runs have more than one; nothing is pooled across them."""
+    naming its dataset when the runs have more than one; nothing is pooled across them.
+    ``include_contended``: also show the times of runs recorded ``contended``, apart from the
+    clean ones and marked (a column of the recap, a marker of the accuracy vs time figure:
+    :mod:`bench.report.timings`)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
     angles("", rotated_test)  # a bad value is exit 2 before anything is done
@@ -187,7 +191,7 @@ def write_report(
             tables=tables,
             runs=runs,
             evaluations=evaluations,
-            recap=numbers.recap(tables.runs, evaluations),
+            recap=numbers.recap(tables.runs, evaluations, include_contended),
             figures=temp,
             link=final_figures.name,
             data_root=data_root,
@@ -198,6 +202,7 @@ def write_report(
             selection=run_filter.describe() if run_filter else "",
             datasets=tuple(dict.fromkeys(q.dataset for q in questions.split(tables.runs))),
             rotated_test=rotated_test,
+            include_contended=include_contended,
         )
         if fmt == "html":
             parts = blocks(ctx)
@@ -328,7 +333,7 @@ def focus(ctx: Context, question: questions.Question, prefix: str = "") -> Conte
         tables=tables,
         runs=runs,
         evaluations=evaluations,
-        recap=numbers.recap(tables.runs, evaluations),
+        recap=numbers.recap(tables.runs, evaluations, ctx.include_contended),
         study=study_of(tables, runs) if not runs.empty else None,
         not_redone={k: v for k, v in ctx.not_redone.items() if k in question.run_ids},
         references=references.for_dataset(ctx.references, question.dataset),

@@ -29,9 +29,11 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
+from bench.report.timings import MARK
 from bench.stats import pareto_front
 
 DPI = 110
+CONTENDED_COLOR = "#d95f02"  # contended times (bench report --include-contended)
 WIDTH_IN = 11.0  # wide figures: 1,210 px at DPI, whatever the number of models
 WRONG, RIGHT = "#d62728", "#1a1a1a"
 LEGEND_FONT = 8
@@ -288,15 +290,27 @@ def place_labels(
     return placed
 
 
-def tradeoff_figure(frame: pd.DataFrame, x: str, xlabel: str, title: str | None = None) -> Figure:
+def tradeoff_figure(
+    frame: pd.DataFrame,
+    x: str,
+    xlabel: str,
+    title: str | None = None,
+    contended: str | None = None,
+) -> Figure:
     """See :func:`tradeoff`."""
+    marked = (
+        frame.dropna(subset=[contended, "test_acc_mean"]).reset_index(drop=True)
+        if contended is not None and contended in frame
+        else frame.iloc[:0]
+    )
     frame = frame.dropna(subset=[x, "test_acc_mean"]).reset_index(drop=True)
     front = pareto_front(frame[x].tolist(), frame.test_acc_mean.tolist())
-    numbered = [f"{i + 1}  {name}" for i, name in enumerate(frame.model)]
+    names = [*frame.model, *(f"{name} {MARK}" for name in marked.model)]
+    numbered = [f"{i + 1}  {name}" for i, name in enumerate(names)]
     columns, wrapped, lines = legend_layout(numbered, 8.0)
     # inches: title, axes, ticks and axis label, legend, and room for a key of the numbers
     top, axes_h, below, legend = 0.6, 4.2, 0.75, 0.45
-    key = legend_height(lines) if len(frame) else 0.0
+    key = legend_height(lines) if names else 0.0
     height = top + axes_h + below + legend + key
     fig = new_figure(8.0, height)
     ax = fig.add_axes((0.8 / 8, (below + legend + key) / height, 6.9 / 8, axes_h / height))
@@ -316,13 +330,36 @@ def tradeoff_figure(frame: pd.DataFrame, x: str, xlabel: str, title: str | None 
     )
     ax.scatter([], [], color="#1f77b4", label="on the front")
     ax.scatter([], [], color="#7f7f7f", label="dominated (another is as cheap and better)")
-    if frame.empty:  # e.g. every run's time was left out as contended: no empty axes
+    busy_acc = marked.test_acc_mean * 100
+    busy_err = marked.test_acc_std.fillna(0) * 100
+    for i, row in marked.iterrows():
+        ax.errorbar(
+            row[contended],
+            busy_acc[i],
+            yerr=busy_err[i],
+            fmt="^",
+            color=CONTENDED_COLOR,
+            markerfacecolor="none",
+            capsize=3,
+            markersize=7,
+        )
+    if len(marked):
+        ax.scatter(
+            [],
+            [],
+            marker="^",
+            facecolors="none",
+            edgecolors=CONTENDED_COLOR,
+            label=f"{MARK} contended time (trained beside other work; not on the front)",
+        )
+    costs = pd.concat([frame[x], marked[contended]]) if len(marked) else frame[x]
+    if costs.empty:  # e.g. every run's time was left out as contended: no empty axes
         ax.text(0.5, 0.5, f"no model has a {xlabel} to plot", ha="center", transform=ax.transAxes)
         ax.set_axis_off()
     else:
         log_x(ax)
-        if frame[x].nunique() == 1:  # one cost: a span around it, or the axis has no ticks
-            ax.set_xlim(frame[x].iloc[0] / 2, frame[x].iloc[0] * 2)
+        if costs.nunique() == 1:  # one cost: a span around it, or the axis has no ticks
+            ax.set_xlim(costs.iloc[0] / 2, costs.iloc[0] * 2)
     ax.set_xlabel(f"{xlabel} (log scale)")
     ax.set_ylabel("test accuracy (%), mean ± std over seeds")
     ax.grid(alpha=0.3, which="both")
@@ -337,11 +374,14 @@ def tradeoff_figure(frame: pd.DataFrame, x: str, xlabel: str, title: str | None 
     ax.set_xlim(ax.get_xlim())  # final: the labels are placed against them
     ax.set_ylim(ax.get_ylim())
     how = ""
-    if len(frame):
+    if names:
         to_display = ax.transData.transform
-        points = to_display(np.column_stack([frame[x], acc]))
-        lows = to_display(np.column_stack([frame[x], acc - err]))[:, 1]
-        highs = to_display(np.column_stack([frame[x], acc + err]))[:, 1]
+        xs = np.concatenate([frame[x], marked[contended] if len(marked) else []])
+        ys = np.concatenate([acc, busy_acc])
+        spread = np.concatenate([err, busy_err])
+        points = to_display(np.column_stack([xs, ys]))
+        lows = to_display(np.column_stack([xs, ys - spread]))[:, 1]
+        highs = to_display(np.column_stack([xs, ys + spread]))[:, 1]
         r = 7 / 2 * DPI / 72 + 2  # the marker's radius in pixels, with a margin
         obstacles = [  # each marker with its error bar
             Bbox([[px - r, min(py - r, low)], [px + r, max(py + r, high)]])
@@ -351,9 +391,11 @@ def tradeoff_figure(frame: pd.DataFrame, x: str, xlabel: str, title: str | None 
         for (x0, y0), (x1, y1) in itertools.pairwise(corners):  # the front's steps
             obstacles.append(Bbox([[x0, y0 - 2], [x1, y0 + 2]]))
             obstacles.append(Bbox([[x1 - 2, min(y0, y1)], [x1 + 2, max(y0, y1)]]))
-        order = np.argsort(~np.asarray(front, dtype=bool), kind="stable")  # the front first
-        xy = [(frame[x][i], acc[i]) for i in order]
-        if place_labels(ax, xy, [frame.model[i] for i in order], obstacles) is None:
+        # the front first, the contended times last
+        order = [*np.argsort(~np.asarray(front, dtype=bool), kind="stable")]
+        order += range(len(frame), len(names))
+        xy = [(xs[i], ys[i]) for i in order]
+        if place_labels(ax, xy, [names[i] for i in order], obstacles) is None:
             # the names do not fit: numbers beside the points, and a key below
             place_labels(ax, xy, [str(i + 1) for i in order], obstacles)
             fig.legend(
@@ -374,14 +416,22 @@ def tradeoff_figure(frame: pd.DataFrame, x: str, xlabel: str, title: str | None 
 
 
 def tradeoff(
-    frame: pd.DataFrame, x: str, xlabel: str, path: Path, title: str | None = None
+    frame: pd.DataFrame,
+    x: str,
+    xlabel: str,
+    path: Path,
+    title: str | None = None,
+    contended: str | None = None,
 ) -> Path:
     """Test accuracy (mean, with the std over seeds as error bars) against a cost column
     ``x`` (log axis), with the Pareto front marked: the models that no other model beats on
     both accuracy and cost. Every point is labelled by name where the names fit without
     overlapping (:func:`place_labels`), else by number with a key below. ``frame`` needs
-    ``model``, ``x``, ``test_acc_mean`` and ``test_acc_std``."""
-    return _save(tradeoff_figure(frame, x, xlabel, title), path)
+    ``model``, ``x``, ``test_acc_mean`` and ``test_acc_std``. ``contended``: a column of
+    contended times (``bench report --include-contended``), drawn apart when ``frame`` has
+    it: hollow triangles labelled ``model †``, a legend entry of their own, never on the
+    front (the clean times')."""
+    return _save(tradeoff_figure(frame, x, xlabel, title, contended), path)
 
 
 TICK_NAME = 14  # characters of a class name on an axis

@@ -37,20 +37,27 @@ ALL_PAIRS_LIMIT = 8  # more models than this: each is compared with the best one
 MARGIN_PP = adaptive_rule.DEFAULT_MARGIN_PP  # equivalence margin of fixed-seed pairs
 WILCOXON_MIN_N = 6
 TARGET = "99"  # the recap's time-to-accuracy column: validation accuracy 99 %
+CONTENDED_TIME = "contended_time_train_s"  # recap(include_contended=True): _mean, _std, ...
 
 
 def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs.status == "ok"]
 
 
-def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.DataFrame:
+def recap(
+    runs: pd.DataFrame,
+    evaluations: pd.DataFrame | None = None,
+    include_contended: bool = False,
+) -> pd.DataFrame:
     """One row per variant of the ``ok`` runs (in the order they first ran), with n, the
     seeds, parameters, mult-adds, and mean/std (and the 95 % CI for test accuracy) over seeds
     of test accuracy (on the test set's grid; its 95 % CI inside [0, 1]:
     :func:`bench.stats.summarize_accuracy`), test loss, training time (also its median, min
     and max) and time to 99 % validation accuracy. Times are over the runs not recorded
     ``contended`` only (:mod:`bench.report.timings`): ``time_n`` of the ``n``,
-    ``time_contended`` left out. With ``evaluations`` (from
+    ``time_contended`` left out; with ``include_contended``, their times apart, over the
+    contended runs alone (``contended_time_train_s_mean``, ``_std``, ...; never mixed with
+    the clean ones). With ``evaluations`` (from
     :func:`bench.report.evaluation.ensure_evaluations`) also the accuracy on the test set
     rotated by +15° and -15° where any run has it (NaN for the others), and the 95 %
     prediction interval of one more run's test accuracy (``test_acc_pi_low``/``_high``, not
@@ -81,6 +88,9 @@ def recap(runs: pd.DataFrame, evaluations: pd.DataFrame | None = None) -> pd.Dat
         timed = timings.clean(group)
         row.update(timings.summary("time_train_s", timed.time_train_s))
         row["time_n"], row["time_contended"] = len(timed), timings.n_contended(group)
+        if include_contended:
+            busy = timings.contended(group).time_train_s
+            row.update(timings.summary(CONTENDED_TIME, busy))
         column = f"tta_{TARGET}_s"
         reached = timed[column].dropna() if column in timed else pd.Series(dtype=float)
         row.update(_mean_std(column, reached))

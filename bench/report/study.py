@@ -1,7 +1,8 @@
 """Studies over a grid: the grid recovered from stored configs, and the set of best settings.
 
 A set of runs is a *study* when its models (variants, :mod:`bench.report.variants`) differ only
-in recipe values, architecture arguments or the architecture itself, and in at least one thing
+in recipe values, data options (``limit_train``, ``limit_test``, ``val_size``), architecture
+arguments or the architecture itself, and in at least one thing
 other than the architecture (a comparison of architectures alone stays a plain recap).
 :func:`recover_grid` finds the axes (the fields whose values differ), their values, one cell per
 setting (with its runs' numbers over seeds) and the settings of the full product that have no
@@ -12,6 +13,10 @@ width (``hidden=[256, 256]``) is shown as two axes, ``hidden depth`` and ``hidde
 one with the highest mean *validation* accuracy (never the test set); its neighbours are the
 settings that cannot be told apart from it, corrected for the k - 1 comparisons with the best
 (see there). Settings with fewer than two seeds on a side cannot be compared.
+
+:func:`importance`: how much each axis and each interaction of axes matters, as shares of the
+variance of test accuracy over the grid (:func:`bench.stats.decompose`), beside the seed noise;
+only for a complete grid (every setting with an ok run), on the seeds every setting ran.
 """
 
 from __future__ import annotations
@@ -22,16 +27,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bench import stats
 from bench.config import Recipe
 from bench.report import seeds, variants
-from bench.stats import BestSet, best_set
+from bench.stats import BestSet, Decomposition, best_set, decompose
+from bench.sweep.study_values import DATA_OPTIONS
 
-__all__ = ["BestSet", "Grid", "best_set", "recover_grid", "value_text"]
+__all__ = ["BestSet", "Grid", "Importance", "best_set", "importance", "recover_grid", "value_text"]
 
 RECIPE_FIELDS = frozenset(Recipe("x").numbers()) - {"name"}
+DATA_FIELDS = frozenset(DATA_OPTIONS)  # val_size, limit_train, limit_test: axes too
 MIN_CELLS = 4  # fewer settings than this: the recap says it all
 
 
@@ -111,7 +119,7 @@ def recover_grid(runs: pd.DataFrame) -> Grid | None:
     differing = [
         k for k in keys if len({json.dumps(s.get(k), sort_keys=True) for s in settings}) > 1
     ]
-    allowed = RECIPE_FIELDS | {"arch"} | {k for k in keys if k.startswith("arch:")}
+    allowed = RECIPE_FIELDS | DATA_FIELDS | {"arch"} | {k for k in keys if k.startswith("arch:")}
     if not differing or not set(differing) <= allowed or differing == ["arch"]:
         return None
     axes_names = _split_uniform_lists(settings, differing)
@@ -144,6 +152,7 @@ def recover_grid(runs: pd.DataFrame) -> Grid | None:
                 "test_ci_low": acc.ci_low,
                 "test_ci_high": acc.ci_high,
                 "val_grid": seeds.resolution(ok, "n_val"),
+                "test_grid": seeds.resolution(ok),
             }
         )
     cells = pd.DataFrame(rows)
@@ -154,3 +163,45 @@ def recover_grid(runs: pd.DataFrame) -> Grid | None:
         if tuple(json.dumps(v, sort_keys=True) for v in combo) not in present
     ]
     return Grid(axes, cells, missing)
+
+
+@dataclass
+class Importance:
+    """:func:`importance`'s answer: the decomposition (None when it cannot be made, ``why``
+    says why), the seeds it used and the runs it left out (of seeds not every setting ran)."""
+
+    decomposition: Decomposition | None
+    seeds: list[int] = field(default_factory=list)
+    left_out: int = 0
+    why: str = ""
+
+
+def importance(grid: Grid) -> Importance:
+    """The decomposition of the grid's test accuracies into its axes, their interactions and
+    the seed noise (:func:`bench.stats.decompose`), on the seeds every setting ran (a balanced
+    grid); None with the reason when a setting has no ok run or no seed is shared."""
+    cells = grid.cells
+    if grid.missing or (cells.n == 0).any():
+        absent = len(grid.missing) + int((cells.n == 0).sum())
+        return Importance(
+            None,
+            why=f"{absent} of the {absent + int((cells.n > 0).sum())} settings have no ok run; "
+            "the decomposition needs every setting of the grid",
+        )
+    shared = set.intersection(*(set(t) for t in cells.test))
+    seeds_used = sorted(shared)
+    if not seeds_used:
+        return Importance(None, why="no seed was run ok by every setting")
+    keys = {
+        a: {json.dumps(v, sort_keys=True): i for i, v in enumerate(vs)}
+        for a, vs in grid.axes.items()
+    }
+    shape = [len(vs) for vs in grid.axes.values()]
+    values = np.full((*shape, len(seeds_used)), np.nan)
+    for _, cell in cells.iterrows():
+        index = tuple(keys[a][json.dumps(cell[a], sort_keys=True)] for a in grid.axes)
+        values[index] = [cell.test[s] for s in seeds_used]
+    grids = {g for g in cells.test_grid if g is not None and g == g}
+    resolution = grids.pop() if len(grids) == 1 else None
+    left_out = int(sum(len(t) for t in cells.test)) - len(seeds_used) * len(cells)
+    return Importance(decompose(values, resolution), seeds_used, left_out)

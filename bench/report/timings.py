@@ -5,6 +5,10 @@ its accuracy in every statistic, but its time is left out of time statistics, th
 time Pareto front and time to accuracy, and ``bench compare`` never flags a time change from
 it. Runs recorded before archbench judged timings (``timing`` NULL) count as clean.
 
+On request (``bench report --include-contended``) the contended times are shown too, never
+averaged with clean ones: over a model's contended runs alone, in a column and a figure marker of
+their own, marked :data:`MARK` (:data:`NOTE` says what it means).
+
 Times are written as hyperfine writes them: mean ± std, with the median and min..max beside.
 """
 
@@ -16,6 +20,13 @@ import numpy as np
 import pandas as pd
 
 CONTENDED = "contended"
+MARK = "†"  # a contended time, wherever one is shown
+NOTE = (
+    f"{MARK} contended: trained beside other work (the machine was busy), so the time is the "
+    "machine's, not the model's: slower, and by how much depends on the other work. Shown on "
+    "request (`--include-contended`), over the contended runs alone, never averaged with "
+    "clean times"
+)
 
 
 def clean(runs: pd.DataFrame) -> pd.DataFrame:
@@ -23,6 +34,13 @@ def clean(runs: pd.DataFrame) -> pd.DataFrame:
     if "timing" not in runs:
         return runs
     return runs[runs.timing.fillna("clean") != CONTENDED]
+
+
+def contended(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs recorded ``contended`` (their times shown only on request, marked)."""
+    if "timing" not in runs:
+        return runs.iloc[:0]
+    return runs[runs.timing == CONTENDED]
 
 
 def n_contended(runs: pd.DataFrame) -> int:

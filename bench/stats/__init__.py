@@ -6,8 +6,9 @@ and bootstrap intervals), tests over seeds, Holm's correction and one family of 
 (:mod:`.significance`), effect sizes (:mod:`.effects`), per-model summaries and the difference
 of two models (:mod:`.summaries`), the ``--seeds auto`` stopping rule as arithmetic on arrays
 and the seeds it needs for a given power (:mod:`.sequential`), the best of k settings and those
-that cannot be told apart from it (:mod:`.selection`) and the Pareto front of cost and accuracy
-(:mod:`.pareto`). The stopping rule of ``--seeds auto`` (:mod:`bench.sweep.adaptive`),
+that cannot be told apart from it (:mod:`.selection`), how much each axis of a grid matters
+(:mod:`.anova`: shares of the variance beside the seed noise) and the Pareto front of cost and
+accuracy (:mod:`.pareto`). The stopping rule of ``--seeds auto`` (:mod:`bench.sweep.adaptive`),
 the report and ``bench plan`` use the same functions; ``tests/stats/`` calibrates them.
 
 Imports: nothing from ``bench`` (numpy and scipy only).
@@ -15,6 +16,7 @@ Face: every public name of its modules, e.g. ``from bench import stats``;
 ``stats.summarize(values)``, ``stats.difference(a, b, resolution)``, ``stats.holm(p_values)``.
 """
 
+from bench.stats.anova import Decomposition, Term, decompose
 from bench.stats.effects import effect_size, prob_superiority
 from bench.stats.intervals import (
     ALPHA,
@@ -89,15 +91,18 @@ __all__ = [
     "UNRESOLVED",
     "WELCH",
     "BestSet",
+    "Decomposition",
     "Difference",
     "Power",
     "RuleOutcome",
     "Summary",
+    "Term",
     "accuracy_interval",
     "best_set",
     "binomial_interval",
     "bootstrap_interval",
     "decide",
+    "decompose",
     "difference",
     "difference_on_shared",
     "effect_size",

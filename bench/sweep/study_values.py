@@ -33,6 +33,7 @@ RECIPE_OVERRIDES = (
     "augment",
     "normalize",
 )
+DATA_OPTIONS = {"val_size": 0, "limit_train": 1, "limit_test": 1}  # each one's least value
 SEED_PARALLEL = ("auto", "on", "off")
 TRACKERS = ("mlflow",)  # --track: carried out by the front ends (bench.export.tracked)
 SEEDS_BOUND = (config.MAX_SEEDS, "the seeds one sweep may have")
@@ -140,6 +141,14 @@ def _path(name: str, value: Any, as_path: bool = True) -> Path | str | None:
     return Path(value) if as_path else value
 
 
+def data_option(name: str, value: Any) -> int | None:
+    """A data option (one of :data:`DATA_OPTIONS`: ``val_size``, ``limit_train``,
+    ``limit_test``) as an int of at least its least value, with the message ``bench run``
+    prints for its flag; a study file's values are checked by this too."""
+    low = DATA_OPTIONS[name]
+    return _integer(name, value, low, f"{_flag(name)} must be >= {low}")
+
+
 def _seeds(value: Any) -> tuple[int, ...] | str | None:
     if value is None or value == "auto":
         return value
@@ -244,9 +253,7 @@ def normalised(study: Any) -> dict[str, Any]:
         "seeds": _seeds(s.seeds),
         "device": _devices(s.device),
         "dtype": _choice("dtype", s.dtype, config.DTYPES, what="dtype"),
-        "val_size": _integer("val_size", s.val_size, 0, "--val-size must be >= 0"),
-        "limit_train": _integer("limit_train", s.limit_train, 1, "--limit-train must be >= 1"),
-        "limit_test": _integer("limit_test", s.limit_test, 1, "--limit-test must be >= 1"),
+        **{name: data_option(name, getattr(s, name)) for name in DATA_OPTIONS},
         "deterministic": _flag_value("deterministic", s.deterministic),
         "threads": _integer("threads", s.threads, 1),
         "loader": _choice("loader", s.loader, config.LOADERS, what="loader"),

@@ -9,14 +9,17 @@ in a file")::
     dataset = "mnist"                # a registered name, an .npz file or an image folder
     recipe = "adam-bs64-e5"
     seeds = "0-4"                    # or a list [0, 1, 2]; --seeds overrides it
+    limit_train = 2000               # data options, as bench run's --limit-train, --limit-test
+    limit_test = 1000                # and --val-size (which override them); also grid axes
     vary = ["init", "order"]         # one sweep per --vary value (default: all)
     [overrides]                      # recipe fields for every run
     epochs = 3
     [grid]                           # every combination is one grid point
-    lr = [0.001, 0.003]
+    lr = [0.001, 0.003]              # a recipe field, a data option or an architecture argument
     [protocol]                       # the source's protocol (default: none)
     train_images = 60000
-    val_size = 0                     # default: the dataset's validation split
+    val_size = 0                     # default: the dataset's validation split (or give
+                                     # val_size as a data option above, not both)
     selection = "nothing (the last epoch's test accuracy is the result)"
     reason = "..."
     difference = "..."               # a deliberate difference from the source, if any
@@ -47,6 +50,7 @@ from bench.config.runs import parse_seeds
 from bench.config.seeding import VARY
 from bench.data import datasets, userdata
 from bench.sweep.protocols import REFERENCE_METRICS, LRRangeStep, Protocol, Reference
+from bench.sweep.study_values import DATA_OPTIONS, data_option
 
 KEYS = (
     "name",
@@ -56,6 +60,7 @@ KEYS = (
     "dataset",
     "recipe",
     "seeds",
+    *DATA_OPTIONS,
     "vary",
     "overrides",
     "grid",
@@ -70,8 +75,9 @@ REFERENCE_KEYS = ("model", "metric", "value", "source")
 
 def grid(**values: list[Any]) -> tuple[dict[str, Any], ...]:
     """Every combination of overrides: ``grid(lr=[1, 2], batch_size=[32])``. A name that is
-    not a recipe field is an argument of the suite's architectures (``hidden=[[512], [512,
-    512]]``), so a grid may vary the model as well as its training."""
+    neither a recipe field nor a data option (:data:`DATA_OPTIONS`: ``limit_train``, ...) is
+    an argument of the suite's architectures (``hidden=[[512], [512, 512]]``), so a grid may
+    vary the model and its data as well as its training."""
     names = list(values)
     return tuple(
         dict(zip(names, combo, strict=True)) for combo in itertools.product(*values.values())
@@ -122,15 +128,24 @@ def fields(data: dict[str, Any], path: Path) -> dict[str, Any]:
         for value in values:
             if key in recipe_fields:
                 _recipe_value(value, f"each value in grid.{key}", key, path)
+            elif key in DATA_OPTIONS:
+                _data_value(value, f"grid.{key}", key, path)
             else:
                 _argument_value(value, f"grid.{key}", path)
     points = grid(**axes) if axes else ({},)
+    data_options = {
+        key: _data_value(data[key], key, key, path) for key in DATA_OPTIONS if key in data
+    }
     protocol = _protocol(data, path)
+    if "val_size" in data_options and protocol is not None and protocol.val_size is not None:
+        raise UsageError(
+            f"{path}: val_size is given twice (at the top and in [protocol]): keep one"
+        )
     lr_range = _lr_range(data, names, path)
-    if lr_range is not None and _held_out(protocol, dataset) == 0:
+    if lr_range is not None and 0 in _held_out(protocol, dataset, data_options, axes):
         raise UsageError(
             f"{path}: the LR range test chooses on validation loss, and no images are held out "
-            "for validation: set protocol.val_size above 0"
+            "for validation: set val_size above 0"
         )
     return {
         "name": str(data.get("name", path.stem)),
@@ -145,7 +160,16 @@ def fields(data: dict[str, Any], path: Path) -> dict[str, Any]:
         "vary": _vary(data, path),
         "seeds": _seeds(data, path),
         "references": _references(data, path),
+        "data": data_options,
     }
+
+
+def _data_value(value: Any, where: str, key: str, path: Path) -> int:
+    """A data option's value checked as ``bench run`` checks its flag, naming ``where``."""
+    try:
+        return data_option(key, value)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {where} = {value!r}: {exc}") from None
 
 
 def _recipe_value(value: Any, where: str, field: str, path: Path) -> None:
@@ -180,11 +204,18 @@ def _argument_value(value: Any, where: str, path: Path) -> None:
         ) from None
 
 
-def _held_out(protocol: Protocol | None, dataset: str) -> int:
-    """The validation images of the study's runs (the dataset's default without a size)."""
+def _held_out(
+    protocol: Protocol | None, dataset: str, data: dict[str, Any], axes: dict[str, Any]
+) -> list[int]:
+    """The validation images of the study's runs, per grid point's ``val_size``: the grid's
+    values, else the file's data option, else the protocol's, else the dataset's default."""
+    if "val_size" in axes:
+        return list(axes["val_size"])
+    if "val_size" in data:
+        return [data["val_size"]]
     if protocol is None or protocol.val_size is None:
-        return datasets.get_dataset_info(dataset).default_val_size
-    return protocol.val_size
+        return [datasets.get_dataset_info(dataset).default_val_size]
+    return [protocol.val_size]
 
 
 def _relative(text: str, base: Path) -> str:

@@ -23,7 +23,8 @@ This module is configuration only: it plans nothing and trains nothing."""
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from bench.config.seeding import VARY
 from bench.data import datasets, splits
 from bench.sweep import suite_schema
 from bench.sweep.protocols import LRRangeStep, Protocol, Reference, normalization_text
+from bench.sweep.study_values import DATA_OPTIONS
 
 BUILT_IN = "built-in"  # the origin of a suite shipped with archbench
 DEFAULT_SUITE = "mlp-vs-cnn"
@@ -58,10 +60,14 @@ class Suite:
     seeds: str | None = None  # the seeds when --seeds is not given (None: seed 0)
     references: tuple[Reference, ...] = ()  # published numbers the report checks against
     origin: str = ""  # where it came from: BUILT_IN or the study file's path
+    # data options of every run (val_size, limit_train, limit_test), as bench run's flags
+    data: Mapping[str, int] = field(default_factory=dict)
 
     def held_out(self) -> int:
-        """The validation images the protocol holds out (the dataset's default for None, or
-        without a protocol)."""
+        """The validation images the runs hold out: the study file's ``val_size``, else the
+        protocol's (the dataset's default for None, or without a protocol)."""
+        if self.data.get("val_size") is not None:
+            return self.data["val_size"]
         if self.protocol is None or self.protocol.val_size is None:
             return datasets.get_dataset_info(self.dataset).default_val_size
         return self.protocol.val_size
@@ -103,25 +109,29 @@ class Suite:
         return f"{self.training_text()}; selects {self.protocol.selection}"
 
     def points(
-        self, overrides: dict[str, Any] | None = None
-    ) -> list[tuple[Recipe, dict[str, Any]]]:
+        self, overrides: dict[str, Any] | None = None, data: dict[str, Any] | None = None
+    ) -> list[tuple[Recipe, dict[str, Any], dict[str, Any]]]:
         """Per grid point, its validated recipe (``overrides``, non-None values e.g. from the
-        command line, applied on top) and its architecture arguments; equal points appear
-        once."""
+        command line, applied on top), its data options (the file's, the point's, then the
+        non-None ``data`` given, e.g. ``--limit-train``, on top) and its architecture
+        arguments; equal points appear once."""
         base = get_recipe(self.recipe)
         fields = set(base.numbers())
-        points: list[tuple[Recipe, dict[str, Any]]] = []
+        given = {k: v for k, v in (data or {}).items() if v is not None}
+        points: list[tuple[Recipe, dict[str, Any], dict[str, Any]]] = []
         for point in self.grid or ({},):
             recipe_part = {k: v for k, v in point.items() if k in fields}
-            arch_part = {k: v for k, v in point.items() if k not in fields}
+            data_part = {k: v for k, v in point.items() if k in DATA_OPTIONS and k not in fields}
+            arch_part = {k: v for k, v in point.items() if k not in fields and k not in data_part}
             recipe = base.with_overrides(**recipe_part).with_overrides(**(overrides or {}))
-            if (recipe, arch_part) not in points:
-                points.append((recipe, arch_part))
+            options = {**self.data, **data_part, **given}
+            if (recipe, options, arch_part) not in points:
+                points.append((recipe, options, arch_part))
         return points
 
     def recipes(self, overrides: dict[str, Any] | None = None) -> list[Recipe]:
         """One validated recipe per grid point (equal recipes once): see :meth:`points`."""
-        return list(dict.fromkeys(recipe for recipe, _ in self.points(overrides)))
+        return list(dict.fromkeys(recipe for recipe, _, _ in self.points(overrides)))
 
     def grid_text(self) -> str:
         if not self.grid:
@@ -140,7 +150,7 @@ class Suite:
         for arch in self.archs:
             splits.require_compatible(arch, architectures.get_info(arch).input_shape, info)
         for arch in self.archs:
-            for _, kwargs in self.points():
+            for _, _, kwargs in self.points():
                 if kwargs:
                     architectures.create(arch, **kwargs)  # a wrong argument fails here
         if self.lr_range is not None and self.lr_range.arch not in self.archs:

@@ -48,6 +48,7 @@ from bench.config.events import (
 from bench.data import datasets, splits, userdata
 from bench.store import ResultsStore, keep_unrecorded
 from bench.sweep.executors import LocalExecutor
+from bench.sweep.study_values import DATA_OPTIONS
 from bench.sweep.suites import Suite
 from bench.train import (
     DEFAULT_TARGETS,
@@ -243,22 +244,33 @@ def plan_suite(
     **options: Any,
 ) -> list[RunConfig]:
     """Every config of ``suite``: its archs x each grid point (its recipe, with ``overrides``
-    on top, and its architecture arguments) x seeds x devices, validated. The validation
-    split is the suite's protocol's (``val_size=0`` where its source trained on every training
-    image) unless ``val_size`` is given (``--val-size``), which then shows in the runs' config
-    and id."""
-    if options.get("val_size") is None:  # a study file's suite has no protocol: the default
-        options["val_size"] = suite.protocol.val_size if suite.protocol else None
-    elif options["val_size"] == 0 and suite.lr_range is not None:
+    on top, its data options and its architecture arguments) x seeds x devices, validated.
+    A data option given here (``val_size``, ``limit_train``, ``limit_test``: ``--val-size``
+    ...) overrides the study file's and the grid point's. The validation split is the suite's
+    protocol's (``val_size=0`` where its source trained on every training image) unless a
+    ``val_size`` is given (``--val-size``, the study file or its grid), which then shows in
+    the runs' config and id."""
+    if options.get("val_size") == 0 and suite.lr_range is not None:
         raise UsageError(
             f"suite {suite.name}'s LR range test chooses on validation loss: drop --val-size 0"
         )
+    data = {name: options.pop(name, None) for name in DATA_OPTIONS}
     configs: list[RunConfig] = []
     given = options.pop("arch_kwargs", None) or {}
-    for recipe, arch_kwargs in suite.points(overrides):
+    for recipe, point_data, arch_kwargs in suite.points(overrides, data):
         kwargs = {**given, **arch_kwargs} or None
+        point_data = dict.fromkeys(DATA_OPTIONS) | point_data
+        if point_data["val_size"] is None:  # a study file's suite may have no protocol
+            point_data["val_size"] = suite.protocol.val_size if suite.protocol else None
         configs += plan(
-            suite.archs, suite.dataset, recipe, seeds, devices, arch_kwargs=kwargs, **options
+            suite.archs,
+            suite.dataset,
+            recipe,
+            seeds,
+            devices,
+            arch_kwargs=kwargs,
+            **options,
+            **point_data,
         )
     return configs
 

@@ -205,17 +205,14 @@ def test_run_name_is_stored_shown_by_results_and_escaped_in_the_report(tmp_path)
     assert "*v2*" not in report.replace("\\*v2\\*", "").replace(f"`` {name} ``", "")
 
 
-def test_the_seeds_of_one_model_share_its_label():
-    """Runs that differ only in the seed (and device) are one model: `mlp32 seed=0`,
-    `mlp32 seed=1`, never `mlp32 #1 seed=0` as if they were two models that print alike."""
-    recipe = get_recipe("adam-bs64-e5")
-    configs = [
-        RunConfig(arch=arch, dataset="mnist", recipe=recipe, seed=seed)
-        for arch in ("mlp32", "cnn")
-        for seed in (0, 1)
+def test_the_seeds_of_one_model_share_its_label_in_the_progress_lines():
+    """Main told the seeds of one model apart as `cnn #1 seed=0`, `cnn #2 seed=1`."""
+    configs = [quick_config("cnn", seed=s) for s in (0, 1)] + [quick_config("mlp32", seed=0)]
+    assert list(naming.run_labels(configs).values()) == ["cnn seed=0", "cnn seed=1", "mlp32 seed=0"]
+    lr = [quick_config("cnn", seed=s, lr=v) for s in (0, 1) for v in (0.01, 0.1)]
+    assert list(naming.run_labels(lr).values()) == [
+        "cnn (lr=0.01) seed=0",
+        "cnn (lr=0.1) seed=0",
+        "cnn (lr=0.01) seed=1",
+        "cnn (lr=0.1) seed=1",
     ]
-    labels = naming.run_labels(configs)
-    assert sorted(labels.values()) == ["cnn seed=0", "cnn seed=1", "mlp32 seed=0", "mlp32 seed=1"]
-    faster = [replace(c, recipe=replace(recipe, lr=0.01)) for c in configs if c.arch == "cnn"]
-    labels = naming.run_labels(configs + faster)
-    assert "cnn (lr=0.01) seed=1" in labels.values() and "#" not in "".join(labels.values())

@@ -18,6 +18,7 @@ from bench import api
 from bench.cli import main
 from bench.config import UsageError
 from bench.report.numbers import pairwise
+from bench.report.sections.one_more_run import one_more_run_table
 from bench.report.sections.pairwise import pairwise_markdown
 from bench.store import RunFilter, load
 from tests.usercode_helpers import registries_restored, write_npz
@@ -250,3 +251,21 @@ def test_the_report_at_one_seed_says_what_it_left_out(store):
     header = blobs[blobs.index("| Model") :].splitlines()[0]
     assert "95 % CI" not in header
     assert "95 % CI: the interval of a mean needs ≥ 2 seeds" in blobs
+
+
+def test_an_interval_missing_for_another_reason_than_n_keeps_its_column():
+    nan = float("nan")
+    recap = pd.DataFrame(
+        {
+            "model": ["a", "b"],
+            "n": [2, 2],
+            "test_acc_mean": [0.5, 0.6],
+            **{f"test_acc_{k}": [nan, nan] for k in ("ci_low", "ci_high", "pi_low", "pi_high")},
+        }
+    )
+    table = one_more_run_table(recap)
+    assert "One more run: 95 % prediction interval" in table.splitlines()[0]
+    assert "left out" not in table
+    one_seed = one_more_run_table(recap.assign(n=[1, 1]))
+    assert "prediction interval" not in one_seed.splitlines()[0]
+    assert "an interval needs ≥ 2 seeds of the model (every model here has n=1)" in one_seed

@@ -113,3 +113,86 @@ def test_a_store_whose_every_time_is_contended_still_reports(tmp_path):
     text = (tmp_path / "results" / "report.md").read_text()
     assert "1. `mlp32`: time over 0 of 1 runs; 1 contended" in text
     assert (tmp_path / "results" / "report_figures" / "accuracy_vs_time.png").stat().st_size
+
+
+def recap_rows(text: str) -> dict[str, list[str]]:
+    section = text.split("## Recap")[1].split("\n## ")[0]
+    return {
+        cells[0]: cells
+        for line in section.splitlines()
+        if line.startswith("| ") and (cells := [c.strip() for c in line.strip("|").split("|")])
+    }
+
+
+def test_include_contended_shows_their_times_apart_and_marked(store, tmp_path):
+    """Contended times on request: a column of their own over the contended runs alone (never
+    averaged with the clean ones), marked †, with a note; the default report is unchanged."""
+    from bench import api
+
+    out = api.report(store, out=tmp_path / "with.md", include_contended=True)
+    text = out.read_text()
+    rows = recap_rows(text)
+    header = rows["Model"]
+    clean, busy = header.index("Training time"), header.index("Training time, contended †")
+    # mlp32: clean seeds 0-2 (1, 2, 3 s) stay apart from contended seeds 3-4 (43, 44 s)
+    assert rows["mlp32"][clean] == "2.0 ± 1.0 s (median 2.0, 1.0..3.0) [1]"
+    assert rows["mlp32"][busy] == "43.5 ± 0.7 s (median 43.5, 43.0..44.0) † (n=2)"
+    assert rows["tinycnn"][clean] == "— [2]"
+    assert rows["tinycnn"][busy] == "40.5 ± 0.7 s (median 40.5, 40.0..41.0) † (n=2)"
+    section = text.split("## Recap")[1].split("\n## ")[0]
+    assert "their times are in the column marked †" in section
+    assert "† contended: trained beside other work" in section
+    front = next(line for line in section.splitlines() if "vs training time:" in line)
+    assert "of accuracy vs contended training time † (a front of its own" in front
+    assert "† contended: trained beside other work" in text.split("### Accuracy vs cost")[1]
+    assert main(["report", "--results", str(store), "--quiet"]) == 0
+    default = (store / "report.md").read_text()
+    assert "Training time, contended" not in default and "†" not in default
+    assert "`bench report --include-contended` shows their times, marked" in default
+
+
+def test_the_time_figure_draws_contended_times_with_a_marker_and_a_legend_entry(monkeypatch):
+    import pandas as pd
+
+    from bench.report import figures
+
+    drawn = {}
+    monkeypatch.setattr(figures, "_save", lambda fig, path: drawn.setdefault("fig", fig))
+    frame = pd.DataFrame(
+        {
+            "model": ["a", "b"],
+            "test_acc_mean": [0.9, 0.95],
+            "test_acc_std": [0.01, 0.01],
+            "time_train_s_mean": [1.0, float("nan")],  # b: every run contended
+            "contended_time_train_s_mean": [float("nan"), 30.0],
+        }
+    )
+    busy = "contended_time_train_s_mean"
+    figures.tradeoff(frame, "time_train_s_mean", "training time (s)", None, contended=busy)
+    ax = drawn["fig"].axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("† contended time") for t in legend)
+    labels = [t.get_text() for t in ax.texts]
+    assert "b †" in labels and "a" in labels
+    markers = {line.get_marker() for line in ax.get_lines()}
+    assert "^" in markers and "o" in markers
+
+
+def test_a_study_whose_every_time_is_contended_plots_them_on_request(tmp_path):
+    """The issue's busy machine: every run contended, so the study's accuracy vs time figure
+    is left out, unless asked for, when it is drawn with the contended times marked."""
+    from tests.report.test_study import record_3x3
+
+    store = ResultsStore(tmp_path)
+    record_3x3(store, seeds=(0, 1))
+    with sqlite3.connect(tmp_path / "archbench.sqlite") as conn:
+        conn.execute("UPDATE runs SET timing = 'contended'")
+    assert main(["report", "--results", str(tmp_path), "--quiet"]) == 0
+    text = (tmp_path / "report.md").read_text()
+    part = text.split("### Accuracy vs training time")[1].split("\n\n")[1]
+    assert part.startswith("Left out: no setting has a clean training time to plot")
+    assert "--include-contended" in part
+    assert main(["report", "--results", str(tmp_path), "--quiet", "--include-contended"]) == 0
+    text = (tmp_path / "report.md").read_text()
+    part = text.split("### Accuracy vs training time")[1].split("\n### ")[0]
+    assert "accuracy_vs_time.png" in part and "† contended: trained beside other work" in part

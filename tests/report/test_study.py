@@ -69,10 +69,20 @@ def test_a_comparison_of_architectures_alone_is_not_a_study(tmp_path):
     for arch in ("mlp32", "tinycnn", "cnn", "strongcnn"):
         record(store, dataclasses.replace(config(0.01, 64, 0), arch=arch))
     assert recover_grid(store.tables().runs) is None
-    other = ResultsStore(tmp_path / "b")  # differing in the data slice: not a recipe grid
+
+
+def test_a_data_option_is_a_grid_axis(tmp_path):
+    """A study file's grid may vary ``limit_train`` (a learning curve over the training set's
+    size) like a recipe field: its report is a study over that axis."""
+    store = ResultsStore(tmp_path)
     for limit in (100, 200, 300, 400):
-        record(other, config(0.01, 64, 0, limit_train=limit))
-    assert recover_grid(other.tables().runs) is None
+        for lr in (0.01, 0.1):
+            record(store, config(lr, 64, 0, limit_train=limit))
+    grid = recover_grid(store.tables().runs)
+    assert grid is not None and grid.axes == {
+        "lr": [0.01, 0.1],
+        "limit_train": [100, 200, 300, 400],
+    }
 
 
 def test_best_set_holds_the_settings_whose_paired_difference_includes_zero():
@@ -167,3 +177,121 @@ def test_a_study_report_names_failed_and_missing_cells(tmp_path):
 def test_without_validation_scores_no_best_setting_is_chosen():
     result = best_set({"a": {0: math.nan, 1: math.nan}, "b": {}})
     assert result.best is None and result.members == [] and result.undecided == ["a", "b"]
+
+
+LR_EFFECT = {0.001: -0.02, 0.01: 0.0, 0.1: 0.01}
+BS_EFFECT = {32: 0.004, 64: 0.0, 128: -0.004}
+SEED_NOISE = {0: -0.001, 1: 0.0, 2: 0.001}
+
+
+def record_acc(store: ResultsStore, cfg: RunConfig, acc: float) -> None:
+    """An ok run with validation and test accuracy ``acc``, both sets of 10,000 images."""
+    metrics = {"val_acc": acc, "test_acc": acc, "time_train_s": 1.0}
+    metrics.update(n_val=10_000, n_test=10_000)
+    result = RunResult(cfg, "ok", metrics=metrics, started_at=now(), finished_at=now())
+    store.record(result)
+
+
+def record_3x3(store: ResultsStore, seeds=(0, 1, 2), skip=()) -> None:
+    """A 3 x 3 grid (lr x batch size) with 3 seeds whose accuracies are known sums of an lr
+    effect, a batch-size effect and a seed offset (on a 10,000-image grid)."""
+    for lr, a in LR_EFFECT.items():
+        for bs, b in BS_EFFECT.items():
+            if (lr, bs) in skip:
+                continue
+            for seed in seeds:
+                record_acc(store, config(lr, bs, seed), round(0.95 + a + b + SEED_NOISE[seed], 4))
+
+
+def table_rows(section: str, first: str) -> dict[str, list[str]]:
+    """A markdown table's rows by their first cell (the header row under ``first``)."""
+    rows = {}
+    for line in section.splitlines():
+        if line.startswith("| ") and not set(line) <= set("|:- "):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            rows[cells[0]] = cells
+    assert first in rows
+    return rows
+
+
+def test_a_3x3_study_with_3_seeds_says_how_much_each_axis_matters(tmp_path):
+    store = ResultsStore(tmp_path)
+    record_3x3(store)
+    text = write_report(tmp_path).read_text()
+    study = text[text.index("## Study") : text.index("## Recap")]
+    part = study[study.index("### How much each axis matters") :]
+    rows = table_rows(part.split("\n\n", 2)[1], "Source")
+    header = rows["Source"]
+    assert header == ["Source", "df", "Share of the variance", "Seed noise alone would give about"]
+    # the shares of the known effects: 9 runs per value of an axis, 2e-6 of noise per cell
+    noise_ss = 9 * 2 * 0.001**2
+    lr_mean = sum(LR_EFFECT.values()) / 3
+    lr_ss = 9 * sum((a - lr_mean) ** 2 for a in LR_EFFECT.values())
+    bs_ss = 9 * sum(b**2 for b in BS_EFFECT.values())
+    total = lr_ss + bs_ss + noise_ss
+    assert rows["lr"][1:3] == ["2", f"{lr_ss / total * 100:.1f} %"]
+    assert rows["batch_size"][1:3] == ["2", f"{bs_ss / total * 100:.1f} %"]
+    assert rows["batch_size × lr"][1:3] == ["4", "0.0 %"]  # the axes in the configs' order
+    noise = rows["seed noise (seed to seed within a setting)"]
+    assert noise[1:3] == ["18", f"{noise_ss / total * 100:.1f} %"]
+    assert rows["lr"][3] == f"{2 * noise_ss / 18 / total * 100:.1f} %"
+    assert rows["total"][1:3] == ["26", "100 %"]
+    assert "The variance of test accuracy over the 27 runs (9 settings, 3 seed(s) each)" in part
+    assert "no test, no interval" in part
+
+
+def test_the_importance_table_uses_the_shared_seeds_and_leaves_out_an_incomplete_grid(tmp_path):
+    store = ResultsStore(tmp_path)
+    record_3x3(store)
+    record_acc(store, config(0.01, 64, 5), 0.9)  # a seed only one setting has
+    text = write_report(tmp_path).read_text()
+    assert "9 settings, the 3 seeds every setting ran (0, 1, 2; 1 run(s) of other seeds" in text
+    other = ResultsStore(tmp_path / "missing")
+    record_3x3(other, skip=[(0.1, 128)])
+    text = write_report(tmp_path / "missing").read_text()
+    part = text[text.index("### How much each axis matters") :].split("\n\n")[1]
+    assert part == (
+        "Left out: 1 of the 9 settings have no ok run; the decomposition needs every setting "
+        "of the grid."
+    )
+
+
+def test_the_best_set_table_says_worse_by_how_much_under_a_header(tmp_path):
+    store = ResultsStore(tmp_path)
+    record_3x3(store)
+    text = write_report(tmp_path).read_text()
+    study = text[text.index("## Study") : text.index("## Recap")]
+    table = next(p for p in study.split("\n\n") if "| Against the best" in p)
+    header, *body = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in table.splitlines()
+        if not set(line) <= set("|:- ")
+    ]
+    assert header[:2] == ["batch_size", "lr"] and "" not in header  # every column named
+    worse = header.index("Worse than the best by (pp of validation accuracy) [95 % CI]")
+    standing = header.index("Against the best")
+    best = next(r for r in body if r[standing] == "**best**")
+    assert (best[0], best[1]) == ("32", "0.1")
+    # lr=0.001, batch 128: 0.03 + 0.008 worse than the best on every seed
+    far = next(r for r in body if (r[0], r[1]) == ("128", "0.001"))
+    assert far[worse].startswith("3.80 [") and far[standing] == "worse"
+    assert all(not r[worse].startswith("-") for r in body)
+    assert "n too small to exclude anything" not in study
+
+
+def test_the_best_set_says_when_n_is_too_small_to_exclude_anything(tmp_path):
+    """Two seeds, close settings: no corrected interval excludes 0, and the report says the
+    seeds cannot tell them apart rather than that they are alike."""
+    store = ResultsStore(tmp_path)
+    for lr in (0.01, 0.1):
+        for bs in (32, 64):
+            for seed, noise in ((0, 0.002), (1, -0.002)):
+                acc = 0.9 + (lr == 0.1) * 0.001 + (bs == 32) * 0.0005 + noise * (lr == 0.1)
+                record_acc(store, config(lr, bs, seed), round(acc, 4))
+    text = write_report(tmp_path).read_text()
+    study = text[text.index("## Study") : text.index("## Recap")]
+    assert (
+        "**n too small to exclude anything:** at 2 seed(s) per setting, none of the 3 "
+        "corrected intervals excludes 0, so the best set holds every setting that could be "
+        "compared."
+    ) in " ".join(study.split())

@@ -208,3 +208,36 @@ def test_lazy_modules_train_their_seeds_one_after_another(tmp_path):
     assert not outcome.runs.seed_parallel.any()
     with pytest.raises(UsageError, match="--seed-parallel on cannot stack LazyNet: it has lazy"):
         dataclasses.replace(study, seed_parallel="on").plan()
+
+
+class LazyConvNet(nn.Module):
+    """A convolution, then a head that learns its input size: nn.LazyLinear."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(4), nn.Flatten(), nn.LazyLinear(num_classes)
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@pytest.mark.usefixtures("clean_registries")
+def test_a_convolutional_model_with_lazy_modules_trains_in_its_own_layout(tmp_path):
+    """Main converted it to channels-last before its first forward and recorded errors."""
+    study = Study(
+        archs=[LazyConvNet],
+        dataset="synthetic",
+        seeds="0",
+        epochs=1,
+        limit_train=200,
+        limit_test=100,
+        threads=1,
+        device="cpu",
+        results=tmp_path,
+    )
+    assert not any(c.channels_last for c in study.plan().configs)  # auto: its own layout
+    assert list(run_study(study).runs.status) == ["ok"]
+    with pytest.raises(UsageError, match="--channels-last cannot convert LazyConvNet: it has"):
+        dataclasses.replace(study, channels_last=True).plan()

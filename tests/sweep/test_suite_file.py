@@ -216,3 +216,68 @@ def test_bench_suites_lists_study_files_beside_the_built_in_suites(tmp_path, cap
     assert main(["suites", "--suite-file", str(tmp_path / "none.toml")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such suite file" in err
+
+
+def test_a_study_file_holds_data_options_at_the_top_and_as_grid_axes(tmp_path):
+    """``limit_train`` and the other data options of ``bench run`` in a study file: every
+    run gets them, a grid may vary them, and the command line's flags win."""
+    from bench.sweep import Study
+
+    study = write(
+        tmp_path / "data.toml",
+        """
+        archs = ["slp"]
+        dataset = "synthetic"
+        seeds = [0]
+        limit_test = 100
+        val_size = 50
+
+        [grid]
+        limit_train = [200, 400]
+        lr = [0.001, 0.01]
+    """,
+    )
+    configs = Study(suite_file=study, device="cpu").plan().configs
+    assert sorted((c.limit_train, c.recipe.lr) for c in configs) == [
+        (200, 0.001),
+        (200, 0.01),
+        (400, 0.001),
+        (400, 0.01),
+    ]
+    assert {(c.limit_test, c.val_size) for c in configs} == {(100, 50)}
+    given = Study(suite_file=study, device="cpu", limit_train=300, limit_test=80).plan().configs
+    assert {(c.limit_train, c.limit_test) for c in given} == {(300, 80)}
+    assert len(given) == 2  # the two limit_train points are one now: planned once
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('archs = ["cnn"]\nlimit_train = 0\n', "limit_train = 0: --limit-train must be >= 1"),
+        ('archs = ["cnn"]\nlimit_test = "all"\n', "--limit-test must be an integer, got 'all'"),
+        ('archs = ["cnn"]\nval_size = -1\n', "val_size = -1: --val-size must be >= 0"),
+        ('archs = ["cnn"]\nlimit_train = 1e3\n', "--limit-train must be an integer, got 1000.0"),
+        ('archs = ["cnn"]\n[grid]\nlimit_train = [100, 0]\n', "grid.limit_train = 0: --limit-tr"),
+        ('archs = ["cnn"]\n[grid]\nval_size = [true]\n', "grid.val_size = True: --val-size must"),
+        (
+            'archs = ["cnn"]\nval_size = 0\n[protocol]\ntrain_images = 60000\nval_size = 0\n'
+            'selection = "x"\nreason = "y"\n',
+            "val_size is given twice (at the top and in [protocol]): keep one",
+        ),
+        (
+            'archs = ["cnn"]\n[lr_range]\narch = "cnn"\n[grid]\nval_size = [0, 5000]\n',
+            "no images are held out for validation: set val_size above 0",
+        ),
+    ],
+)
+def test_a_bad_data_option_in_a_study_file_is_refused_as_bench_run_refuses_it(
+    tmp_path, text, expected
+):
+    from bench.config import UsageError
+    from bench.sweep import suite_file
+
+    path = write(tmp_path / "bad.toml", text)
+    with pytest.raises(UsageError) as error:
+        suite_file.load(path)
+    message = str(error.value)
+    assert expected in message and str(path) in message and "\n" not in message

@@ -39,6 +39,7 @@ class Context:
     selection: str = ""  # the filter the runs were chosen by (--dataset, --where: options)
     datasets: tuple[str, ...] = ()  # the datasets of the whole report (a question: its own)
     prefix: str = ""  # put before each figure's file name (a question's dataset)
+    include_contended: bool = False  # bench report --include-contended: the recap has them
     rotated_test: str = "auto"  # bench report --rotated-test (bench.report.evaluation.angles)
 
     def save(self, name: str, draw: Callable[[Path], Path]) -> str:

@@ -12,11 +12,13 @@ import pandas as pd
 
 from bench.config import RunConfig
 from bench.data import datasets
-from bench.report import figures
+from bench.report import figures, timings
 from bench.report.evaluation import TEST, run_test_images
+from bench.report.numbers import CONTENDED_TIME
 from bench.report.sections.context import Context, slug
 
 GRID_FIRST, GRID_MISTAKES = 16, 8
+CONTENDED = f"{CONTENDED_TIME}_mean"  # the recap's contended times (--include-contended)
 
 
 def section(ctx: Context) -> str:
@@ -36,9 +38,13 @@ def section(ctx: Context) -> str:
     parts.append(
         ctx.save(
             "accuracy_vs_time.png",
-            lambda p: figures.tradeoff(ctx.recap, "time_train_s_mean", "training time (s)", p),
+            lambda p: figures.tradeoff(
+                ctx.recap, "time_train_s_mean", "training time (s)", p, contended=CONTENDED
+            ),
         )
     )
+    if CONTENDED in ctx.recap and ctx.recap[CONTENDED].notna().any():
+        parts.append(timings.NOTE + ".")
     parts.append(
         "### Confusion matrices (test set, summed over seeds)\n\nRows: true class; columns: "
         "predicted. Colour: the share of each true class; off-diagonal counts in red."

@@ -27,14 +27,10 @@ def one_more_run_table(recap: pd.DataFrame) -> str:
         }
         for r in recap.itertuples()
     ]
-    reason = "an interval needs ≥ 2 seeds of the model"
-    shown, note = fit_to_n(
-        pd.DataFrame(rows),
-        dict.fromkeys(
-            ["95 % CI of the mean", "One more run: 95 % prediction interval"],
-            reason + f" (here n = {int(recap.n.max())})" if len(recap) else reason,
-        ),
-    )
+    columns = ["95 % CI of the mean", "One more run: 95 % prediction interval"]
+    one_seed = len(recap) and (recap.n < 2).all()  # no interval from one seed
+    reason = "an interval needs ≥ 2 seeds of the model (every model here has n=1)"
+    shown, note = fit_to_n(pd.DataFrame(rows), dict.fromkeys(columns, reason) if one_seed else {})
     table = markdown_table(shown, left=("Model",))
     return f"{table}\n\n{note}" if note else table
 

@@ -11,7 +11,7 @@ import pandas as pd
 from bench import stats
 from bench.report import timings
 from bench.report.markdown import NOTHING, code, fit_to_n, markdown_table, mean_std, pct
-from bench.report.numbers import TARGET
+from bench.report.numbers import CONTENDED_TIME, TARGET
 from bench.report.sections.context import Context
 
 HEADING = "## Recap"
@@ -25,6 +25,14 @@ def body(ctx: Context) -> str:
     """The section without its heading."""
     front_params = _front(ctx.recap, "params")
     front_time = _front(ctx.recap, "time_train_s_mean")
+    busy = f"{CONTENDED_TIME}_mean"
+    front_busy = _front(ctx.recap, busy) if busy in ctx.recap else []
+    contended_front = (
+        f"; of accuracy vs contended training time {timings.MARK} (a front of its own, never "
+        f"mixed with clean times): {', '.join(front_busy)}"
+        if front_busy
+        else ""
+    )
     return f"""{recap_markdown(ctx.recap)}
 
 Test accuracy and loss are the last epoch's (the stored weights), as mean ± sample standard
@@ -39,7 +47,7 @@ the two; see Robustness). Models (variants) are kept apart whenever their config
 anything but the seed and settings that only change rounding: see Variants.
 
 On the Pareto front of accuracy vs parameters: {", ".join(front_params) or NOTHING}; of accuracy
-vs training time: {", ".join(front_time) or NOTHING}."""
+vs training time: {", ".join(front_time) or NOTHING}{contended_front}."""
 
 
 def _front(frame: pd.DataFrame, column: str) -> list[str]:
@@ -50,8 +58,11 @@ def _front(frame: pd.DataFrame, column: str) -> list[str]:
 
 def recap_markdown(frame: pd.DataFrame) -> str:
     """The recap table as GitHub markdown (``DataFrame.to_markdown``), with a footnote when
-    some runs' times were left out as contended (see :mod:`bench.report.timings`)."""
+    some runs' times were left out as contended (see :mod:`bench.report.timings`); when
+    ``frame`` has their times (``recap(include_contended=True)``), a column of its own for
+    them, each marked :data:`bench.report.timings.MARK`."""
     rows, notes = [], []
+    with_busy = f"{CONTENDED_TIME}_mean" in frame
     for r in frame.itertuples():
         reached = getattr(r, f"tta_{TARGET}_reached")
         timed = getattr(r, "time_n", r.n)
@@ -78,6 +89,8 @@ def recap_markdown(frame: pd.DataFrame) -> str:
             "Training time": time,
             f"Time to {TARGET} % val": tta,
         }
+        if with_busy:
+            row[f"Training time, contended {timings.MARK}"] = _contended_text(r)
         if "rotated_acc_mean" in frame:
             row["Rotated ±15° acc"] = mean_std(
                 r.rotated_acc_mean, r.rotated_acc_std, ".2f", 100, " %"
@@ -93,9 +106,26 @@ def recap_markdown(frame: pd.DataFrame) -> str:
     table = markdown_table(shown, left=("Model",))
     if fitted:
         table += f"\n\n{fitted}"
+    marked = with_busy and frame[f"{CONTENDED_TIME}_mean"].notna().any()
     if not notes:
-        return table
-    return "\n\n".join([table, TIME_FOOTNOTE, "\n".join(notes)])
+        return "\n\n".join([table, timings.NOTE + "."]) if marked else table
+    where = (
+        f"their times are in the column marked {timings.MARK}"
+        if with_busy
+        else "`bench report --include-contended` shows their times, marked"
+    )
+    footnote = TIME_FOOTNOTE.format(where=where)
+    return "\n\n".join(
+        [table, footnote, "\n".join(notes), *([timings.NOTE + "."] if marked else [])]
+    )
+
+
+def _contended_text(r) -> str:
+    """The contended column's cell: the contended runs' times, marked; none: —."""
+    values = [getattr(r, f"{CONTENDED_TIME}_{k}") for k in ("mean", "std", "median", "min", "max")]
+    text = timings.text(*values)
+    n = getattr(r, "time_contended", 0)
+    return NOTHING if text == NOTHING else f"{text} {timings.MARK} (n={n})"
 
 
 def _time_to_target(r, reached: int, timed: int) -> str:
@@ -114,5 +144,5 @@ def _time_to_target(r, reached: int, timed: int) -> str:
 
 TIME_FOOTNOTE = (
     "Times marked [k] leave out runs recorded `contended` (trained beside other work: see "
-    "docs/guides/speed.md); their accuracies count:"
+    "docs/guides/speed.md; {where}); their accuracies count:"
 )

@@ -5,9 +5,11 @@ the confusion matrix and sample predictions of the best setting only."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from bench.report import figures, study_figures
+from bench.report import figures, study_figures, timings
 from bench.report.evaluation import TEST
+from bench.report.numbers import CONTENDED_TIME
 from bench.report.sections.context import Context, slug
 from bench.report.sections.figures import (
     GRID_FIRST,
@@ -19,6 +21,8 @@ from bench.report.sections.figures import (
 )
 from bench.report.sections.study import study_best
 from bench.report.study import Grid
+
+CONTENDED = f"{CONTENDED_TIME}_mean"  # the recap's contended times (--include-contended)
 
 
 def section(ctx: Context) -> str:
@@ -34,15 +38,25 @@ def section(ctx: Context) -> str:
             ),
         ]
     parts.append("### Accuracy vs training time")
-    if ctx.recap.time_train_s_mean.notna().any():
+    busy = ctx.recap.get(CONTENDED, pd.Series(dtype=float))
+    if ctx.recap.time_train_s_mean.notna().any() or busy.notna().any():
         parts.append(
             ctx.save(
                 "accuracy_vs_time.png",
-                lambda p: figures.tradeoff(ctx.recap, "time_train_s_mean", "training time (s)", p),
+                lambda p: figures.tradeoff(
+                    ctx.recap, "time_train_s_mean", "training time (s)", p, contended=CONTENDED
+                ),
             )
         )
+        if busy.notna().any():
+            parts.append(timings.NOTE + ".")
+    elif CONTENDED in ctx.recap:
+        parts.append("Left out: no setting has a training time to plot.")
     else:
-        parts.append("Left out: no setting has a training time to plot (see the Recap's note).")
+        parts.append(
+            "Left out: no setting has a clean training time to plot (see the Recap's note); "
+            "`bench report --include-contended` shows the contended ones, marked."
+        )
     if best.best is None:
         return "\n\n".join(parts)
     group = ctx.runs[ctx.runs.model == best.best]

@@ -94,6 +94,7 @@ def two_sessions(tmp_path_factory, mnist_root, slot_root):
     return tmp, store, first, runs_after_first, second
 
 
+@pytest.mark.slow  # two pytest sessions on MNIST, one under xdist
 def test_under_xdist_each_run_is_trained_once_and_the_broken_model_fails(two_sessions):
     tmp, _, first, runs, _ = two_sessions
     assert first.returncode == 1, first.stdout[-3000:] + first.stderr[-3000:]
@@ -122,6 +123,7 @@ def test_under_xdist_each_run_is_trained_once_and_the_broken_model_fails(two_ses
     assert "worse by more than 0.5 pp" in cells
 
 
+@pytest.mark.slow  # two pytest sessions on MNIST, one under xdist
 def test_the_failure_the_docs_show_is_the_one_pytest_prints(two_sessions):
     """docs/guides/pytest.md shows a failed check's message: its lines (numbers masked) are
     lines of the first session's output (pytest prefixes them with ``E``)."""
@@ -133,6 +135,7 @@ def test_the_failure_the_docs_show_is_the_one_pytest_prints(two_sessions):
     check_output(shown, printed, where="docs/guides/pytest.md")
 
 
+@pytest.mark.slow  # two pytest sessions on MNIST, one under xdist
 def test_the_examples_verdicts_and_numbers_in_the_junit_xml(two_sessions):
     tmp, *_ = two_sessions
     verdicts = {
@@ -158,6 +161,7 @@ def test_the_examples_verdicts_and_numbers_in_the_junit_xml(two_sessions):
     assert speed["archbench_verdict"] == "mlp32 better" and speed["archbench_trained"] == "0"
 
 
+@pytest.mark.slow  # two pytest sessions on MNIST, one under xdist
 def test_a_second_session_with_the_same_results_trains_nothing(two_sessions):
     tmp, store, _, runs_before, second = two_sessions
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]

@@ -14,10 +14,35 @@ Face: :func:`recap`, :func:`write_report`, :func:`speed_tables`, :func:`render`,
 :data:`FORMATS`, :mod:`.compare`.
 """
 
-from bench.report import compare
-from bench.report.document import write_report
-from bench.report.numbers import recap
-from bench.report.speed import speed_tables
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from bench.report.tables import FORMATS, render
+
+if TYPE_CHECKING:
+    from bench.report import compare
+    from bench.report.document import write_report
+    from bench.report.numbers import recap
+    from bench.report.speed import speed_tables
+
+# The rest of the face is imported when first used: the report's figures import matplotlib
+# and its statistics scipy, which `bench --help`, `bench list` or `bench results` never need.
+_LAZY = {
+    "compare": ("bench.report.compare", None),
+    "write_report": ("bench.report.document", "write_report"),
+    "recap": ("bench.report.numbers", "recap"),
+    "speed_tables": ("bench.report.speed", "speed_tables"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    found = importlib.import_module(module)
+    return found if attribute is None else getattr(found, attribute)
+
 
 __all__ = ["FORMATS", "compare", "recap", "render", "speed_tables", "write_report"]

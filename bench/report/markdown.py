@@ -20,10 +20,13 @@ import html
 import math
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pandas as pd
-from markdown_it import MarkdownIt
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 NOTHING = "—"
 
@@ -237,6 +240,8 @@ def renderer() -> MarkdownIt:
     """The markdown renderer of the report's HTML: CommonMark with GitHub's tables, raw HTML
     off, no links, no reference definitions; an image shows its alt text (only the report's
     own figures are embedded, by :mod:`bench.report.html`)."""
+    from markdown_it import MarkdownIt  # only the HTML report needs it
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table")
     md.disable(["link", "autolink", "reference", "html_inline", "html_block"])

@@ -4,9 +4,7 @@ new variants, the user's datasets, plugins, and bad input (one line, exit 2, not
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
@@ -295,21 +293,13 @@ def test_plugins_from_import_pyproject_and_entry_points(tmp_path, monkeypatch, c
         "[archbench.plugins]\nepplugin = epplugin\n",
     )
     write(site / "epplugin-1.2.dist-info" / "RECORD", "epplugin/__init__.py,,\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
-    proc = bench_cli("list", "ep*", env=env)
+    monkeypatch.syspath_prepend(str(site))  # installed: entry points are read from sys.path
+    proc = bench_main("list", "ep*")
     assert proc.returncode == 0, proc.stderr
     assert "epnet" in proc.stdout and "installed" in proc.stdout
     results = tmp_path / "results"
-    proc = bench_cli(
-        "run",
-        "--arch",
-        "epnet",
-        "--dataset",
-        "synthetic",
-        "--results",
-        str(results),
-        *QUICK,
-        env=env,
+    proc = bench_main(
+        "run", "--arch", "epnet", "--dataset", "synthetic", "--results", str(results), *QUICK
     )
     assert proc.returncode == 0, proc.stderr
     with sqlite3.connect(results / "archbench.sqlite") as conn:

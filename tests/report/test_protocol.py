@@ -35,6 +35,7 @@ def recap_report(mnist_root, tmp_path_factory):
     return directory
 
 
+@pytest.mark.slow  # trains on the full MNIST
 def test_mlp_vs_cnn_trains_on_all_60000_images_with_no_validation_set(recap_report):
     runs = load(recap_report).runs
     assert len(runs) == 3
@@ -43,6 +44,7 @@ def test_mlp_vs_cnn_trains_on_all_60000_images_with_no_validation_set(recap_repo
     assert runs.tta_99_s.isna().all()  # no time to a validation accuracy: none was measured
 
 
+@pytest.mark.slow  # trains on the full MNIST
 def test_the_report_states_the_protocol_and_checks_the_runs_against_it(recap_report):
     text = (recap_report / "report.md").read_text()
     head = text[: text.index("## Recap")]
@@ -56,6 +58,7 @@ def test_the_report_states_the_protocol_and_checks_the_runs_against_it(recap_rep
     assert "never replaced by numbers from the test set" in head
 
 
+@pytest.mark.slow  # trains on the full MNIST
 def test_without_a_validation_set_time_to_val_accuracy_is_not_available(recap_report):
     tables = load(recap_report)
     frame = recap(tables.runs)
@@ -64,6 +67,7 @@ def test_without_a_validation_set_time_to_val_accuracy_is_not_available(recap_re
     assert "n/a (no validation set)" in table and "not reached" not in table
 
 
+@pytest.mark.slow  # trains on the full MNIST
 def test_runs_that_follow_the_protocol_are_counted_as_such(recap_report):
     runs = load(recap_report).runs
     suite = suites.get_suite("mlp-vs-cnn")

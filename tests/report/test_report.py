@@ -234,6 +234,7 @@ def test_rounding_only_settings_do_not_split_a_model_and_no_seed_counts_twice():
     assert grouped.index.tolist() == [1, 2]  # seed 0: the run that finished last stands
 
 
+@pytest.mark.slow  # an LR range test and three models on MNIST
 def test_notebook_suite_runs_the_lr_range_test_retrains_and_reports_it(mnist_root, tmp_path):
     directory = tmp_path / "nb"
     common = ["--results", str(directory), "--data-root", str(mnist_root), "--quiet"]

@@ -231,6 +231,7 @@ def ray_local(data_root):
     ray.shutdown()
 
 
+@pytest.mark.slow  # starts a Ray instance
 def test_ray_results_equal_local_results_bitwise(ray_local, tmp_path, keep_threads):
     # Ray starts workers with one thread (OMP_NUM_THREADS=1); runs must use the driver's two
     common = [*SUITE, "--threads", "2"]
@@ -244,6 +245,7 @@ def test_ray_results_equal_local_results_bitwise(ray_local, tmp_path, keep_threa
     assert load(tmp_path / "R").runs.env_json.str.contains('"executor": "ray"').all()
 
 
+@pytest.mark.slow  # starts a Ray instance
 def test_a_failing_ray_task_is_recorded_and_the_others_complete(ray_local, tmp_path):
     from bench.sweep.ray_executor import RayExecutor
 

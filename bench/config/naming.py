@@ -94,9 +94,12 @@ def value_text(name: str, value: Any) -> str:
 
 
 def arch_name(fields: Mapping[str, Any]) -> str:
-    """The architecture with its arguments when it has any: ``mlp{"hidden":[64]}``."""
-    kwargs = fields.get("arch_kwargs") or "{}"
-    return fields["arch"] + ("" if kwargs == "{}" else kwargs)
+    """The architecture with its arguments when it has any: ``mlp{"hidden":[64]}``;
+    ``num_classes`` is left out (always the dataset's class count, which planning sets)."""
+    kwargs = json.loads(fields.get("arch_kwargs") or "{}")
+    kwargs.pop("num_classes", None)
+    text = json.dumps(kwargs, sort_keys=True, separators=(",", ":"))  # as stored
+    return fields["arch"] + (text if kwargs else "")
 
 
 def base_name(fields: Mapping[str, Any]) -> str:
@@ -258,6 +261,8 @@ def recipe_text(fields: Mapping[str, Any]) -> str:
     changed = [
         f"{key}={value_text(key, fields[key])}"
         for key, value in registered.numbers().items()
-        if key in fields and json.dumps(fields[key]) != json.dumps(value)
+        if key != "name"  # the recipe's own name; a run's ``name`` is its variant's
+        and key in fields
+        and json.dumps(fields[key]) != json.dumps(value)
     ]
     return f"{name} ({', '.join(changed)})" if changed else name

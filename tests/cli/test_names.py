@@ -216,3 +216,12 @@ def test_the_seeds_of_one_model_share_its_label_in_the_progress_lines():
         "cnn (lr=0.01) seed=1",
         "cnn (lr=0.1) seed=1",
     ]
+
+
+def test_the_recipe_column_never_names_the_variant_and_labels_leave_out_the_class_count():
+    named = naming.flat_fields(quick_config("cnn", name="mine", epochs=1))
+    assert naming.recipe_text(named) == "adam-bs64-e5 (epochs=1)"
+    four = naming.flat_fields(quick_config("slp", arch_kwargs='{"num_classes":4}'))
+    assert naming.arch_name(four) == "slp"
+    wide = naming.flat_fields(quick_config("mlp", arch_kwargs='{"hidden":[8],"num_classes":4}'))
+    assert naming.arch_name(wide) == 'mlp{"hidden":[8]}'

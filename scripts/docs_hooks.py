@@ -375,11 +375,19 @@ def example_recap(path: Path = EXAMPLE_REPORT) -> str:
     if not (env and devices and epochs):
         raise GenerationError("the example report has no protocol, dates or devices to quote")
     when = env[1] if env[1] == env[2] else f"{env[1]} to {env[2]}"
+    marked = any(re.search(r"\[\d+\]$", row[-1]) for row in rows)
     return (
         f"{table(columns, rows)}\n\n"
         f"Verdicts: {'; '.join(verdicts)}. Test accuracy after {epochs[1]} epochs, mean ± std "
         f"over n seeds, with the 95 % confidence interval of the mean; training time per run on "
-        f"{devices[1]} with {devices[2]} threads; runs of {when}.\n"
+        f"{devices[1]} with {devices[2]} threads; runs of {when}"
+        + (
+            "; a time marked [k] leaves out the runs that trained beside other work "
+            "(recorded contended; the report lists them)"
+            if marked
+            else ""
+        )
+        + ".\n"
     )
 
 

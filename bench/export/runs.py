@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench.report import variants
+from bench.report import questions, variants
 from bench.store import Tables
 from bench.train.modelinfo import readable_summary
 
@@ -130,12 +130,24 @@ def timestamp_ms(text: Any) -> int:
 
 def stored_runs(tables: Tables, run_ids: Iterable[str] | None = None) -> list[StoredRun]:
     """The runs of ``tables`` (only ``run_ids`` when given), in the store's order. Labels are
-    those of every variant in the store, so a run keeps its name when others are added."""
+    those of every variant in the store on the same test set (dataset, data version, test
+    limit; as the report's per-dataset sections name them), so a run keeps its name when runs
+    on other datasets are added."""
     full = tables.full()
     if full.empty:
         return []
     keys = [variants.variant_key(text) for text in full.config_json]
-    labels = variants.labels(keys)
+    labels = {}  # among the variants of the same test set, as the report's sections name them
+    for test_set in dict.fromkeys(map(questions.test_set, full.config_json)):
+        labels.update(
+            variants.labels(
+                [
+                    key
+                    for key, text in zip(keys, full.config_json, strict=True)
+                    if questions.test_set(text) == test_set
+                ]
+            )
+        )
     wanted = None if run_ids is None else set(run_ids)
     summaries = tables.models.drop_duplicates("model_key").set_index("model_key").summary
     summaries = summaries.map(lambda t: readable_summary(t) if isinstance(t, str) else t)

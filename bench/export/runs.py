@@ -137,17 +137,12 @@ def stored_runs(tables: Tables, run_ids: Iterable[str] | None = None) -> list[St
     if full.empty:
         return []
     keys = [variants.variant_key(text) for text in full.config_json]
-    labels = {}  # among the variants of the same test set, as the report's sections name them
-    for test_set in dict.fromkeys(map(questions.test_set, full.config_json)):
-        labels.update(
-            variants.labels(
-                [
-                    key
-                    for key, text in zip(keys, full.config_json, strict=True)
-                    if questions.test_set(text) == test_set
-                ]
-            )
-        )
+    by_test_set: dict[str, list[str]] = {}  # the report's sections name them among these
+    for key, text in zip(keys, full.config_json, strict=True):
+        by_test_set.setdefault(questions.test_set(text), []).append(key)
+    labels = {}
+    for same_test_set in by_test_set.values():
+        labels.update(variants.labels(same_test_set))
     wanted = None if run_ids is None else set(run_ids)
     summaries = tables.models.drop_duplicates("model_key").set_index("model_key").summary
     summaries = summaries.map(lambda t: readable_summary(t) if isinstance(t, str) else t)

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from bench.config import UsageError
+from bench.store.columns import flatten
 
 OPERATORS = ("<=", ">=", "==", "!=", "<", ">", "=")
 _EXPRESSION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|!=|<|>|=)\s*(.*?)\s*$")
@@ -159,15 +160,6 @@ def _names(values: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for name in found if name))
 
 
-def _flat(value: Any, prefix: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        return {prefix: value}
-    flat: dict[str, Any] = {}
-    for key, item in value.items():
-        flat.update(_flat(item, f"{prefix}.{key}"))
-    return flat
-
-
 def fields(runs: pd.DataFrame) -> list[dict[str, Any]]:
     """Per run, every value ``--where`` can name: the runs table's columns, the config and
     environment flattened (``config.recipe.lr``, ``env.torch_version``) and the config's
@@ -186,8 +178,8 @@ def fields(runs: pd.DataFrame) -> list[dict[str, Any]]:
                 short[key if key not in short else f"recipe_{key}"] = value
         for key, value in short.items():
             row.setdefault(key, json.dumps(value) if isinstance(value, list | dict) else value)
-        row.update(_flat(config, "config"))
-        row.update(_flat(_loads(record.get("env_json")), "env"))
+        row.update(flatten(config, "config"))
+        row.update(flatten(_loads(record.get("env_json")), "env"))
         rows.append(row)
     return rows
 

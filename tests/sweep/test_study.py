@@ -175,6 +175,21 @@ def test_planning_refuses_what_main_dropped_or_truncated(tmp_path, options, expe
     assert not (tmp_path / "R").exists()
 
 
+def one_epoch(arch, seeds: str, limit_train: int, results) -> Study:
+    """A study of ``arch`` for one epoch on a slice of synthetic data, one thread, on the CPU."""
+    return Study(
+        archs=[arch],
+        dataset="synthetic",
+        seeds=seeds,
+        epochs=1,
+        limit_train=limit_train,
+        limit_test=100,
+        threads=1,
+        device="cpu",
+        results=results,
+    )
+
+
 class LazyNet(nn.Module):
     """An MLP whose first layer learns its input size: nn.LazyLinear."""
 
@@ -191,17 +206,7 @@ class LazyNet(nn.Module):
 @pytest.mark.usefixtures("clean_registries")
 def test_lazy_modules_train_their_seeds_one_after_another(tmp_path):
     """Main stacked two seeds of a LazyLinear model by default and recorded two errors."""
-    study = Study(
-        archs=[LazyNet],
-        dataset="synthetic",
-        seeds="0-1",
-        epochs=1,
-        limit_train=300,
-        limit_test=100,
-        threads=1,
-        device="cpu",
-        results=tmp_path,
-    )
+    study = one_epoch(LazyNet, "0-1", 300, tmp_path)
     assert not any(c.seed_parallel for c in study.plan().configs)  # auto: sequential
     outcome = run_study(study)
     assert sorted(outcome.runs.status) == ["ok", "ok"]
@@ -226,17 +231,7 @@ class LazyConvNet(nn.Module):
 @pytest.mark.usefixtures("clean_registries")
 def test_a_convolutional_model_with_lazy_modules_trains_in_its_own_layout(tmp_path):
     """Main converted it to channels-last before its first forward and recorded errors."""
-    study = Study(
-        archs=[LazyConvNet],
-        dataset="synthetic",
-        seeds="0",
-        epochs=1,
-        limit_train=200,
-        limit_test=100,
-        threads=1,
-        device="cpu",
-        results=tmp_path,
-    )
+    study = one_epoch(LazyConvNet, "0", 200, tmp_path)
     assert not any(c.channels_last for c in study.plan().configs)  # auto: its own layout
     assert list(run_study(study).runs.status) == ["ok"]
     with pytest.raises(UsageError, match="--channels-last cannot convert LazyConvNet: it has"):

@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -97,6 +99,36 @@ def _empty(columns: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(columns=list(columns))
 
 
+def _write_schema(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA:
+        conn.execute(statement)
+    add_missing_columns(conn)
+    conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+
+
+def _create_database(path: Path) -> None:
+    """Create the database file ``path`` whole: its schema is written to a file of its own
+    beside it, which is then linked in under ``path`` only if no other process created the
+    store meanwhile. SQLite alone would create ``path`` empty and write it a moment later,
+    and a second process starting then would find an empty file (refused as damaged)."""
+    temporary = path.with_name(f".{path.name}.new-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with contextlib.closing(sqlite3.connect(temporary, isolation_level=None)) as conn:
+            use_wal(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            _write_schema(conn)
+            conn.execute("COMMIT")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created the store first: use theirs
+        except OSError:  # a file system without hard links: let SQLite create it in place
+            pass
+    finally:
+        for leftover in (temporary, *(Path(f"{temporary}{s}") for s in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+
+
 class ResultsStore:
     """A results directory: the SQLite database and the checkpoint files beside it."""
 
@@ -133,15 +165,12 @@ class ResultsStore:
                 health.check_pages(conn, self.path)
                 health.check_schema(conn, self.path, writing=True)
         (self.directory / "checkpoints").mkdir(parents=True, exist_ok=True)
+        if not existed:
+            _create_database(self.path)
         with self.connect() as conn:
             use_wal(conn)
         with self.transaction() as conn:  # one process at a time upgrades a store
-            for statement in SCHEMA:
-                conn.execute(statement)
-            add_missing_columns(conn)
-            conn.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
-            )
+            _write_schema(conn)
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:

@@ -109,7 +109,16 @@ def test_an_exit_in_forward_is_the_runs_recorded_error_and_the_sweep_goes_on(
     assert "SystemExit" in trace or "KeyboardInterrupt" in trace
 
 
-def test_a_real_ctrl_c_still_interrupts_user_code():
+@pytest.fixture
+def python_ctrl_c():
+    """SIGINT handled by Python's own handler, as in an interactive session (a test session
+    started in the background by a non-interactive shell inherits SIGINT ignored)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_a_real_ctrl_c_still_interrupts_user_code(python_ctrl_c):
     raised_by_code = pytest.raises(usercode.UserCodeExit, match="KeyboardInterrupt raised at")
     with raised_by_code, usercode.exits_as_errors():
         raise KeyboardInterrupt

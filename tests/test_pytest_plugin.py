@@ -18,7 +18,7 @@ import pytest
 
 from bench.pytest_plugin import Archbench
 from bench.store import load
-from tests.test_checks import QUICK, IgnoresInput
+from tests.test_checks import QUICK, IgnoresInput, first_look  # noqa: F401  (fixture)
 from tests.usercode_helpers import clean_registries  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,9 +210,12 @@ def test_the_options_and_a_bad_max_seeds(tmp_path, monkeypatch):
 
 
 @pytest.mark.usefixtures("clean_registries")
-def test_the_fixture_caps_the_seeds_records_properties_and_fails_bad_input_in_one_line(tmp_path):
+def test_the_fixture_caps_the_seeds_records_properties_and_fails_bad_input_in_one_line(
+    first_look,  # noqa: F811  (the fixture imported above)
+):
+    *_, store = first_look  # IgnoresInput and slp, 3 seeds each
     properties: list = []
-    fixture = Archbench(tmp_path / "store", max_seeds_cap=3, properties=properties)
+    fixture = Archbench(store, max_seeds_cap=3, properties=properties)
     with pytest.raises(AssertionError) as failed:
         fixture.assert_not_worse(IgnoresInput, "slp", max_seeds=8, **QUICK)
     assert "looks at n = 3, each at alpha 0.05/1 = 0.05" in str(failed.value)

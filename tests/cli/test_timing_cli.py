@@ -13,7 +13,7 @@ import sys
 import time
 
 from bench.store import ResultsStore
-from bench.train import timing
+from bench.train import slot, timing
 
 # Two `bench run` processes meet as the tests arrange, whatever the machine's speed: a small
 # model of the test's own that, once its process trains (announced in the slot directory),
@@ -152,6 +152,7 @@ def test_two_bench_runs_started_together_take_turns(tmp_path):
         assert time.monotonic() < deadline and all(p.poll() is None for p in pair), [
             (tmp_path / f"{n}.err").read_text() for n in names
         ]
+        assert len(slot.others_training()) < 2, "both train at once: neither waited its turn"
         time.sleep(0.05)
     time.sleep(0.6)
     (tmp_path / "gate").touch()

@@ -96,8 +96,9 @@ source = {q(PAYLOAD)}
 def reports(tmp_path_factory):
     """The store (a study of the plugin's model and mlp32, a user model with a hostile
     ``--arch-arg``, a failed run), its reports in both formats (the whole store, and the study
-    with ``--suite-file``; their exit statuses in ``codes.json``; the HTML pages embed
-    placeholders of the figures the markdown reports draw: tests/report/rendering.py) and
+    with ``--suite-file``; their exit statuses in ``codes.json``; the whole store's markdown
+    report draws its figures, the others write placeholders of the same figures:
+    tests/report/rendering.py) and
     ``bench results --format markdown``."""
     root = tmp_path_factory.mktemp("hostile")
     results = root / "results"
@@ -120,11 +121,13 @@ def reports(tmp_path_factory):
         where = ["--results", str(results), "--quiet", *imports]
         codes = {}
         for fmt in ("md", "html"):
-            # the markdown reports draw every figure, hostile texts and all; the HTML pages
-            # (the same figures) embed placeholders of them: their markup is what is read
+            # the whole store's markdown report draws every figure, hostile names and class
+            # names and all; the other reports (the same figures, or the study's among them)
+            # write placeholders of them: their markup and text are what is read
             with figures_not_drawn() if fmt == "html" else contextlib.nullcontext():
                 codes[f"report.{fmt}"] = main(["report", *where, "--format", fmt])
-                suite = ["--suite-file", str(study), "--out", str(root / f"study.{fmt}")]
+            suite = ["--suite-file", str(study), "--out", str(root / f"study.{fmt}")]
+            with figures_not_drawn():
                 codes[f"study.{fmt}"] = main(["report", *where, *suite, "--format", fmt])
         (root / "codes.json").write_text(json.dumps(codes))
         out.truncate(0)

@@ -131,7 +131,8 @@ def test_include_contended_shows_their_times_apart_and_marked(store, tmp_path):
     averaged with the clean ones), marked †, with a note; the default report is unchanged."""
     from bench import api
 
-    out = api.report(store, out=tmp_path / "with.md", include_contended=True)
+    with figures_not_drawn(but=("accuracy_vs_time",)):  # the figure with contended times
+        out = api.report(store, out=tmp_path / "with.md", include_contended=True)
     text = out.read_text()
     rows = recap_rows(text)
     header = rows["Model"]
@@ -190,13 +191,14 @@ def test_a_study_whose_every_time_is_contended_plots_them_on_request(tmp_path):
     record_3x3(store, seeds=(0, 1))
     with sqlite3.connect(tmp_path / "archbench.sqlite") as conn:
         conn.execute("UPDATE runs SET timing = 'contended'")
-    with figures_not_drawn():  # its text is read; the next report draws its figures
+    with figures_not_drawn():  # its text is read; the next report draws the time figure
         assert main(["report", "--results", str(tmp_path), "--quiet"]) == 0
     text = (tmp_path / "report.md").read_text()
     part = text.split("### Accuracy vs training time")[1].split("\n\n")[1]
     assert part.startswith("Left out: no setting has a clean training time to plot")
     assert "--include-contended" in part
-    assert main(["report", "--results", str(tmp_path), "--quiet", "--include-contended"]) == 0
+    with figures_not_drawn(but=("accuracy_vs_time",)):  # the figure of contended times
+        assert main(["report", "--results", str(tmp_path), "--quiet", "--include-contended"]) == 0
     text = (tmp_path / "report.md").read_text()
     part = text.split("### Accuracy vs training time")[1].split("\n### ")[0]
     assert "accuracy_vs_time.png" in part and "† contended: trained beside other work" in part

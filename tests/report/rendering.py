@@ -40,8 +40,8 @@ def write_placeholder(path: Path) -> Path:
 @contextlib.contextmanager
 def figures_not_drawn(but: tuple[str, ...] = ()):
     """Within it, a report writes :data:`PLACEHOLDER` for each of its figures (for module
-    fixtures and for one report of a test), but draws those whose file name starts with one
-    of ``but``."""
+    fixtures and for one report of a test), but draws those whose name (as its section names
+    it, before a dataset's prefix) starts with one of ``but``."""
     save = Context.save
 
     def placeholder(self: Context, name: str, draw) -> str:

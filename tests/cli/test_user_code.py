@@ -325,6 +325,17 @@ def test_a_module_reference_on_the_path(tmp_path, monkeypatch, capsys):
     assert "make_net" in capsys.readouterr().out
     assert main(["list", "mypkg.models:make_nett"]) == 2
     assert "closest: make_net" in capsys.readouterr().err
+    # installed since (into a folder already on the path): the run names its distribution
+    info = tmp_path / "mypkg-1.0.dist-info"
+    write(info / "METADATA", "Metadata-Version: 2.1\nName: mypkg\nVersion: 1.0\n")
+    write(info / "RECORD", "mypkg/__init__.py,,\nmypkg/models.py,,\n")
+    results = tmp_path / "results"
+    args = ["--arch", "mypkg.models:make_net", "--dataset", "synthetic", "--results", str(results)]
+    assert main(["run", *args, *QUICK]) == 0
+    with sqlite3.connect(results / "archbench.sqlite") as conn:
+        (config,) = conn.execute("SELECT config_json FROM runs").fetchone()
+    origin = json.loads(json.loads(config)["arch_source"])
+    assert (origin["package"], origin["version"]) == ("mypkg", "1.0")
 
 
 def test_a_plugin_clashing_with_a_built_in_is_refused_naming_both(tmp_path, capsys):

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from tests.helpers import bench_cli, bench_main
+from tests.helpers import bench_main
 from tests.usercode_helpers import (
+    as_a_new_process,
     clean_registries,  # noqa: F401  (fixture)
+    registries_now,
     write,
     write_image_folder,
     write_mynet,
@@ -145,6 +147,7 @@ def test_a_factory_gets_num_classes_and_arch_args(tmp_path):
 
 
 def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
+    new_process = registries_now()  # what a `bench report` started afresh knows
     npz = write_npz(tmp_path / "digits4.npz", classes=4)
     folder = write_image_folder(tmp_path / "shapes")
     results = tmp_path / "results"
@@ -186,10 +189,12 @@ def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
     assert main(["report", "--results", str(results), "--quiet"]) == 0
     report = (results / "report.md").read_text()
     assert f"data {npz} sha256 " in report and f"data {folder} sha256 " in report
-    again = bench_cli("report", "--results", str(results), "--quiet")  # a fresh process
+    with as_a_new_process(new_process):  # the data and code known from the store only
+        again = bench_main("report", "--results", str(results), "--quiet")
     assert again.returncode == 0, again.stderr
     write_npz(npz, classes=4, seed=9)  # the data changed since: its evaluations are not redone
-    changed = bench_cli("report", "--results", str(results), "--quiet")
+    with as_a_new_process(new_process):
+        changed = bench_main("report", "--results", str(results), "--quiet")
     assert changed.returncode == 0, changed.stderr
     report = (results / "report.md").read_text()
     assert "## Checkpoint evaluations not redone" in report

@@ -6,7 +6,9 @@ before anything is trained."""
 from __future__ import annotations
 
 import math
+import shutil
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +21,7 @@ from bench import api, checks
 from bench.config import UsageError
 from bench.store import load
 from bench.sweep.adaptive import OPEN, UNRESOLVED, Settings
-from tests.usercode_helpers import clean_registries  # noqa: F401
+from tests.usercode_helpers import clean_registries, registries_restored  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("clean_registries")
 QUICK = dict(dataset="synthetic", epochs=1, threads=1, device="cpu")
@@ -139,9 +141,28 @@ def test_seeds_that_agree_to_the_image_are_no_certainty_without_the_test_sets_si
 # Checks on real runs -----------------------------------------------------------------------------
 
 
-def test_a_check_trains_the_seeds_its_rule_needs_once_and_says_what_failed(tmp_path):
-    store = tmp_path / "results"
-    check = checks.decide("not worse", IgnoresInput, "slp", results=store, max_seeds=8, **QUICK)
+_DECIDED: dict[str, tuple[checks.Check, Path]] = {}
+
+
+@pytest.fixture
+def first_look(tmp_path_factory, tmp_path) -> tuple[checks.Check, Path, Path]:
+    """The not-worse check of IgnoresInput against slp (QUICK, max_seeds 8), decided once per
+    session on a new store (by the first test that asks: here, or
+    tests/test_pytest_plugin.py): the check, the store it trained into, and a copy of that
+    store for this test."""
+    if "first look" not in _DECIDED:
+        store = tmp_path_factory.mktemp("first-look") / "results"
+        with registries_restored():
+            check = checks.decide(
+                "not worse", IgnoresInput, "slp", results=store, max_seeds=8, **QUICK
+            )
+        _DECIDED["first look"] = check, store
+    check, store = _DECIDED["first look"]
+    return check, store, shutil.copytree(store, tmp_path / "results")
+
+
+def test_a_check_trains_the_seeds_its_rule_needs_once_and_says_what_failed(first_look):
+    check, trained_into, store = first_look
     assert not check.passed and check.verdict == "worse by more than 0.5 pp"
     assert check.n == 3 and len(check.trained) == 6  # the first look: 3 seeds of each
     assert check.ci_high < -0.1 and check.p_value < check.level
@@ -152,7 +173,7 @@ def test_a_check_trains_the_seeds_its_rule_needs_once_and_says_what_failed(tmp_p
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[0:2] == ["IgnoresInput", "slp"] and cells[-1] == "3"
     assert cells[2] == f"{check.diff * 100:+.2f}" and "worse by more than 0.5 pp" in cells
-    assert "looks at n = 3, 5, 8" in rule and str(store) in where
+    assert "looks at n = 3, 5, 8" in rule and str(trained_into) in where
     properties = dict(check.properties())
     assert properties["archbench_passed"] == "false" and properties["archbench_seeds"] == "3"
     assert float(properties["archbench_diff_pp"]) == pytest.approx(check.diff * 100, abs=1e-4)

@@ -5,7 +5,8 @@ reference covers the code, and every code block in it is run.
   option or value that does not exist fails), ``nox -s NAME`` against the noxfile's sessions,
   ``bash``/``python`` scripts and modules for existence. The tutorials' commands run for real,
   in order, in a fresh directory on slices of the real MNIST (``test_the_own_model_tutorial``,
-  ``test_the_recap_tutorial``).
+  ``test_the_recap_tutorial``), in this process, each command and script as a new process
+  would run it (``tests.usercode_helpers.user_shell``).
 - ``python`` blocks run as written (those with a ``title`` are files a tutorial writes; a block
   whose body is ``...`` is a fragment and only compiled), in a directory whose ``results/``
   holds the fixture store made members of ``mlp-vs-cnn``. A block titled with a file of this
@@ -39,6 +40,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli.main import build_parser
+from tests.usercode_helpers import UserShell, user_shell
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -246,7 +248,7 @@ def test_every_python_example_runs(tmp_path, monkeypatch):
 def test_every_toml_block_parses_and_study_files_load(tmp_path):
     """Study files (blocks with ``archs``) are read as ``bench run --suite-file`` reads them
     (every key and value checked, architecture files imported), beside the own-model
-    tutorial's model and plugin, in a child process (reading registers the architectures)."""
+    tutorial's model and plugin (reading registers the architectures: undone after)."""
     for name in ("models.py", "mynets.py"):
         (tmp_path / name).write_text(_own_model_block(name).body)
     studies = []
@@ -256,19 +258,12 @@ def test_every_toml_block_parses_and_study_files_load(tmp_path):
             studies.append(f"study{number}.toml")
     assert len(studies) >= 2
     script = (
-        "import sys, tomllib, mynets\nfrom pathlib import Path\nfrom bench.sweep import suites\n"
-        "for path in map(Path, sys.argv[1:]):\n"
+        "import tomllib, mynets\nfrom pathlib import Path\nfrom bench.sweep import suites\n"
+        f"for path in map(Path, {studies!r}):\n"
         "    suites.from_toml(tomllib.loads(path.read_text()), path, str(path.resolve()))\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script, *studies],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
+    with user_shell(tmp_path) as shell:
+        shell.python(script)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,27 +307,12 @@ def _own_model_block(title: str) -> Block:
     return next(b for b in blocks(DOCS / "tutorials/own-model.md") if b.title == title)
 
 
-def run_bench(args: list[str], cwd: Path, env: dict) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, f"bench {shlex.join(args)}:\n{proc.stderr}"
-    return proc.stdout + proc.stderr  # what a terminal shows (progress goes to stderr)
-
-
-def tutorial_env(mnist_root: Path) -> dict:
-    return {**os.environ, "ARCHBENCH_DATA": str(mnist_root), "PYTHONPATH": str(ROOT)}
-
-
-def play(page: Path, workdir: Path, env: dict) -> int:
-    """Run a tutorial's blocks in order in ``workdir``: titled blocks are files it writes (a
-    titled text block: a file the commands wrote, checked), python blocks run, bash commands
-    run, text blocks are the output of the command before them. Returns the outputs checked."""
+def play(page: Path, shell: UserShell) -> int:
+    """Run a tutorial's blocks in order in the shell's directory: titled blocks are files it
+    writes (a titled text block: a file the commands wrote, checked), python blocks run, bash
+    commands run, text blocks are the output of the command before them. Returns the outputs
+    checked."""
+    workdir = shell.directory
     last_output, last_command, checked = "", None, 0
     for block in blocks(page):
         where = f"{page.name}: {block.title or last_command}"
@@ -346,22 +326,11 @@ def play(page: Path, workdir: Path, env: dict) -> int:
         elif block.title:
             (workdir / block.title).write_text(block.body)
         elif block.lang == "python":
-            script = "import sys; sys.path.insert(0, '.'); exec(sys.stdin.read())"
-            proc = subprocess.run(
-                [sys.executable, "-c", script],
-                input=block.body,
-                cwd=workdir,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=900,
-            )
-            assert proc.returncode == 0, proc.stderr
-            last_output = proc.stdout
+            last_output = shell.python(block.body, f"{page.name}: python block")
         elif block.lang == "bash":
             for command in commands(block.body):
                 last_command = command
-                last_output = run_bench(bench_args(command), workdir, env)
+                last_output = shell.bench(*bench_args(command))
         elif block.lang == "toml":
             tomllib.loads(block.body)
     return checked
@@ -376,7 +345,8 @@ def finished(results: Path) -> list[tuple[str, str]]:
 def test_the_own_model_tutorial(mnist_root, tmp_path):
     """docs/tutorials/own-model.md, every block in order, in an empty directory: the files it
     writes, the commands it runs, the output it shows."""
-    checked = play(DOCS / "tutorials/own-model.md", tmp_path, tutorial_env(mnist_root))
+    with user_shell(tmp_path, ARCHBENCH_DATA=str(mnist_root)) as shell:
+        checked = play(DOCS / "tutorials/own-model.md", shell)
     assert checked >= 6
     results = tmp_path / "results"
     with sqlite3.connect(results / "archbench.sqlite") as conn:
@@ -395,14 +365,14 @@ def test_the_recap_tutorial(mnist_root, tmp_path):
     """docs/tutorials/recap.md: its slice commands run for real; the output it shows of the
     full recap (made on this project's machine) has the lines those commands print."""
     page = DOCS / "tutorials/recap.md"
-    env = tutorial_env(mnist_root)
     found = blocks(page)
     quick = next(b for b in found if b.lang == "bash" and "results-quick" in b.body)
     outputs = {}
-    for command in commands(quick.body):
-        outputs[command[1]] = run_bench(bench_args(command), tmp_path, env)
-    assert (tmp_path / "results-quick" / "report.md").is_file()
-    results = run_bench(["results", "--results", "results-quick"], tmp_path, env)
+    with user_shell(tmp_path, ARCHBENCH_DATA=str(mnist_root)) as shell:
+        for command in commands(quick.body):
+            outputs[command[1]] = shell.bench(*bench_args(command))
+        assert (tmp_path / "results-quick" / "report.md").is_file()
+        results = shell.bench("results", "--results", "results-quick")
     # the slice trains one epoch, which the recipe column names: the page shows the full recap
     outputs["results"] = results.replace("adam-bs64-e5 (epochs=1)", "adam-bs64-e5")
     shown = 0

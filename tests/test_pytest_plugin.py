@@ -18,7 +18,7 @@ import pytest
 
 from bench.pytest_plugin import Archbench
 from bench.store import load
-from tests.test_checks import QUICK, IgnoresInput
+from tests.test_checks import QUICK, IgnoresInput, first_look  # noqa: F401  (fixture)
 from tests.usercode_helpers import clean_registries  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,12 +181,27 @@ def test_a_second_session_with_the_same_results_trains_nothing(two_sessions):
             )
 
 
-def test_the_options_and_a_bad_max_seeds(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    helped = pytest_session("--help", env=env, basetemp=tmp_path / "h")
+def pytest_in_process(*args: str) -> subprocess.CompletedProcess:
+    """A pytest session in this process (``pytest.main``), with the plugin loaded by name as
+    :func:`pytest_session` loads it, answered as a subprocess would be: its exit status and
+    what it printed. Only for sessions that end before collecting (``--help``, a usage error):
+    they import no test module and train nothing."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    command = ["-p", "bench.pytest_plugin", "-p", "no:cacheprovider", "--capture=no", *args]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = pytest.main(command)
+    return subprocess.CompletedProcess(command, int(code), out.getvalue(), err.getvalue())
+
+
+def test_the_options_and_a_bad_max_seeds(tmp_path, monkeypatch):
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    helped = pytest_in_process("--help", "--basetemp", str(tmp_path / "h"))
     assert "--archbench-results=DIR" in helped.stdout and "--archbench-max-seeds=N" in helped.stdout
-    refused = pytest_session(
-        str(EXAMPLE), "--archbench-max-seeds", "1", env=env, basetemp=tmp_path / "b"
+    refused = pytest_in_process(
+        "--basetemp", str(tmp_path / "b"), str(EXAMPLE), "--archbench-max-seeds", "1"
     )
     assert refused.returncode == 4
     assert "--archbench-max-seeds must be >= 2 (one seed says nothing about noise), got 1" in (
@@ -195,9 +210,12 @@ def test_the_options_and_a_bad_max_seeds(tmp_path):
 
 
 @pytest.mark.usefixtures("clean_registries")
-def test_the_fixture_caps_the_seeds_records_properties_and_fails_bad_input_in_one_line(tmp_path):
+def test_the_fixture_caps_the_seeds_records_properties_and_fails_bad_input_in_one_line(
+    first_look,  # noqa: F811  (the fixture imported above)
+):
+    *_, store = first_look  # IgnoresInput and slp, 3 seeds each
     properties: list = []
-    fixture = Archbench(tmp_path / "store", max_seeds_cap=3, properties=properties)
+    fixture = Archbench(store, max_seeds_cap=3, properties=properties)
     with pytest.raises(AssertionError) as failed:
         fixture.assert_not_worse(IgnoresInput, "slp", max_seeds=8, **QUICK)
     assert "looks at n = 3, each at alpha 0.05/1 = 0.05" in str(failed.value)

@@ -4,8 +4,12 @@ and a fixture that leaves the registries as it found them."""
 from __future__ import annotations
 
 import contextlib
+import importlib
+import io
 import sys
 import textwrap
+import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +19,8 @@ from architectures import registry
 from bench.config import usercode
 from bench.data import datasets, userdata
 from bench.sweep import suites
+from bench.train import modelinfo
+from tests.helpers import bench_main
 
 MYNET = '''
 from torch import nn
@@ -130,9 +136,10 @@ def as_a_new_process(before: tuple):
     """Inside, this process knows of user code and data what it knew at ``before`` (taken with
     :func:`registries_now` when the test began: a new ``bench`` process knows nothing the test
     registered since): what was registered since is forgotten, no module of a user file
-    (``FILE.py:NAME``) is in ``sys.modules`` and the data cache is empty; all as it was again
-    after it. A command run inside (in this process: no child's seconds of imports) has to
-    find the user's code and data from what the store holds, as a new process has to."""
+    (``FILE.py:NAME``) is in ``sys.modules``, no dataset or model summary is cached; all as it
+    was again after it. A command run inside (in this process: no child's seconds of imports)
+    has to find the user's code and data from what the store holds, as a new process has to
+    (:meth:`UserShell.fresh` does the same for the commands run in a user's directory)."""
     now = registries_now()
     imported = {
         name: module
@@ -142,6 +149,7 @@ def as_a_new_process(before: tuple):
     put_back(before)
     for name in imported:
         del sys.modules[name]
+    modelinfo._facts.cache_clear()
     try:
         yield
     finally:
@@ -158,3 +166,97 @@ def snapshot(directory: Path) -> dict[str, bytes]:
         for p in sorted(directory.rglob("*"))
         if p.is_file()
     }
+
+
+class UserShell:
+    """A user's directory, in this process: ``bench`` commands (:meth:`bench`) and Python
+    scripts (:meth:`python`) run there as a terminal runs them, each as a fresh process would
+    (:meth:`fresh`), without a child process's seconds of imports. Made by
+    :func:`user_shell`."""
+
+    def __init__(self, directory: Path, patch: pytest.MonkeyPatch):
+        self.directory = directory
+        self._patch = patch
+
+    def bench(self, *args: str) -> str:
+        """``bench ARGS``, which must succeed: what a terminal shows (stdout, then stderr,
+        where the progress goes)."""
+        with self.fresh():
+            done = bench_main(*args)
+        assert done.returncode == 0, (
+            f"bench {' '.join(args)}: exit {done.returncode}\n{done.stderr}"
+        )
+        return done.stdout + done.stderr
+
+    def python(self, source: str, filename: str = "<string>") -> str:
+        """``source`` run as ``python -c`` runs it here: in a module ``__main__`` of its own,
+        ``sys.exit(0)`` allowed. What it printed (stdout, then stderr); an exception it raises
+        fails the test with its traceback."""
+        main = types.ModuleType("__main__")
+        out, err = io.StringIO(), io.StringIO()
+        code = compile(source, filename, "exec")
+        with self.fresh(), pytest.MonkeyPatch.context() as patch:
+            patch.setitem(sys.modules, "__main__", main)
+            patch.setattr(sys, "argv", ["-c"])
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    exec(code, main.__dict__)
+                except SystemExit as exc:
+                    assert exc.code in (None, 0), f"{filename} exited: {exc.code}\n{err.getvalue()}"
+        return out.getvalue() + err.getvalue()
+
+    @contextlib.contextmanager
+    def fresh(self) -> Iterator[None]:
+        """Inside, nothing user code did before is seen, as in a new process: the registries
+        as the test session has them (user architectures, datasets, suites and plugins gone,
+        and the datasets and model summaries loaded before), this directory's files imported
+        afresh (a module of the same name that another test left in ``sys.modules`` set aside
+        meanwhile); after it, what it registered and imported is gone again."""
+        for path in self.directory.iterdir():
+            name = path.stem if path.suffix == ".py" else path.name
+            loaded = sys.modules.get(name)
+            if loaded is not None and not _under(loaded, self.directory):
+                self._patch.delitem(sys.modules, name)
+        importlib.invalidate_caches()  # files written since the last import are found
+        modelinfo._facts.cache_clear()
+        with registries_restored(), _user_modules_dropped(self.directory):
+            yield
+
+
+@contextlib.contextmanager
+def user_shell(directory: Path, **environ: str) -> Iterator[UserShell]:
+    """This process as a user's terminal in ``directory`` (the working directory, first on
+    ``sys.path`` as ``python -m``/``-c`` put it, ``environ`` in the environment), and
+    afterwards as it was: the registries restored (:func:`registries_restored`), every module
+    imported from ``directory`` (and every file archbench imported by path) dropped from
+    ``sys.modules``, so that a later test writing another ``models.py`` imports its own."""
+    with registries_restored(), pytest.MonkeyPatch.context() as patch:
+        patch.chdir(directory)
+        patch.syspath_prepend(str(directory))
+        for key, value in environ.items():
+            patch.setenv(key, value)
+        try:
+            with _user_modules_dropped(directory):
+                yield UserShell(directory, patch)
+        finally:
+            sys.path_importer_cache.pop(str(directory), None)
+
+
+@contextlib.contextmanager
+def _user_modules_dropped(directory: Path) -> Iterator[None]:
+    """Modules imported inside from ``directory``, or by archbench from a file path, are
+    gone from ``sys.modules`` after it."""
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        for name in set(sys.modules) - before:
+            module = sys.modules[name]
+            if name.startswith(usercode.FILE_MODULE_PREFIX) or _under(module, directory):
+                del sys.modules[name]
+
+
+def _under(module: types.ModuleType, directory: Path) -> bool:
+    """Whether ``module`` was imported from a file in ``directory``."""
+    file = getattr(module, "__file__", None)
+    return bool(file) and Path(file).resolve().is_relative_to(directory.resolve())

@@ -11,7 +11,8 @@ that cannot be told apart from it (:mod:`.selection`), how much each axis of a g
 accuracy (:mod:`.pareto`). The stopping rule of ``--seeds auto`` (:mod:`bench.sweep.adaptive`),
 the report and ``bench plan`` use the same functions; ``tests/stats/`` calibrates them.
 
-Imports: nothing from ``bench`` (numpy and scipy only).
+Imports: nothing from ``bench`` (numpy and scipy only; scipy inside the functions that use it,
+so that importing the package, as every ``bench`` command does, does not pay scipy's import).
 Face: every public name of its modules, e.g. ``from bench import stats``;
 ``stats.summarize(values)``, ``stats.difference(a, b, resolution)``, ``stats.holm(p_values)``.
 """

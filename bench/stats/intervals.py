@@ -37,7 +37,6 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import stats as sps
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
@@ -119,6 +118,8 @@ def t_interval(mean, se, df: float, confidence: float = CONFIDENCE):
     """``mean ± t((1 + confidence) / 2, df) * se``; nan bounds when ``df`` is not positive or
     ``se`` is nan or 0 (no spread: no interval). The t interval of the mean of values is
     ``t_interval(*paired(values))``; arrays give arrays."""
+    from scipy import stats as sps
+
     if not df > 0:
         return (np.nan, np.nan) if np.ndim(se) == 0 else _nan_where(True, se, se)
     half = float(sps.t.ppf(0.5 + confidence / 2, df)) * np.asarray(se)
@@ -134,6 +135,8 @@ def accuracy_interval(values, resolution: float | None = None, confidence: float
     with a variance that shrinks towards 0 and 1 as a proportion's does (a quasi-binomial score,
     or Wilson-type, interval; ``m`` is the mean kept half a grid step inside (0, 1)). Near the
     middle it equals the t interval; nan below two values or without spread."""
+    from scipy import stats as sps
+
     mean, se, df = paired(values, resolution, terms=1)
     if not df > 0:
         return t_interval(mean, se, df)
@@ -165,6 +168,8 @@ def binomial_interval(successes, n: int, ties=0, confidence: float = CONFIDENCE)
     ``ties`` trials that count one half: the lower bound is taken from ``successes``, the upper
     from ``successes + ties``, so the interval covers P(success) + P(tie) / 2 with at least
     ``confidence``. nan for ``n == 0``; arrays of counts give arrays."""
+    from scipy import stats as sps
+
     if n <= 0:
         return math.nan, math.nan
     tail = (1 - confidence) / 2
@@ -180,6 +185,8 @@ def std_interval(values, resolution: float | None = None, confidence: float = CO
     """Chi-square interval of the standard deviation of normal values (n - 1 degrees of
     freedom; ``s`` floored by the grid): a variance from 5 seeds is uncertain by a factor of
     about 20 (0.36x to 8.3x). nan below two values or without spread."""
+    from scipy import stats as sps
+
     _, se, df = paired(values, resolution, terms=1)
     if not df > 0:
         return t_interval(0.0, se, df)
@@ -207,6 +214,8 @@ def variance_ratio(a, b, resolution: float | None = None):
 
 def variance_ratio_interval(a, b, resolution: float | None = None, confidence=CONFIDENCE):
     """F interval of ``var(a) / var(b)`` for two independent normal samples."""
+    from scipy import stats as sps
+
     ratio, df_a, df_b = variance_ratio(a, b, resolution)
     if not (df_a > 0 and df_b > 0):
         return math.nan, math.nan

@@ -36,7 +36,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats as sps
 
 from bench.stats.intervals import finite, floored_std, on_grid, paired, rounding_std
 
@@ -47,6 +46,8 @@ OPEN, BETTER, EQUIVALENT = 0, 1, 2  # verdict codes of decide()
 def t_p_value(differences, resolution: float | None = None):
     """Two-sided paired t-test of mean difference 0 (nan below two pairs, or with no spread
     and no grid: no claim; a mean of exactly 0 gives 1)."""
+    from scipy import stats as sps
+
     mean, se, df = paired(differences, resolution)
     if not df > 0:
         return se  # nan, shaped like the result
@@ -60,6 +61,8 @@ def tost_p_value(differences, margin: float, resolution: float | None = None):
     """Two one-sided t-tests of ``-margin < mean difference < margin``: the larger one-sided
     p-value (small: equivalent within the margin); nan below two pairs, or with no spread and
     no grid."""
+    from scipy import stats as sps
+
     mean, se, df = paired(differences, resolution)
     if not df > 0:
         return se
@@ -91,6 +94,8 @@ def welch(
 def welch_p_value(a: Sequence[float], b: Sequence[float], resolution: float | None = None) -> float:
     """Two-sided Welch's t-test of equal means (nan below two values on a side, or with no
     spread and no grid; equal means give 1)."""
+    from scipy import stats as sps
+
     diff, se, df = welch(a, b, resolution)
     if math.isnan(se):
         return math.nan
@@ -113,6 +118,8 @@ def _exact_signed_rank_counts(n: int) -> np.ndarray:
 def wilcoxon_p_value(differences: Sequence[float], resolution: float | None = None) -> float:
     """Two-sided Wilcoxon signed-rank test of ``differences`` on the grid (zeros dropped, ties
     decided in whole grid steps); nan when no difference is left."""
+    from scipy import stats as sps
+
     d = finite(differences)
     if resolution is not None:
         d = np.round(d / resolution)  # whole grid steps: equal on the grid is equal here

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -11,14 +9,6 @@ from bench.cli import main
 from bench.data import sources as data_sources
 from tests.architectures.test_registry import QUOTED_PARAMS
 from tests.helpers import bench_main
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    """Run ``bench`` in a subprocess, as a user would."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", *args], capture_output=True, text=True, timeout=300
-    )
-    return proc.returncode, proc.stdout, proc.stderr
 
 
 def test_list_csv_has_every_arch_with_exact_counts(capsys):
@@ -38,8 +28,10 @@ def test_list_markdown_and_pattern(capsys):
 
 
 def test_unknown_architecture_exits_2_with_one_line_naming_close_matches():
-    """The ``bench`` process itself: its exit status, and no traceback."""
-    code, out, err = run_cli("list", "mlp3")
+    """Its exit status (the ``bench`` process exits with what main returns:
+    bench/__main__.py), one line, and no traceback."""
+    done = bench_main("list", "mlp3")
+    code, out, err = done.returncode, done.stdout, done.stderr
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1
     assert "mlp32" in err and "Traceback" not in err

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.train import slot
+
 
 def children(pid: int) -> list[int]:
     try:
@@ -73,7 +75,11 @@ def test_a_worker_stops_when_its_driver_is_killed(tmp_path):
             worker = found[0] if found else None
             time.sleep(0.2)
         assert worker is not None, "the worker process did not start"
-        time.sleep(3)  # it is training now (the run would take minutes)
+        # it is training now (the run would take minutes): announced in the slot directory
+        announced = slot.slot_dir() / "training" / f"{worker}.json"
+        while not announced.exists() and time.monotonic() < deadline and alive(worker):
+            time.sleep(0.05)
+        assert announced.exists(), "the worker did not start training"
         assert alive(worker)
         driver.send_signal(signal.SIGKILL)
         driver.wait(timeout=30)

@@ -6,6 +6,7 @@ half: on a machine busy with other work, the run alone is (rightly) contended to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -134,24 +135,38 @@ def test_cpu_util_far_below_clean_runs_of_the_config_is_contended():
 
 def test_the_slot_makes_a_second_process_wait_while_a_run_trains():
     """A run waits for the slot another process holds and says so; the wait is recorded,
-    and is not part of the run's times."""
+    and is not part of the run's times. The other process lets go 0.6 s after the run said it
+    waits (a line on its stdin)."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time; from bench.train import slot\n"
-            "with slot.training(1):\n    print('held', flush=True); time.sleep(2)\n",
+            "import sys; from bench.train import slot\n"
+            "with slot.training(1):\n    print('held', flush=True); sys.stdin.readline()\n",
         ],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+
+    def let_go() -> None:
+        with contextlib.suppress(ValueError, OSError):  # (closed already: the test failed)
+            holder.stdin.write("go\n")
+            holder.stdin.flush()
+
+    said: list = []
+
+    def heard(event) -> None:
+        said.append(event)
+        threading.Timer(0.6, let_go).start()
+
     try:
         assert holder.stdout.readline().strip() == "held"
-        said: list = []
         t0 = time.perf_counter()
-        with slot.training(1, said.append) as waited:
+        with slot.training(1, heard) as waited:
             elapsed = time.perf_counter() - t0
     finally:
+        holder.stdin.close()  # it lets go at the latest now (end of its input)
         holder.wait(timeout=30)
     assert waited > 0.5 and elapsed >= waited
     assert [event.text for event in said] == [

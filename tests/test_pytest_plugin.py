@@ -19,7 +19,7 @@ import pytest
 from bench.pytest_plugin import Archbench
 from bench.store import load
 from tests.test_checks import QUICK, IgnoresInput, first_look  # noqa: F401  (fixture)
-from tests.usercode_helpers import clean_registries  # noqa: F401
+from tests.usercode_helpers import clean_registries, registries_restored  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "examples" / "test_accuracy.py"
@@ -65,11 +65,38 @@ def junit(path: Path) -> list[dict]:
     return cases
 
 
+def pytest_in_process(*args: str) -> subprocess.CompletedProcess:
+    """A pytest session in this process (``pytest.main``), with the plugin loaded by name as
+    :func:`pytest_session` loads it, answered as a subprocess would be: its exit status and
+    what it printed. What the session leaves behind is undone: the architectures it
+    registered (the example's ``IgnoresInput``), the example module it imported and the
+    folder its import put on ``sys.path``."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    command = ["-p", "bench.pytest_plugin", "-p", "no:cacheprovider", "--capture=no", *args]
+    path, modules = list(sys.path), set(sys.modules)
+    try:
+        with (
+            registries_restored(),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            code = pytest.main(command)
+    finally:
+        sys.path[:] = path
+        if "test_accuracy" not in modules:
+            sys.modules.pop("test_accuracy", None)
+    return subprocess.CompletedProcess(command, int(code), out.getvalue(), err.getvalue())
+
+
 @pytest.fixture(scope="module")
 def two_sessions(tmp_path_factory, mnist_root, slot_root):
     """The docs' example twice on one store: first under xdist, each test on both workers
     (--dist each: every run is wanted by two processes at once) with --runxfail so that the
-    broken model's check fails for real; then plainly, as a user runs it."""
+    broken model's check fails for real; then plainly, as a user runs it (a session of its
+    own, in this process: it trains nothing)."""
     tmp = tmp_path_factory.mktemp("plugin")
     env = {**os.environ, "ARCHBENCH_DATA": str(mnist_root), "ARCHBENCH_SLOT_DIR": str(slot_root)}
     env.pop("ARCHBENCH_SLOT", None)
@@ -88,8 +115,8 @@ def two_sessions(tmp_path_factory, mnist_root, slot_root):
         basetemp=tmp / "t1",
     )
     runs_after_first = load(store).runs
-    second = pytest_session(
-        *common, "--junitxml", str(tmp / "second.xml"), env=env, basetemp=tmp / "t2"
+    second = pytest_in_process(
+        *common, "--junitxml", str(tmp / "second.xml"), "--basetemp", str(tmp / "t2")
     )
     return tmp, store, first, runs_after_first, second
 
@@ -179,21 +206,6 @@ def test_a_second_session_with_the_same_results_trains_nothing(two_sessions):
             assert (
                 case["properties"]["archbench_diff_pp"] == first[case["name"]]["archbench_diff_pp"]
             )
-
-
-def pytest_in_process(*args: str) -> subprocess.CompletedProcess:
-    """A pytest session in this process (``pytest.main``), with the plugin loaded by name as
-    :func:`pytest_session` loads it, answered as a subprocess would be: its exit status and
-    what it printed. Only for sessions that end before collecting (``--help``, a usage error):
-    they import no test module and train nothing."""
-    import contextlib
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-    command = ["-p", "bench.pytest_plugin", "-p", "no:cacheprovider", "--capture=no", *args]
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = pytest.main(command)
-    return subprocess.CompletedProcess(command, int(code), out.getvalue(), err.getvalue())
 
 
 def test_the_options_and_a_bad_max_seeds(tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from bench.cli import main
+from tests.report.rendering import undrawn_figures  # noqa: F401  (fixture)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -39,6 +40,7 @@ def test_html_holds_every_table_and_every_figure_embedded(results):
     assert "<h2>Study: how accuracy depends on" in page and "<details>" in page
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # what is read: the folder's files
 def test_html_format_leaves_no_figures_folder_of_its_own(results, tmp_path):
     out = tmp_path / "page.html"
     args = ["report", "--results", str(results), "--quiet", "--format", "html", "--out", str(out)]

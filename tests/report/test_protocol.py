@@ -11,6 +11,7 @@ from bench.report.sections.protocol import stored_check
 from bench.report.sections.recap import recap_markdown
 from bench.store import ResultsStore, load
 from bench.sweep import suites, sweep
+from tests.report.rendering import figures_not_drawn, undrawn_figures  # noqa: F401
 
 
 def run_suite(directory, data_root, name, archs, seeds, **options):
@@ -27,11 +28,12 @@ def run_suite(directory, data_root, name, archs, seeds, **options):
 @pytest.fixture(scope="module")
 def recap_report(mnist_root, tmp_path_factory):
     """mlp-vs-cnn's mlp32, seeds 0-2, as planned by default (full MNIST, 1 epoch), and the
-    suite's report."""
+    suite's report (its text is read: figures not drawn, tests/report/rendering.py)."""
     directory = tmp_path_factory.mktemp("recap") / "results"
     run_suite(directory, mnist_root, "mlp-vs-cnn", {"mlp32"}, [0, 1, 2], overrides={"epochs": 1})
     common = ["--results", str(directory), "--data-root", str(mnist_root), "--quiet"]
-    assert main(["report", "--suite", "mlp-vs-cnn", *common]) == 0
+    with figures_not_drawn():
+        assert main(["report", "--suite", "mlp-vs-cnn", *common]) == 0
     return directory
 
 
@@ -81,6 +83,7 @@ def test_runs_that_follow_the_protocol_are_counted_as_such(recap_report):
     assert "3 ran on 50,000 images with 10,000 for validation" in stored_check(suite, held)
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # the report's text is read
 def test_the_notebooks_report_says_why_it_keeps_a_validation_set(mnist_root, tmp_path):
     directory = tmp_path / "results"
     slice_ = {"limit_train": 1200, "limit_test": 300, "overrides": {"epochs": 1}}

@@ -21,6 +21,7 @@ from bench.report.numbers import pairwise
 from bench.report.sections.one_more_run import one_more_run_table
 from bench.report.sections.pairwise import pairwise_markdown
 from bench.store import RunFilter, load
+from tests.report.rendering import figures_not_drawn
 from tests.usercode_helpers import registries_restored, write_npz
 
 QUICK = ["--epochs", "1", "--threads", "1", "--quiet", "--limit-train", "300"]
@@ -29,12 +30,13 @@ QUICK = ["--epochs", "1", "--threads", "1", "--quiet", "--limit-train", "300"]
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """Runs on synthetic (mlp32, tinycnn; seeds 0-1; mlp32 also at lr 0.01), on digits (digits_slp,
-    digits_mlp; seeds 0-1) and on a user's blobs.npz (mlp32, seed 0), and the store's report."""
+    digits_mlp; seeds 0-1) and on a user's blobs.npz (mlp32, seed 0), and the store's report
+    (its figures named, linked and written as placeholders: tests/report/rendering.py)."""
     root = tmp_path_factory.mktemp("questions")
     results = root / "results"
     blobs = write_npz(root / "blobs.npz")
     common = ["--results", str(results), *QUICK]
-    with registries_restored():
+    with registries_restored(), figures_not_drawn():
         runs = [
             ["--arch", "mlp32", "tinycnn", "--dataset", "synthetic", "--seeds", "0-1"],
             ["--arch", "mlp32", "--dataset", "synthetic", "--seeds", "0-1", "--lr", "0.01"],
@@ -99,7 +101,7 @@ def test_each_dataset_has_its_own_section_and_nothing_is_pooled(store):
 
 def test_a_single_dataset_reads_as_before_and_says_which(store, tmp_path):
     out = tmp_path / "digits.md"
-    with registries_restored():
+    with registries_restored(), figures_not_drawn():
         code = main(
             ["report", "--results", str(store), "--out", str(out), "--quiet", "--dataset", "digits"]
         )
@@ -117,7 +119,7 @@ def test_a_single_dataset_reads_as_before_and_says_which(store, tmp_path):
 
 def test_the_html_report_has_the_same_parts(store, tmp_path):
     out = tmp_path / "report.html"
-    with registries_restored():
+    with registries_restored(), figures_not_drawn():
         options = ["--format", "html", "--out", str(out), "--dataset", "synthetic,blobs.npz"]
         code = main(["report", "--results", str(store), "--quiet", *options])
     assert code == 0

@@ -15,6 +15,7 @@ from bench.data import idx
 from bench.store import ResultsStore
 from bench.train import runner
 from tests.helpers import quick_config
+from tests.report.rendering import undrawn_figures  # noqa: F401  (fixture)
 from tests.store.test_store_compat import FIXTURE
 
 
@@ -62,6 +63,7 @@ def test_a_fifo_a_directory_or_a_symlink_to_a_fifo_is_refused_before_any_work(
     assert figures_folders(tmp_path) == []  # nothing drawn, no figures folder left behind
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # the figures' files, their count and modes
 def test_a_symlink_to_a_regular_file_is_written_through_and_new_files_follow_the_umask(
     store, tmp_path, capsys, umask_002
 ):

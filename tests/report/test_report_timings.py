@@ -11,6 +11,7 @@ import pytest
 from bench.cli import main
 from bench.report import recap
 from bench.store import ResultsStore
+from tests.report.rendering import figures_not_drawn, undrawn_figures  # noqa: F401
 
 CLEAN_TIMES = {0: 1.0, 1: 2.0, 2: 3.0}  # mlp32 seeds 0-2; seeds 3-4 contended
 
@@ -64,6 +65,7 @@ def test_time_statistics_use_only_the_clean_runs(store):
     assert tiny.time_train_s_mean != tiny.time_train_s_mean  # nan: no clean time
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # the recap's text is read
 def test_report_marks_contended_times_with_a_footnote_and_counts(store):
     assert main(["report", "--results", str(store), "--quiet"]) == 0
     text = (store / "report.md").read_text()
@@ -129,7 +131,8 @@ def test_include_contended_shows_their_times_apart_and_marked(store, tmp_path):
     averaged with the clean ones), marked †, with a note; the default report is unchanged."""
     from bench import api
 
-    out = api.report(store, out=tmp_path / "with.md", include_contended=True)
+    with figures_not_drawn(but=("accuracy_vs_time",)):  # the figure with contended times
+        out = api.report(store, out=tmp_path / "with.md", include_contended=True)
     text = out.read_text()
     rows = recap_rows(text)
     header = rows["Model"]
@@ -145,7 +148,8 @@ def test_include_contended_shows_their_times_apart_and_marked(store, tmp_path):
     front = next(line for line in section.splitlines() if "vs training time:" in line)
     assert "of accuracy vs contended training time † (a front of its own" in front
     assert "† contended: trained beside other work" in text.split("### Accuracy vs cost")[1]
-    assert main(["report", "--results", str(store), "--quiet"]) == 0
+    with figures_not_drawn():  # the figures are those above, less the contended marks
+        assert main(["report", "--results", str(store), "--quiet"]) == 0
     default = (store / "report.md").read_text()
     assert "Training time, contended" not in default and "†" not in default
     assert "`bench report --include-contended` shows their times, marked" in default
@@ -187,12 +191,14 @@ def test_a_study_whose_every_time_is_contended_plots_them_on_request(tmp_path):
     record_3x3(store, seeds=(0, 1))
     with sqlite3.connect(tmp_path / "archbench.sqlite") as conn:
         conn.execute("UPDATE runs SET timing = 'contended'")
-    assert main(["report", "--results", str(tmp_path), "--quiet"]) == 0
+    with figures_not_drawn():  # its text is read; the next report draws the time figure
+        assert main(["report", "--results", str(tmp_path), "--quiet"]) == 0
     text = (tmp_path / "report.md").read_text()
     part = text.split("### Accuracy vs training time")[1].split("\n\n")[1]
     assert part.startswith("Left out: no setting has a clean training time to plot")
     assert "--include-contended" in part
-    assert main(["report", "--results", str(tmp_path), "--quiet", "--include-contended"]) == 0
+    with figures_not_drawn(but=("accuracy_vs_time",)):  # the figure of contended times
+        assert main(["report", "--results", str(tmp_path), "--quiet", "--include-contended"]) == 0
     text = (tmp_path / "report.md").read_text()
     part = text.split("### Accuracy vs training time")[1].split("\n### ")[0]
     assert "accuracy_vs_time.png" in part and "† contended: trained beside other work" in part

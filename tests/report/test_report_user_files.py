@@ -17,6 +17,7 @@ from bench.cli import main
 from bench.config import usercode
 from bench.data import datasets, userdata
 from bench.sweep import suites
+from tests.report.rendering import undrawn_figures  # noqa: F401  (fixture)
 from tests.usercode_helpers import (
     clean_registries,  # noqa: F401  (fixture)
     write,
@@ -24,7 +25,8 @@ from tests.usercode_helpers import (
     write_npz,
 )
 
-pytestmark = pytest.mark.usefixtures("clean_registries")
+# the reports are read for their text and figure links (tests/report/rendering.py)
+pytestmark = pytest.mark.usefixtures("clean_registries", "undrawn_figures")
 QUICK = ["--epochs", "1", "--threads", "1", "--quiet"]
 NOT_REDONE = "## Checkpoint evaluations not redone"
 

@@ -16,6 +16,7 @@ from bench.report import compare, seeds
 from bench.report.numbers import pairwise
 from bench.store import ResultsStore
 from tests.helpers import auto_store, bench_main, quick_config
+from tests.report.rendering import undrawn_figures  # noqa: F401  (fixture)
 
 
 @pytest.fixture
@@ -36,6 +37,7 @@ def rows_of(block: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[:1] + lines[2:]]
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # the report's tables are read
 def test_references_inside_and_outside_the_prediction_interval(store, tmp_path):
     runs = ResultsStore(store).runs()
     plain = runs[(runs.arch == "slp")]
@@ -90,6 +92,7 @@ def test_a_bad_references_file_is_one_line_exit_2_and_writes_nothing(
     assert not out.exists()
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # the report's tables are read
 def test_one_more_run_and_noise_sections(store, tmp_path):
     out = tmp_path / "report.md"
     assert main(["report", "--results", str(store), "--out", str(out), "--quiet"]) == 0

@@ -33,13 +33,14 @@ def numbers(result: runner.RunResult) -> list[list[float]]:
     [
         ("mlp32", "synthetic", "unit", {}),
         ("digits_mlp", "digits", "zscore", {}),
-        ("strongcnn", "mnist", "standard", {"limit_train": 600, "limit_test": 200}),
+        ("strongcnn", "mnist", "standard", {"limit_train": 300, "limit_test": 100}),
     ],
 )
 def test_reference_loop_and_fast_path_give_identical_numbers(
     mnist_root, arch, dataset, normalize, limits
 ):
     # strongcnn brings dropout; MNIST goes through torchvision's MNIST + ToTensor + Normalize
+    # (a slice: 6 batches an epoch, 2 epochs, with dropout, as many as equality needs)
     config = quick_config(arch, dataset=dataset, normalize=normalize, batch_size=50, **limits)
     fast = runner.execute(config, mnist_root)
     reference = runner.execute(dataclasses.replace(config, loader="reference"), mnist_root)
@@ -81,7 +82,7 @@ def test_seed_parallel_matches_sequential_runs_per_seed():
 def test_seed_parallel_dropout_draws_each_seeds_own_masks():
     # strongcnn has dropout: each seed must draw its sequential run's masks (so the first
     # steps agree to float rounding), whichever seeds share its group
-    short = {"lr": 1e-3, "epochs": 1, "limit_train": 256, "channels_last": True}
+    short = {"lr": 1e-3, "epochs": 1, "limit_train": 128, "channels_last": True}  # 2 batches
     configs = [quick_config("strongcnn", seed=s, **short) for s in range(3)]
     sequential = [runner.execute(c) for c in configs[:2]]
     grouped = [dataclasses.replace(c, seed_parallel=True) for c in configs]
@@ -170,7 +171,12 @@ def test_cli_seed_parallel_on_and_off_give_the_same_accuracies(tmp_path, capsys)
     assert tables["on"].status.tolist() == ["ok"] * 4
 
 
-def test_bench_speed_prints_both_accuracies(capsys):
+def test_bench_speed_prints_both_accuracies(capsys, monkeypatch):
+    from bench.train import timing
+
+    # judged as on an idle machine: what is printed is the point, not contention (a busy
+    # machine's refusal has its own test below); beside other work every round was refused
+    monkeypatch.setattr(timing, "runnable_others", lambda: 0)
     threads = 1 if torch.get_num_threads() != 1 else 2  # for its runs and matmul rate only
     options = ["--parallel-seeds", "2", "--format", "csv", "--threads", str(threads)]
     code = main(["speed", "--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1", *options])

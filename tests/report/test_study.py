@@ -15,6 +15,10 @@ from bench.report.numbers import recap
 from bench.report.study import best_set, recover_grid
 from bench.store import ResultsStore
 from bench.train.runner import RunResult, now
+from tests.report.rendering import undrawn_figures  # noqa: F401  (fixture)
+
+# the reports are read for their text and figure names (tests/report/rendering.py)
+pytestmark = pytest.mark.usefixtures("undrawn_figures")
 
 
 def config(lr: float, batch_size: int, seed: int, **kw) -> RunConfig:

@@ -11,6 +11,7 @@ import pytest
 
 from bench.cli import main
 from tests.helpers import bench_main
+from tests.report.rendering import figures_not_drawn, undrawn_figures  # noqa: F401
 from tests.usercode_helpers import (
     as_a_new_process,
     clean_registries,  # noqa: F401  (fixture)
@@ -42,6 +43,8 @@ def run_ids(results: Path) -> dict[str, str]:
         return dict(conn.execute("SELECT run_id, arch FROM runs").fetchall())
 
 
+# its reports are read for their text (figures not drawn: tests/report/rendering.py)
+@pytest.mark.usefixtures("undrawn_figures")
 def test_my_net_beside_cnn_then_an_edit_makes_a_second_variant(tmp_path):
     user = tmp_path / "project"
     models = write_mynet(user, width=16)
@@ -189,11 +192,12 @@ def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
     assert main(["report", "--results", str(results), "--quiet"]) == 0
     report = (results / "report.md").read_text()
     assert f"data {npz} sha256 " in report and f"data {folder} sha256 " in report
-    with as_a_new_process(new_process):  # the data and code known from the store only
+    # the data and code known from the store only; the text read (figures not drawn)
+    with as_a_new_process(new_process), figures_not_drawn():
         again = bench_main("report", "--results", str(results), "--quiet")
     assert again.returncode == 0, again.stderr
     write_npz(npz, classes=4, seed=9)  # the data changed since: its evaluations are not redone
-    with as_a_new_process(new_process):
+    with as_a_new_process(new_process), figures_not_drawn():
         changed = bench_main("report", "--results", str(results), "--quiet")
     assert changed.returncode == 0, changed.stderr
     report = (results / "report.md").read_text()

@@ -164,13 +164,13 @@ def grid_store(grid_results, tmp_path_factory) -> Path:
     return copy_store(grid_results, tmp_path_factory.mktemp("grid") / "results")
 
 
-MNIST_SLICE = ["--epochs", "1", "--limit-train", "1200", "--limit-test", "300", "--device", "cpu"]
+MNIST_SLICE = ["--epochs", "1", "--limit-train", "600", "--limit-test", "300", "--device", "cpu"]
 
 
 @pytest.fixture(scope="session")
 def mnist_suite_results(tmp_path_factory, mnist_root, slot_root) -> Path:
     """Read it through ``mnist_suite_store``. The mlp-vs-cnn suite (mlp32, tinycnn, cnn,
-    strongcnn), seeds 0-2, on a slice of the real MNIST (``MNIST_SLICE``: 1,200 training
+    strongcnn), seeds 0-2, on a slice of the real MNIST (``MNIST_SLICE``: 600 training
     and 300 test images, 1 epoch), run and reported as a user runs them."""
     results = tmp_path_factory.mktemp("shared") / "mnist-suite"
     common = ["--results", str(results), "--data-root", str(mnist_root)]

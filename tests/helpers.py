@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import subprocess
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 from bench.config import RunConfig, get_recipe
 
@@ -35,6 +38,34 @@ def bench_cli(*args: str, timeout: float = 600, env=None) -> subprocess.Complete
         timeout=timeout,
         env=env,
     )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_COMMANDS_IN_A_CHILD = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from tests.helpers import bench_main
+done = [bench_main(*args) for args in json.loads(sys.argv[2])]
+print(json.dumps([[d.returncode, d.stdout, d.stderr] for d in done]))
+"""
+
+
+def bench_cli_each(
+    *commands: Sequence[str], prefix: Sequence[str] = (), timeout: float = 600
+) -> list[subprocess.CompletedProcess]:
+    """``bench`` COMMANDS one after another in one child process, each answered as
+    :func:`bench_cli` answers it: for a test of what only another process shows that runs
+    several commands there (one interpreter's imports, not one per command). ``prefix`` runs
+    the child under a command (``setpriv ...``)."""
+    child = [sys.executable, "-c", _COMMANDS_IN_A_CHILD, str(ROOT), json.dumps(commands)]
+    proc = subprocess.run([*prefix, *child], capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    answers = json.loads(proc.stdout.splitlines()[-1])
+    return [
+        subprocess.CompletedProcess(["bench", *args], code, out, err)
+        for args, (code, out, err) in zip(commands, answers, strict=True)
+    ]
 
 
 def bench_main(*args: str) -> subprocess.CompletedProcess:

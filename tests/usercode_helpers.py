@@ -93,27 +93,70 @@ def clean_registries():
 def registries_restored():
     """Architectures, datasets, suites and plugins registered inside are gone after it (for a
     module-scoped fixture; :func:`clean_registries` for one test)."""
-    saved = (dict(registry._REGISTRY), dict(datasets.DATASETS), dict(suites.SUITES))
-    digests, loaded = dict(userdata._DIGESTS), set(usercode._LOADED)
-    broken = dict(usercode._BROKEN)
-    sources = dict(userdata.SOURCES)
+    saved = registries_now()
     try:
         yield
     finally:
-        for live, old in zip(
-            (registry._REGISTRY, datasets.DATASETS, suites.SUITES), saved, strict=True
-        ):
-            live.clear()
-            live.update(old)
-        userdata._DIGESTS.clear()
-        userdata._DIGESTS.update(digests)
-        userdata.SOURCES.clear()
-        userdata.SOURCES.update(sources)
-        usercode._LOADED.clear()
-        usercode._LOADED.update(loaded)
-        usercode._BROKEN.clear()
-        usercode._BROKEN.update(broken)
-        datasets._load_cached.cache_clear()
+        put_back(saved)
+
+
+def registries_now() -> tuple:
+    """What this process knows of architectures, datasets, suites and plugins (for
+    :func:`put_back`)."""
+    return (
+        dict(registry._REGISTRY),
+        dict(datasets.DATASETS),
+        dict(suites.SUITES),
+        dict(userdata._DIGESTS),
+        dict(userdata.SOURCES),
+        set(usercode._LOADED),
+        dict(usercode._BROKEN),
+    )
+
+
+def put_back(saved: tuple) -> None:
+    """The registries as :func:`registries_now` found them, the data cache empty."""
+    live = (
+        registry._REGISTRY,
+        datasets.DATASETS,
+        suites.SUITES,
+        userdata._DIGESTS,
+        userdata.SOURCES,
+        usercode._LOADED,
+        usercode._BROKEN,
+    )
+    for now, then in zip(live, saved, strict=True):
+        now.clear()
+        now.update(then)
+    datasets._load_cached.cache_clear()
+
+
+@contextlib.contextmanager
+def as_a_new_process(before: tuple):
+    """Inside, this process knows of user code and data what it knew at ``before`` (taken with
+    :func:`registries_now` when the test began: a new ``bench`` process knows nothing the test
+    registered since): what was registered since is forgotten, no module of a user file
+    (``FILE.py:NAME``) is in ``sys.modules``, no dataset or model summary is cached; all as it
+    was again after it. A command run inside (in this process: no child's seconds of imports)
+    has to find the user's code and data from what the store holds, as a new process has to
+    (:meth:`UserShell.fresh` does the same for the commands run in a user's directory)."""
+    now = registries_now()
+    imported = {
+        name: module
+        for name, module in sys.modules.items()
+        if name.startswith(usercode.FILE_MODULE_PREFIX)
+    }
+    put_back(before)
+    for name in imported:
+        del sys.modules[name]
+    modelinfo._facts.cache_clear()
+    try:
+        yield
+    finally:
+        for name in [n for n in sys.modules if n.startswith(usercode.FILE_MODULE_PREFIX)]:
+            del sys.modules[name]
+        sys.modules.update(imported)
+        put_back(now)
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:

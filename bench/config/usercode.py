@@ -237,9 +237,34 @@ def import_any(target: str) -> ModuleType:
     return import_module(target)
 
 
+_PACKAGES: tuple[tuple, dict[str, list[str]]] | None = None
+
+
+def _packages_distributions() -> dict[str, list[str]]:
+    """``importlib.metadata.packages_distributions()``, read again only when ``sys.path`` or
+    the modification time of one of its folders changed (installing or removing a
+    distribution adds or removes its ``.dist-info`` folder there, the change
+    ``importlib.metadata`` itself watches): it reads the file list of every installed
+    distribution, a second or more in a large environment, for each user architecture
+    planned from an imported module."""
+    global _PACKAGES
+    key = tuple(_path_and_mtime(entry) for entry in sys.path)
+    if _PACKAGES is None or _PACKAGES[0] != key:
+        _PACKAGES = key, importlib.metadata.packages_distributions()
+    return _PACKAGES[1]
+
+
+def _path_and_mtime(entry: str) -> tuple[str, int | None]:
+    path = os.path.abspath(entry or os.curdir)
+    try:
+        return path, os.stat(path).st_mtime_ns
+    except OSError:
+        return path, None
+
+
 def _distribution(module: str) -> tuple[str, str] | None:
     """(name, version) of the installed distribution that ships ``module``, if any."""
-    names = importlib.metadata.packages_distributions().get(module.split(".")[0], [])
+    names = _packages_distributions().get(module.split(".")[0], [])
     for name in names:
         try:
             return name, importlib.metadata.version(name)

@@ -16,6 +16,7 @@ from bench.cli.main import main
 from bench.config import RunConfig, UsageError, get_recipe, naming
 from bench.report import variants
 from tests.helpers import quick_config
+from tests.report.rendering import undrawn_figures  # noqa: F401  (fixture)
 from tests.usercode_helpers import registries_restored, write
 
 QUICK = ["--limit-train", "200", "--limit-test", "50", "--device", "cpu", "--threads", "1"]
@@ -182,6 +183,7 @@ def test_a_bad_name_is_one_line_and_exit_2(tmp_path, name, problem):
             quick_config(name=name).validate()
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # the report's text is read (tests/report/rendering.py)
 def test_run_name_is_stored_shown_by_results_and_escaped_in_the_report(tmp_path):
     results = tmp_path / "results"
     name = "wide *v2* | `x`"

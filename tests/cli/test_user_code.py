@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from tests.helpers import bench_cli, bench_main
+from tests.helpers import bench_main
+from tests.report.rendering import figures_not_drawn, undrawn_figures  # noqa: F401
 from tests.usercode_helpers import (
+    as_a_new_process,
     clean_registries,  # noqa: F401  (fixture)
+    registries_now,
     write,
     write_image_folder,
     write_mynet,
@@ -40,6 +43,8 @@ def run_ids(results: Path) -> dict[str, str]:
         return dict(conn.execute("SELECT run_id, arch FROM runs").fetchall())
 
 
+# its reports are read for their text (figures not drawn: tests/report/rendering.py)
+@pytest.mark.usefixtures("undrawn_figures")
 def test_my_net_beside_cnn_then_an_edit_makes_a_second_variant(tmp_path):
     user = tmp_path / "project"
     models = write_mynet(user, width=16)
@@ -145,6 +150,7 @@ def test_a_factory_gets_num_classes_and_arch_args(tmp_path):
 
 
 def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
+    new_process = registries_now()  # what a `bench report` started afresh knows
     npz = write_npz(tmp_path / "digits4.npz", classes=4)
     folder = write_image_folder(tmp_path / "shapes")
     results = tmp_path / "results"
@@ -186,10 +192,13 @@ def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
     assert main(["report", "--results", str(results), "--quiet"]) == 0
     report = (results / "report.md").read_text()
     assert f"data {npz} sha256 " in report and f"data {folder} sha256 " in report
-    again = bench_cli("report", "--results", str(results), "--quiet")  # a fresh process
+    # the data and code known from the store only; the text read (figures not drawn)
+    with as_a_new_process(new_process), figures_not_drawn():
+        again = bench_main("report", "--results", str(results), "--quiet")
     assert again.returncode == 0, again.stderr
     write_npz(npz, classes=4, seed=9)  # the data changed since: its evaluations are not redone
-    changed = bench_cli("report", "--results", str(results), "--quiet")
+    with as_a_new_process(new_process), figures_not_drawn():
+        changed = bench_main("report", "--results", str(results), "--quiet")
     assert changed.returncode == 0, changed.stderr
     report = (results / "report.md").read_text()
     assert "## Checkpoint evaluations not redone" in report
@@ -325,6 +334,17 @@ def test_a_module_reference_on_the_path(tmp_path, monkeypatch, capsys):
     assert "make_net" in capsys.readouterr().out
     assert main(["list", "mypkg.models:make_nett"]) == 2
     assert "closest: make_net" in capsys.readouterr().err
+    # installed since (into a folder already on the path): the run names its distribution
+    info = tmp_path / "mypkg-1.0.dist-info"
+    write(info / "METADATA", "Metadata-Version: 2.1\nName: mypkg\nVersion: 1.0\n")
+    write(info / "RECORD", "mypkg/__init__.py,,\nmypkg/models.py,,\n")
+    results = tmp_path / "results"
+    args = ["--arch", "mypkg.models:make_net", "--dataset", "synthetic", "--results", str(results)]
+    assert main(["run", *args, *QUICK]) == 0
+    with sqlite3.connect(results / "archbench.sqlite") as conn:
+        (config,) = conn.execute("SELECT config_json FROM runs").fetchone()
+    origin = json.loads(json.loads(config)["arch_source"])
+    assert (origin["package"], origin["version"]) == ("mypkg", "1.0")
 
 
 def test_a_plugin_clashing_with_a_built_in_is_refused_naming_both(tmp_path, capsys):

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import bench_cli_each
 from tests.store.test_store_compat import FIXTURE
 
 DROP = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
@@ -30,13 +30,9 @@ def unprivileged() -> list[str]:
     return DROP
 
 
-def bench_as_user(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*unprivileged(), sys.executable, "-m", "bench", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def bench_as_user(*commands: list[str]) -> list[subprocess.CompletedProcess]:
+    """``bench`` COMMANDS in one child process run as a user the permissions apply to."""
+    return bench_cli_each(*commands, prefix=unprivileged())
 
 
 @pytest.fixture
@@ -60,35 +56,27 @@ def read_only_store(tmp_path):
 
 
 def test_results_and_report_read_a_read_only_store(read_only_store, tmp_path):
-    proc = bench_as_user("results", "--results", str(read_only_store))
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count(" ok ") == 4
     out = tmp_path / "elsewhere" / "report.md"
-    proc = bench_as_user("report", "--results", str(read_only_store), "--out", str(out), "--quiet")
-    assert proc.returncode == 0, proc.stderr
+    results, report = bench_as_user(
+        ["results", "--results", str(read_only_store)],
+        ["report", "--results", str(read_only_store), "--out", str(out), "--quiet"],
+    )
+    assert results.returncode == 0, results.stderr
+    assert results.stdout.count(" ok ") == 4
+    assert report.returncode == 0, report.stderr
     assert "mlp32" in out.read_text() and len(list(out.parent.glob("report_figures/*.png"))) == 7
 
 
 def test_report_into_the_read_only_directory_and_run_say_what_needs_write_access(
     read_only_store,
 ):
-    proc = bench_as_user("report", "--results", str(read_only_store), "--quiet")
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
-    assert "--out" in proc.stderr and "cannot be written" in proc.stderr
-    proc = bench_as_user(
-        "run",
-        "--arch",
-        "mlp32",
-        "--dataset",
-        "synthetic",
-        "--epochs",
-        "1",
-        "--seeds",
-        "5",
-        "--results",
-        str(read_only_store),
-        "--quiet",
+    one_run = ["--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1", "--seeds", "5"]
+    report, run = bench_as_user(
+        ["report", "--results", str(read_only_store), "--quiet"],
+        ["run", *one_run, "--results", str(read_only_store), "--quiet"],
     )
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
-    assert "read-only" in proc.stderr and "needs write access" in proc.stderr
+    assert report.returncode == 2 and report.stderr.count("\n") == 1, report.stderr
+    assert "--out" in report.stderr and "cannot be written" in report.stderr
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "read-only" in run.stderr and "needs write access" in run.stderr
     assert Path(read_only_store / "probe").exists() is False

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
+from tests.report.rendering import undrawn_figures  # noqa: F401  (fixture)
 from tests.usercode_helpers import clean_registries, write, write_mynet  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.usefixtures("clean_registries")
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # the reports' text is read (tests/report/rendering.py)
 def test_a_study_file_runs_and_reports_as_a_suite(tmp_path):
     write_mynet(tmp_path / "study")
     study = write(

@@ -14,13 +14,13 @@ from bench.cli import main
 from bench.config import UsageError, events
 from bench.sweep.adaptive import BETTER, EQUIVALENT, UNRESOLVED
 from tests.report.rendering import undrawn_figures  # noqa: F401  (fixture)
-from tests.usercode_helpers import clean_registries, write_mynet  # noqa: F401
+from tests.usercode_helpers import clean_registries, tmp_modules_dropped, write_mynet  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("clean_registries")
 OPTIONS = dict(epochs=1, limit_train=300, limit_test=100, device="cpu", threads=1)
 
 
-@pytest.mark.usefixtures("undrawn_figures")  # the report's text is read (tests/report/rendering.py)
+@pytest.mark.usefixtures("undrawn_figures", "tmp_modules_dropped")  # (tests/report/rendering.py)
 def test_api_run_gives_the_cli_run_ids_and_a_report(tmp_path, monkeypatch):
     write_mynet(tmp_path / "project")
     monkeypatch.syspath_prepend(str(tmp_path / "project"))

@@ -89,6 +89,14 @@ def clean_registries():
         yield
 
 
+@pytest.fixture
+def tmp_modules_dropped(tmp_path):
+    """Modules a test imports from its ``tmp_path`` (its own ``models``, ``mypkg``) are gone
+    from ``sys.modules`` after it: a later test importing a module of that name gets its own."""
+    with user_modules_dropped(tmp_path):
+        yield
+
+
 @contextlib.contextmanager
 def registries_restored():
     """Architectures, datasets, suites and plugins registered inside are gone after it (for a
@@ -219,7 +227,7 @@ class UserShell:
                 self._patch.delitem(sys.modules, name)
         importlib.invalidate_caches()  # files written since the last import are found
         modelinfo._facts.cache_clear()
-        with registries_restored(), _user_modules_dropped(self.directory):
+        with registries_restored(), user_modules_dropped(self.directory):
             yield
 
 
@@ -236,14 +244,14 @@ def user_shell(directory: Path, **environ: str) -> Iterator[UserShell]:
         for key, value in environ.items():
             patch.setenv(key, value)
         try:
-            with _user_modules_dropped(directory):
+            with user_modules_dropped(directory):
                 yield UserShell(directory, patch)
         finally:
             sys.path_importer_cache.pop(str(directory), None)
 
 
 @contextlib.contextmanager
-def _user_modules_dropped(directory: Path) -> Iterator[None]:
+def user_modules_dropped(directory: Path) -> Iterator[None]:
     """Modules imported inside from ``directory``, or by archbench from a file path, are
     gone from ``sys.modules`` after it."""
     before = set(sys.modules)

@@ -16,6 +16,7 @@ from tests.usercode_helpers import (
     as_a_new_process,
     clean_registries,  # noqa: F401  (fixture)
     registries_now,
+    tmp_modules_dropped,  # noqa: F401  (fixture)
     write,
     write_image_folder,
     write_mynet,
@@ -318,6 +319,7 @@ def test_plugins_from_import_pyproject_and_entry_points(tmp_path, monkeypatch, c
     assert origin["path"] == str(site / "epplugin" / "__init__.py") and len(origin["sha256"]) == 64
 
 
+@pytest.mark.usefixtures("tmp_modules_dropped")
 def test_a_module_reference_on_the_path(tmp_path, monkeypatch, capsys):
     write(tmp_path / "mypkg" / "__init__.py", "")
     write(

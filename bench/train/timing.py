@@ -14,11 +14,13 @@ Recorded with every run (keys of :meth:`TimingWatch.conditions`):
   announce themselves in the slot directory, :mod:`bench.train.slot`), ``slot_wait_s``.
 
 The verdict is ``contended`` when, during training, (a) other processes' runnable threads
-(the median of the readings taken at start, every :data:`SAMPLE_EVERY_S` and at the end)
-exceeded the cores left for this run (cores - threads), or (b) other archbench processes
-trained beside it with more threads than the cores left, or (c) (decided later, by the sweep,
-see :func:`against_clean`) ``cpu_util`` was below :data:`UTIL_FLOOR` of what clean runs of
-the same config reach. Otherwise ``clean``. The reasons are kept in ``timing_reason``.
+exceeded the cores left for this run (cores - threads) in most of the readings taken at
+start, every :data:`SAMPLE_EVERY_S` and at the end (their lower median: a run shorter than
+the sampling period has two readings, and one blip in them is not contention), or (b) other
+archbench processes trained beside it with more threads than the cores left, or (c) (decided
+later, by the sweep, see :func:`against_clean`) ``cpu_util`` was below :data:`UTIL_FLOOR` of
+what clean runs of the same config reach. Otherwise ``clean``. The reasons are kept in
+``timing_reason``.
 """
 
 from __future__ import annotations
@@ -162,9 +164,9 @@ class TimingWatch:
         }
         reasons = []
         left = max(cores() - self.threads, 0)
-        if self.readings and statistics.median(self.readings) > left:
+        if self.readings and statistics.median_low(self.readings) > left:
             reasons.append(
-                f"load: {statistics.median(self.readings):g} runnable thread(s) of other "
+                f"load: {statistics.median_low(self.readings)} runnable thread(s) of other "
                 f"processes, {left} core(s) left beside this run's {self.threads}"
             )
         if most and sum(o["threads"] for o in most) > left:

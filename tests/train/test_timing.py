@@ -39,6 +39,23 @@ def stop(burners: list[subprocess.Popen]) -> None:
         burner.wait(timeout=10)
 
 
+@pytest.mark.parametrize(
+    ("readings", "verdict"),
+    [([0, 1], "clean"), ([1, 0], "clean"), ([1, 1], "contended"), ([0, 1, 1], "contended")],
+)
+def test_most_readings_must_show_other_work_for_a_contended_verdict(monkeypatch, readings, verdict):
+    """A run shorter than the sampling period is read twice (start, end): another thread
+    runnable at one of the two readings (a kernel thread's blip) does not make it contended."""
+    left = iter(readings)
+    monkeypatch.setattr(timing, "runnable_others", lambda: next(left))
+    watch = timing.TimingWatch(threads=timing.cores()).start()
+    for _ in readings[2:]:
+        watch._sample()  # what the sampling thread adds during a longer run
+    conditions = watch.stop().conditions()
+    assert conditions["timing"] == verdict, conditions["timing_reason"]
+
+
+@pytest.mark.slow
 def test_run_beside_a_cpu_burner_is_contended_and_alone_clean():
     threads = min(2, timing.cores())
     config = quick_config("mlp32", threads=threads, epochs=3)

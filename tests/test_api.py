@@ -21,6 +21,7 @@ OPTIONS = dict(epochs=1, limit_train=300, limit_test=100, device="cpu", threads=
 
 
 @pytest.mark.usefixtures("undrawn_figures", "tmp_modules_dropped")  # (tests/report/rendering.py)
+@pytest.mark.slow
 def test_api_run_gives_the_cli_run_ids_and_a_report(tmp_path, monkeypatch):
     write_mynet(tmp_path / "project")
     monkeypatch.syspath_prepend(str(tmp_path / "project"))

@@ -84,6 +84,7 @@ def simulate(diff_pp: float, settings: Settings, reps: int, seed: int) -> dict[s
     return {verdict: count / reps for verdict, count in verdicts.items()}
 
 
+@pytest.mark.slow
 def test_the_not_worse_rule_passes_a_model_worse_by_the_margin_at_most_5_percent_of_the_time():
     """At the boundary (true difference = -margin, the hardest case for the error rate), with
     the example's looks 3, 5, 8 (the least conservative of the usual bounds): a wrong
@@ -161,6 +162,7 @@ def first_look(tmp_path_factory, tmp_path) -> tuple[checks.Check, Path, Path]:
     return check, store, shutil.copytree(store, tmp_path / "results")
 
 
+@pytest.mark.slow
 def test_a_check_trains_the_seeds_its_rule_needs_once_and_says_what_failed(first_look):
     check, trained_into, store = first_look
     assert not check.passed and check.verdict == "worse by more than 0.5 pp"

@@ -228,6 +228,7 @@ def test_every_output_outside_the_tutorials_is_checked():
     assert outside == ["guides/pytest.md"]
 
 
+@pytest.mark.slow
 def test_every_python_example_runs(tmp_path, monkeypatch):
     """The python blocks of every page but the own-model tutorial (its blocks need its files and
     run in test_the_own_model_tutorial), as written, where ``results/`` holds a store."""
@@ -468,6 +469,7 @@ def test_the_example_report_page_has_its_figures_and_html():
 # the site
 
 
+@pytest.mark.slow
 def test_the_site_builds_with_strict(tmp_path):
     """``mkdocs build --strict``, as ``nox -s docs`` and CI build it: a broken link, a missing
     page or any warning fails. Skipped where the docs extra is not installed, except in CI."""

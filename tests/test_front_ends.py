@@ -9,6 +9,8 @@ import ast
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from bench.cli.main import build_parser
 from bench.cli.run_command import DISPLAY_ONLY
 from bench.sweep import Study
@@ -49,6 +51,7 @@ def below_the_cli() -> dict[str, ast.AST]:
     }
 
 
+@pytest.mark.slow
 def test_the_checks_find_what_they_look_for():
     """The checks below are only worth something if they fail on real cases."""
     tree = ast.parse(
@@ -70,6 +73,7 @@ def test_the_api_imports_nothing_from_the_cli():
         assert [name for name in imported(tree) if name.startswith("bench.cli")] == [], front_end
 
 
+@pytest.mark.slow
 def test_nothing_below_the_cli_prints():
     printing = {path: lines for path, tree in below_the_cli().items() if (lines := prints(tree))}
     assert printing == {}

@@ -9,6 +9,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 
@@ -153,6 +155,7 @@ def test_tests_mirror_the_tree():
             assert list((ROOT / "tests" / name).glob("test_*.py")), f"tests/{name}/"
 
 
+@pytest.mark.slow
 def test_the_modules_on_top_are_imported_by_nothing_below_them():
     """``bench/api.py``, ``bench/checks.py`` and ``bench/pytest_plugin.py`` sit on top of every
     step (docs/development.md): no step imports them; the checks train through the API and only

@@ -208,6 +208,7 @@ def test_a_second_session_with_the_same_results_trains_nothing(two_sessions):
             )
 
 
+@pytest.mark.slow
 def test_the_options_and_a_bad_max_seeds(tmp_path, monkeypatch):
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     helped = pytest_in_process("--help", "--basetemp", str(tmp_path / "h"))

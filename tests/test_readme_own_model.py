@@ -7,6 +7,8 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.usercode_helpers import user_shell
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +28,7 @@ def finished(results: Path) -> list[tuple[str, str]]:
         return conn.execute("SELECT run_id, finished_at FROM runs ORDER BY run_id").fetchall()
 
 
+@pytest.mark.slow
 def test_the_readme_example_runs_as_written(mnist_root, tmp_path):
     models, api_example = blocks("python")
     assert models.startswith("# models.py")

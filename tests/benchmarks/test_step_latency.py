@@ -55,6 +55,7 @@ def describe(benchmark, arch: str, device: str, mode: str, size: int, settings: 
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("arch", architectures.list_archs())
+@pytest.mark.slow
 def test_train_step(benchmark, arch, device):
     model, x, y, settings = setup(arch, device, BATCH)
     optimizer = make_optimizer(

@@ -89,6 +89,7 @@ def test_unknown_dataset_exits_2(capsys):
     assert "unknown dataset 'cifar10'" in err and "mnist" in err
 
 
+@pytest.mark.slow
 def test_verify_names_the_corrupt_file_and_prepare_repairs_it(mnist_root, tmp_path, capsys):
     root = tmp_path / "copy"
     raw = data_sources.MNIST.raw_dir(root)

@@ -55,6 +55,7 @@ def warnings_of(err: str) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", sorted(BROKEN))
+@pytest.mark.slow
 def test_a_broken_installed_plugin_is_named_and_left_out(tmp_path, monkeypatch, capsys, kind):
     site = tmp_path / "site"
     body, error = BROKEN[kind]

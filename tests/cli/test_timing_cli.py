@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from bench.store import ResultsStore
 from bench.train import slot, timing
 
@@ -142,6 +144,7 @@ def slot_held(run) -> tuple[float, float]:
 WAITING = "waiting for the machine-wide training slot (held by archbench pid"
 
 
+@pytest.mark.slow
 def test_two_bench_runs_started_together_take_turns(tmp_path):
     """Whichever takes the slot first trains only once the test has seen the other say it
     waits (and 0.6 s more: a wait the record must show as one), so the two always meet."""
@@ -168,6 +171,7 @@ def test_two_bench_runs_started_together_take_turns(tmp_path):
     assert WAITING in errors[waited.index(True)]
 
 
+@pytest.mark.slow
 def test_two_bench_runs_with_no_wait_are_flagged(tmp_path):
     """Each trains once the other trains too, and stops training only once the other's timing
     has stopped: so each run's timing sees the other. Each uses all the cores (a process beside
@@ -185,6 +189,7 @@ def test_two_bench_runs_with_no_wait_are_flagged(tmp_path):
         assert run.others_training == 1 and run.slot_wait_s < 1.0
 
 
+@pytest.mark.slow
 def test_jobs_split_the_cores_between_parallel_runs(tmp_path):
     from bench.cli import main
 

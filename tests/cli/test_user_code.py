@@ -46,6 +46,7 @@ def run_ids(results: Path) -> dict[str, str]:
 
 # its reports are read for their text (figures not drawn: tests/report/rendering.py)
 @pytest.mark.usefixtures("undrawn_figures")
+@pytest.mark.slow
 def test_my_net_beside_cnn_then_an_edit_makes_a_second_variant(tmp_path):
     user = tmp_path / "project"
     models = write_mynet(user, width=16)
@@ -150,6 +151,7 @@ def test_a_factory_gets_num_classes_and_arch_args(tmp_path):
     assert rows == {"make_net": 784 * 5 + 5 + 5 * 10 + 10, "NoClasses": 7850}
 
 
+@pytest.mark.slow
 def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
     new_process = registries_now()  # what a `bench report` started afresh knows
     npz = write_npz(tmp_path / "digits4.npz", classes=4)
@@ -245,6 +247,7 @@ def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(tmp_path):
     assert len(outputs["local"]) == 2  # the header and the one epoch
 
 
+@pytest.mark.slow
 def test_plugins_from_import_pyproject_and_entry_points(tmp_path, monkeypatch, capsys):
     write(
         tmp_path / "plug" / "myplugin.py",
@@ -320,6 +323,7 @@ def test_plugins_from_import_pyproject_and_entry_points(tmp_path, monkeypatch, c
 
 
 @pytest.mark.usefixtures("tmp_modules_dropped")
+@pytest.mark.slow
 def test_a_module_reference_on_the_path(tmp_path, monkeypatch, capsys):
     write(tmp_path / "mypkg" / "__init__.py", "")
     write(

@@ -342,6 +342,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__.strip("_") for c in CASES])
+@pytest.mark.slow
 def test_bad_input_is_one_line_exit_2_and_the_store_is_unchanged(case, store, tmp_path, capsys):
     args, expected = case(tmp_path)
     before = snapshot(store)

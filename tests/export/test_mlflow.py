@@ -19,7 +19,10 @@ from bench.store import load
 
 SUITE = "digits-from-scratch"
 # MLflow's SQLite store uses an SQLAlchemy option that SQLAlchemy 2.1 deprecates
-pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
+pytestmark = [
+    pytest.mark.slow,  # every test reads a new MLflow store (its schema upgrade: seconds)
+    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy"),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -83,6 +86,7 @@ def snapshot(uri: str) -> list:
     return sorted(taken)
 
 
+@pytest.mark.slow
 def test_every_stored_run_is_an_mlflow_run_with_its_tags(store, exported):
     uri, outcome = exported
     stored = load(store).runs.set_index("run_id")
@@ -165,6 +169,7 @@ def test_exporting_again_changes_nothing(store, exported):
     assert snapshot(uri) == before
 
 
+@pytest.mark.slow
 def test_a_store_that_gained_runs_exports_only_the_new_ones(tmp_path):
     results = tmp_path / "results"
     quick = {"archs": ["mlp32"], "dataset": "synthetic", "epochs": 1, "device": "cpu"}
@@ -191,6 +196,7 @@ def test_a_store_that_gained_runs_exports_only_the_new_ones(tmp_path):
     assert MlflowClient(uri).get_run(old[first[0]]).info.lifecycle_stage == "deleted"
 
 
+@pytest.mark.slow
 def test_bench_run_track_mlflow_exports_each_run_as_it_is_recorded(tmp_path, capsys):
     results = tmp_path / "results"
     code = main(

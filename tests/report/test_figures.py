@@ -82,6 +82,7 @@ def pixels(fig: Figure) -> tuple[float, float]:
     return fig.get_size_inches()[0] * fig.dpi, fig.get_size_inches()[1] * fig.dpi
 
 
+@pytest.mark.slow
 def test_learning_curves_keep_their_width_with_thirteen_models_legend_below(tmp_path):
     few = figures.learning_curves_figure(history(NAMES[:2]))
     many = figures.learning_curves_figure(history(NAMES))
@@ -199,6 +200,7 @@ def grid_images(shape, dtype=np.uint8, top=255, n=12):
         ((1, 8, 8), 16, tuple("012"), (8, 8)),  # the 8x8 digits, pixels 0..16
     ],
 )
+@pytest.mark.slow
 def test_prediction_grids_draw_each_dataset_in_its_own_channels_with_class_names(
     shape, top, classes, drawn, tmp_path
 ):
@@ -280,6 +282,7 @@ def robustness_sections(text: str) -> list[str]:
 
 
 @pytest.mark.usefixtures("clean_registries")
+@pytest.mark.slow
 def test_a_store_of_rgb_grayscale_and_8x8_data_reports_without_a_crash(tmp_path, capsys):
     from bench.cli import main
     from tests.usercode_helpers import write, write_npz
@@ -349,6 +352,7 @@ def study_grid(axes: dict) -> Grid:
 AXES = {"lr": [0.001, 0.01, 0.1], "batch_size": [32, 64, 128], "arch": ["mlp32", "cnn"]}
 
 
+@pytest.mark.slow
 def test_study_figures_wrap_their_panels_and_keep_a_readable_width(tmp_path):
     grid = study_grid({**AXES, "label_smoothing": [0.0, 0.1]})  # 4 heatmap panels, 4 axes
     for draw, name in ((study_figures.heatmap, "h.png"), (study_figures.sensitivity, "s.png")):
@@ -372,6 +376,7 @@ def test_study_learning_curves_without_validation_draw_the_training_curves(tmp_p
     assert all(ax.get_title().startswith("validation") for ax in validated.axes)
 
 
+@pytest.mark.slow
 def test_long_model_labels_wrap_in_the_legend_instead_of_widening_the_figure():
     long = [
         f"MyCNN{i} (code of models.py 406c359d, dataset=blobs.npz, data blobs.npz 03ec08f3, "

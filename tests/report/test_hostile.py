@@ -25,6 +25,8 @@ from bench.report import html
 from tests.report.rendering import figures_not_drawn
 from tests.usercode_helpers import registries_restored, write, write_npz
 
+pytestmark = pytest.mark.slow  # the hostile store: trained and reported once per module
+
 PAYLOAD = (
     "<script>alert(1)</script><img src=x onerror=document.body.dataset.pwned=1> a|b `t` **x** "
     '![pic](x.png) javascript:alert(1) " onerror=alert(1)'

@@ -23,6 +23,7 @@ def results(grid_store):
     return grid_store
 
 
+@pytest.mark.slow
 def test_html_holds_every_table_and_every_figure_embedded(results):
     markdown = (results / "report.md").read_text()
     page = (results / "report.html").read_text()

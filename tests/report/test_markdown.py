@@ -9,6 +9,7 @@ import re
 from html.parser import HTMLParser
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -72,6 +73,7 @@ def test_payloads_are_escaped():
 
 @settings(max_examples=300, deadline=None)
 @given(LINE)
+@pytest.mark.slow
 def test_any_text_renders_as_itself_in_a_paragraph(value):
     parsed = Parsed(GITHUB.render(f"A {text(value)} Z"))
     assert parsed.tags == ["p"]
@@ -80,6 +82,7 @@ def test_any_text_renders_as_itself_in_a_paragraph(value):
 
 @settings(max_examples=200, deadline=None)
 @given(LINE)
+@pytest.mark.slow
 def test_any_text_renders_as_itself_in_a_table_cell_and_shifts_none(value):
     frame = pd.DataFrame({"name": [value, Md(code(value))], "n": ["1", "2"]})
     for markdown in (markdown_table(frame, left=("name",)), table(frame)):

@@ -14,6 +14,7 @@ from tests.helpers import auto_store
 N_TEST = 10_000
 
 
+@pytest.mark.slow
 def test_the_planned_seeds_reach_the_power_asked_for_under_the_rule():
     """Plan 0.2 pp at 0.25 pp noise of the per-seed difference, then run the real replay of
     --seeds auto with the planned --max-seeds on simulated pairs: it says "better" about 80 %
@@ -46,6 +47,7 @@ def test_the_planned_seeds_reach_the_power_asked_for_under_the_rule():
     assert fewer.power < 0.8 or found.max_seeds == settings.min_seeds
 
 
+@pytest.mark.slow
 def test_plan_for_stored_models_measures_their_noise_and_times(tmp_path, capsys):
     rng = np.random.default_rng(3)
     accs = {

@@ -64,6 +64,7 @@ def rows(block: str, heading: str) -> list[dict[str, str]]:
     return [dict(zip(cells[0], row, strict=True)) for row in cells[2:]]
 
 
+@pytest.mark.slow
 def test_each_dataset_has_its_own_section_and_nothing_is_pooled(store):
     text = (store / "report.md").read_text()
     headings = re.findall(r"(?m)^## (.*)$", text)

@@ -61,6 +61,7 @@ def markdown_rows(block: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[:1] + lines[2:]]
 
 
+@pytest.mark.slow
 def test_recap_has_the_four_models_with_n_mean_std_and_ci(results):
     rows = markdown_rows(section((results / "report.md").read_text(), "Recap"))
     header, body = rows[0], rows[1:]
@@ -79,6 +80,7 @@ def test_recap_has_the_four_models_with_n_mean_std_and_ci(results):
     assert table[0]["Parameters"] == "25,450" and table[3]["Mult-adds"] == "18,767,242"
 
 
+@pytest.mark.slow
 def test_recap_dataframe_holds_the_statistics_of_the_stored_runs(results):
     runs = load(results).runs
     frame = report.recap(runs).set_index("model")
@@ -99,6 +101,7 @@ def test_recap_dataframe_holds_the_statistics_of_the_stored_runs(results):
     assert row.params == 467_818
 
 
+@pytest.mark.slow
 def test_every_figure_is_written_and_opens_as_an_image(results):
     text = (results / "report.md").read_text()
     links = re.findall(r"!\[[^\]]*\]\((report_figures/[^)]+\.png)\)", text)
@@ -115,6 +118,7 @@ def test_every_figure_is_written_and_opens_as_an_image(results):
     assert sorted(p.name for p in (results / "report_figures").iterdir()) == sorted(names)
 
 
+@pytest.mark.slow
 def test_pairwise_comparison_names_its_test_and_one_seed_makes_no_claim(results):
     block = section((results / "report.md").read_text(), "Pairwise comparison")
     assert "paired t-test" in block and "Holm" in block
@@ -130,6 +134,7 @@ def test_pairwise_comparison_names_its_test_and_one_seed_makes_no_claim(results)
     assert "95 % CI: the interval of a mean needs ≥ 2 seeds" in one_seed
 
 
+@pytest.mark.slow
 def test_rotated_accuracy_is_the_checkpoint_on_the_rotated_test_set(results, mnist_root):
     tables = load(results)
     evaluations = tables.evaluations
@@ -145,6 +150,7 @@ def test_rotated_accuracy_is_the_checkpoint_on_the_rotated_test_set(results, mni
     assert stored[(run.run_id, "test_rot+15")] == pytest.approx(acc)
 
 
+@pytest.mark.slow
 def test_report_sections_summaries_and_environment(results):
     text = (results / "report.md").read_text()
     assert text.count("<details>") == 4 and "Total params" in text
@@ -168,6 +174,7 @@ def test_missing_or_empty_results_say_so_in_one_line(tmp_path, capsys):
     assert not (empty / "report.md").exists() and not (empty / "report_figures").exists()
 
 
+@pytest.mark.slow
 def test_suite_filter(results, capsys):
     assert main(["report", "--results", str(results), "--suite", "lenet"]) == 1
     assert "suites there: mlp-vs-cnn" in capsys.readouterr().err
@@ -175,6 +182,7 @@ def test_suite_filter(results, capsys):
     assert "closest: lenet" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_failed_runs_are_listed_and_a_failing_figure_leaves_the_old_report(
     results, mnist_root, tmp_path, monkeypatch
 ):

@@ -89,6 +89,7 @@ def test_report_marks_contended_times_with_a_footnote_and_counts(store):
     assert "`mlp32`" in front and "tinycnn" not in front  # no clean time: not on the front
 
 
+@pytest.mark.slow
 def test_a_store_whose_every_time_is_contended_still_reports(tmp_path):
     """As on a busy machine: every time left out, accuracies reported, the figures written."""
     results = str(tmp_path / "results")
@@ -126,6 +127,7 @@ def recap_rows(text: str) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.slow
 def test_include_contended_shows_their_times_apart_and_marked(store, tmp_path):
     """Contended times on request: a column of their own over the contended runs alone (never
     averaged with the clean ones), marked †, with a note; the default report is unchanged."""
@@ -182,6 +184,7 @@ def test_the_time_figure_draws_contended_times_with_a_marker_and_a_legend_entry(
     assert "^" in markers and "o" in markers
 
 
+@pytest.mark.slow
 def test_a_study_whose_every_time_is_contended_plots_them_on_request(tmp_path):
     """The issue's busy machine: every run contended, so the study's accuracy vs time figure
     is left out, unless asked for, when it is drawn with the contended times marked."""

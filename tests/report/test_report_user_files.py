@@ -57,6 +57,7 @@ def section(text: str, heading: str) -> str:
     return text[start : end if end > 0 else None]
 
 
+@pytest.mark.slow
 def test_a_changed_or_missing_user_file_costs_its_evaluations_not_the_report(tmp_path, capsys):
     model = write_mynet(tmp_path / "code")
     (tmp_path / "data").mkdir()

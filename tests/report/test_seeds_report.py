@@ -38,6 +38,7 @@ def rows_of(block: str) -> list[list[str]]:
 
 
 @pytest.mark.usefixtures("undrawn_figures")  # the report's tables are read
+@pytest.mark.slow
 def test_references_inside_and_outside_the_prediction_interval(store, tmp_path):
     runs = ResultsStore(store).runs()
     plain = runs[(runs.arch == "slp")]

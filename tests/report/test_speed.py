@@ -36,6 +36,7 @@ def numbers(result: runner.RunResult) -> list[list[float]]:
         ("strongcnn", "mnist", "standard", {"limit_train": 300, "limit_test": 100}),
     ],
 )
+@pytest.mark.slow
 def test_reference_loop_and_fast_path_give_identical_numbers(
     mnist_root, arch, dataset, normalize, limits
 ):
@@ -79,6 +80,7 @@ def test_seed_parallel_matches_sequential_runs_per_seed():
     assert len({r.history[0]["train_loss"] for r in together}) == 4
 
 
+@pytest.mark.slow
 def test_seed_parallel_dropout_draws_each_seeds_own_masks():
     # strongcnn has dropout: each seed must draw its sequential run's masks (so the first
     # steps agree to float rounding), whichever seeds share its group
@@ -171,6 +173,7 @@ def test_cli_seed_parallel_on_and_off_give_the_same_accuracies(tmp_path, capsys)
     assert tables["on"].status.tolist() == ["ok"] * 4
 
 
+@pytest.mark.slow
 def test_bench_speed_prints_both_accuracies(capsys, monkeypatch):
     from bench.train import timing
 
@@ -237,6 +240,7 @@ def test_fast_path_settings_hold_the_numbers():
     assert fast.metrics["test_acc"] == pytest.approx(plain.metrics["test_acc"], abs=0.01)
 
 
+@pytest.mark.slow
 def test_bench_speed_repeats_a_contended_round_and_refuses_a_ratio_from_it(capsys):
     """Beside processes that keep every core busy (they stop themselves), every round is
     contended: each is repeated, saying so, and no ratio is printed."""

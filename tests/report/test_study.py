@@ -244,6 +244,7 @@ def test_a_3x3_study_with_3_seeds_says_how_much_each_axis_matters(tmp_path):
     assert "no test, no interval" in part
 
 
+@pytest.mark.slow
 def test_the_importance_table_uses_the_shared_seeds_and_leaves_out_an_incomplete_grid(tmp_path):
     store = ResultsStore(tmp_path)
     record_3x3(store)

@@ -23,6 +23,7 @@ def outside(rows, kind: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_wrong_verdicts_stay_at_5_percent_family_wise_at_fixed_n_and_under_seeds_auto(rows):
     checked = [r for r in rows if r.kind == "rate"]
     assert {r.n for r in checked} == {"2", "3", "5", "10", "3..20"}
@@ -48,6 +49,7 @@ def test_plain_differences_stay_better_at_three_seeds(rows):
     assert power and outside(rows, "power") == []
 
 
+@pytest.mark.slow
 def test_the_best_set_and_bench_compare_keep_their_guarantees():
     rng = calibration.np.random.default_rng(1)
     noises = calibration.FAST_NOISES[2:3]

@@ -287,6 +287,7 @@ def test_a_checkpoint_that_cannot_be_written_travels_in_the_side_file(
     assert run.seed == 9 and (results / run.checkpoint).stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_once_the_store_fails_mid_sweep_every_later_run_is_kept_and_all_are_recovered(
     tmp_path, capsys
 ):

@@ -55,6 +55,7 @@ def read_only_store(tmp_path):
         folder.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_results_and_report_read_a_read_only_store(read_only_store, tmp_path):
     out = tmp_path / "elsewhere" / "report.md"
     results, report = bench_as_user(
@@ -67,6 +68,7 @@ def test_results_and_report_read_a_read_only_store(read_only_store, tmp_path):
     assert "mlp32" in out.read_text() and len(list(out.parent.glob("report_figures/*.png"))) == 7
 
 
+@pytest.mark.slow
 def test_report_into_the_read_only_directory_and_run_say_what_needs_write_access(
     read_only_store,
 ):

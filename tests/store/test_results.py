@@ -160,6 +160,7 @@ def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path):
     assert errors == []
 
 
+@pytest.mark.slow
 def test_two_writer_processes_lose_no_rows(tmp_path):
     context = multiprocessing.get_context("spawn")
     procs = [
@@ -229,6 +230,7 @@ SWEEP = [
 ]
 
 
+@pytest.mark.slow
 def test_kill_9_mid_sweep_leaves_no_partial_row_and_resume_completes(tmp_path):
     results = tmp_path / "R"
     command = [sys.executable, "-m", "bench", *SWEEP, "--results", str(results)]

@@ -75,6 +75,7 @@ def one_line_error(capsys) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_a_store_of_a_newer_archbench_is_read_but_never_written(trained, tmp_path, capsys):
     results = copy_of(trained, tmp_path, *NEWER)
     other = copy_of(trained, tmp_path / "other")

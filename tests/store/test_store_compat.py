@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 
 from tests.helpers import bench_main
@@ -37,6 +38,7 @@ def normalized(text: str, *paths: str) -> str:
     return re.sub(r"report written \S+", "report written TIME", text)
 
 
+@pytest.mark.slow
 def test_a_store_written_before_the_layout_change_gives_the_same_report(tmp_path):
     store = copy_fixture(tmp_path)
     proc = bench_main("report", "--results", str(store), "--out", str(store / "report.md"))
@@ -76,6 +78,7 @@ def train_again(results: Path) -> pd.DataFrame:
     return history(results)
 
 
+@pytest.mark.slow
 def test_the_same_configs_give_bitwise_the_same_per_epoch_numbers_and_run_ids(tmp_path):
     """Bitwise on a CPU of the kind the fixture was written on (its kernels: AVX512); on
     another kind the kernels round differently, so there: bitwise between two runs here, and

@@ -170,6 +170,7 @@ ARGS = [
 ]
 
 
+@pytest.mark.slow
 def test_kill_9_in_round_two_then_rerun_gives_the_same_verdicts(tmp_path: Path):
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     killed = tmp_path / "killed"

@@ -112,6 +112,7 @@ def hangs(task, data_root, targets):
     time.sleep(600)
 
 
+@pytest.mark.slow
 def test_process_executor_records_a_dead_worker_and_matches_local_bitwise(tmp_path):
     configs = [quick_config("mlp32", seed, epochs=1) for seed in (0, 1)]
     process_summary = sweep.run(
@@ -129,6 +130,7 @@ def test_process_executor_records_a_dead_worker_and_matches_local_bitwise(tmp_pa
     assert_same_numbers(stored(tmp_path / "P", ids), stored(tmp_path / "L", ids))
 
 
+@pytest.mark.slow
 def test_process_executor_kills_a_task_past_its_timeout(tmp_path):
     executor = ProcessExecutor(timeout_s=3, task_fn=hangs)
     summary = sweep.run([quick_config()], ResultsStore(tmp_path), executor=executor)

@@ -39,6 +39,7 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+@pytest.mark.slow
 def test_a_worker_stops_when_its_driver_is_killed(tmp_path):
     driver = subprocess.Popen(
         [

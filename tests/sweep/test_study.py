@@ -204,6 +204,7 @@ class LazyNet(nn.Module):
 
 
 @pytest.mark.usefixtures("clean_registries")
+@pytest.mark.slow
 def test_lazy_modules_train_their_seeds_one_after_another(tmp_path):
     """Main stacked two seeds of a LazyLinear model by default and recorded two errors."""
     study = one_epoch(LazyNet, "0-1", 300, tmp_path)

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.usefixtures("clean_registries")
 
 
 @pytest.mark.usefixtures("undrawn_figures")  # the reports' text is read (tests/report/rendering.py)
+@pytest.mark.slow
 def test_a_study_file_runs_and_reports_as_a_suite(tmp_path):
     write_mynet(tmp_path / "study")
     study = write(

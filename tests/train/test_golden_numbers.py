@@ -64,6 +64,7 @@ def train(results: Path) -> dict[str, list[list[str]]]:
     return per_epoch_numbers(results)
 
 
+@pytest.mark.slow
 def test_fixed_cpu_runs_give_the_recorded_numbers(tmp_path, mnist_root):
     golden = json.loads(GOLDEN.read_text())
     numbers = train(tmp_path / "results")

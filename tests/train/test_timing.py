@@ -14,6 +14,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from bench.train import execute, slot, timing
 from tests.helpers import quick_config
 
@@ -150,6 +152,7 @@ def test_cpu_util_far_below_clean_runs_of_the_config_is_contended():
     assert timing.against_clean(clean, [])["timing"] == "clean"  # nothing to compare with
 
 
+@pytest.mark.slow
 def test_the_slot_makes_a_second_process_wait_while_a_run_trains():
     """A run waits for the slot another process holds and says so; the wait is recorded,
     and is not part of the run's times. The other process lets go 0.6 s after the run said it

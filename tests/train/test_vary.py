@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import torch
 
 from bench.config import RunConfig, seeding
@@ -39,6 +40,7 @@ def stored(results) -> list[tuple[RunConfig, dict]]:
     ]
 
 
+@pytest.mark.slow
 def test_vary_order_keeps_the_initial_weights_and_changes_the_shuffle(tmp_path):
     done = bench_main(
         "run",

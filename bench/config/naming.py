@@ -24,7 +24,7 @@ import json
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from bench.config.runs import RECIPES, SOURCE_FIELDS, Recipe, RunConfig
+from bench.config.runs import RECIPES, SOURCE_FIELDS, Recipe, RunConfig, source_content
 
 ROUNDING_ONLY = (
     "threads",
@@ -108,16 +108,9 @@ def base_name(fields: Mapping[str, Any]) -> str:
 
 
 def source_identity(value: str) -> str:
-    """What tells one version of user code or data from another in a source field's JSON:
-    all of it but where it lies; for code identified by its class (``code_sha256``), not the
-    file's hash (an unrelated change to the file is the same code)."""
-    if not value:
-        return ""
-    origin = json.loads(value)
-    drop = {"path", "import", "ref", "object"}
-    if "code_sha256" in origin:
-        drop.add("sha256")
-    return json.dumps({k: v for k, v in origin.items() if k not in drop}, sort_keys=True)
+    """A source field's JSON as compared between models: its content only
+    (:func:`~bench.config.runs.source_content`, as the run id hashes it)."""
+    return json.dumps(source_content(json.loads(value)), sort_keys=True) if value else ""
 
 
 def code_digest(value: str) -> str:
@@ -164,7 +157,7 @@ def differing(
         if name in ignore:
             continue
         if name in SOURCE_FIELDS:
-            if _source_differs(sets, name):
+            if any(len(versions) > 1 for versions in _source_versions(sets, name).values()):
                 found.append(name)
         elif len({_comparable(fields, name) for fields in sets}) > 1:
             found.append(name)
@@ -176,14 +169,12 @@ def _owner(fields: Mapping[str, Any], source: str) -> str:
     return base_name(fields) if owner is None else str(fields.get(owner))
 
 
-def _source_differs(sets: Sequence[Mapping[str, Any]], source: str, owner: str = "") -> bool:
+def _source_versions(sets: Iterable[Mapping[str, Any]], source: str) -> dict[str, set[str]]:
+    """Per owner of ``source`` (:data:`SOURCE_OWNER`), the versions of it among ``sets``."""
     seen: dict[str, set[str]] = {}
     for fields in sets:
-        key = _owner(fields, source)
-        if owner and key != owner:
-            continue
-        seen.setdefault(key, set()).add(_comparable(fields, source))
-    return any(len(values) > 1 for values in seen.values())
+        seen.setdefault(_owner(fields, source), set()).add(_comparable(fields, source))
+    return seen
 
 
 def labels(
@@ -194,6 +185,7 @@ def labels(
     code or data hash only beside the models of the same base or dataset it tells apart."""
     sets = dict(field_sets)
     shown = [n for n in differing(sets.values(), ignore) if n not in BASE_FIELDS]
+    versions = {n: _source_versions(sets.values(), n) for n in shown if n in SOURCE_FIELDS}
     by_base: dict[str, list[K]] = {}
     for key, fields in sets.items():
         by_base.setdefault(base_name(fields), []).append(key)
@@ -207,7 +199,7 @@ def labels(
             for name in shown:
                 if name not in SOURCE_FIELDS:
                     parts.append(f"{name}={value_text(name, value_of(fields, name))}")
-                elif _source_differs(list(sets.values()), name, _owner(fields, name)):
+                elif len(versions[name][_owner(fields, name)]) > 1:
                     value = fields.get(name)
                     parts.append(source_text(name, value) if value else f"{name}=none")
             result[key] = f"{base} ({', '.join(parts)})" if parts else base

@@ -252,9 +252,7 @@ class RunConfig:
         values = self.identity()
         for name in SOURCE_FIELDS:
             if name in values:
-                origin = json.loads(values[name])
-                drop = (*LOCATION_KEYS, "sha256") if "code_sha256" in origin else LOCATION_KEYS
-                values[name] = {k: v for k, v in origin.items() if k not in drop}
+                values[name] = source_content(json.loads(values[name]))
         text = json.dumps(values, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -313,6 +311,15 @@ def check_seed(seed: int) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise UsageError(f"invalid seed {seed!r}: seeds are integers from 0 to {MAX_SEED} (2^63-1)")
     return seed
+
+
+def source_content(origin: dict[str, Any]) -> dict[str, Any]:
+    """What of a source field's JSON (:attr:`RunConfig.arch_source`, ``dataset_source``) tells
+    one version of user code or data from another: all of it but where it lies
+    (:data:`LOCATION_KEYS`), and for code identified by its class (``code_sha256``) not the
+    file's hash either (an unrelated change to the file is the same code)."""
+    drop = (*LOCATION_KEYS, "sha256") if "code_sha256" in origin else LOCATION_KEYS
+    return {k: v for k, v in origin.items() if k not in drop}
 
 
 def check_name(name: str) -> str:

@@ -191,7 +191,13 @@ def varying_settings(runs: pd.DataFrame) -> list[str]:
 
     if runs.empty or "config_json" not in runs:
         return []
-    fields = [naming.flat_fields(text) for text in runs.config_json]
+    return _varying([naming.flat_fields(text) for text in runs.config_json])
+
+
+def _varying(fields: list[dict]) -> list[str]:
+    """:func:`varying_settings` of the runs' configs, read (``naming.flat_fields``) once."""
+    from bench.config import naming
+
     varying = [n for n in naming.differing(fields) if n not in HEADLINE]
     if "name" not in varying and any(f.get("name") for f in fields):
         varying.insert(0, "name")
@@ -214,7 +220,7 @@ def results_frame(runs: pd.DataFrame) -> pd.DataFrame:
     if "recipe" in frame:
         frame["recipe"] = [naming.recipe_text(f) for f in fields]
     at = frame.columns.get_loc("recipe") + 1 if "recipe" in frame else len(frame.columns)
-    for offset, name in enumerate(varying_settings(runs)):
+    for offset, name in enumerate(_varying(fields)):
         values = [naming.value_of(f, name) for f in fields]
         if name in SOURCE_FIELDS:  # which code or data: its hash
             values = [naming.code_digest(v or "")[:8] for v in values]

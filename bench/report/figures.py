@@ -332,18 +332,17 @@ def tradeoff_figure(
     ax.scatter([], [], color="#7f7f7f", label="dominated (another is as cheap and better)")
     busy_acc = marked.test_acc_mean * 100
     busy_err = marked.test_acc_std.fillna(0) * 100
-    for i, row in marked.iterrows():
+    if len(marked):
         ax.errorbar(
-            row[contended],
-            busy_acc[i],
-            yerr=busy_err[i],
+            marked[contended],
+            busy_acc,
+            yerr=busy_err,
             fmt="^",
             color=CONTENDED_COLOR,
             markerfacecolor="none",
             capsize=3,
             markersize=7,
         )
-    if len(marked):
         ax.scatter(
             [],
             [],

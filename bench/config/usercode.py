@@ -237,29 +237,46 @@ def import_any(target: str) -> ModuleType:
     return import_module(target)
 
 
-_PACKAGES: tuple[tuple, dict[str, list[str]]] | None = None
+# each installed distribution's name and top-level import names, by where its metadata
+# folder lies and that folder's modification time (installing it again writes it anew)
+_SHIPS: dict[tuple[str, int], tuple[str, list[str]]] = {}
 
 
 def _packages_distributions() -> dict[str, list[str]]:
-    """``importlib.metadata.packages_distributions()``, read again only when ``sys.path`` or
-    the modification time of one of its folders changed (installing or removing a
-    distribution adds or removes its ``.dist-info`` folder there, the change
-    ``importlib.metadata`` itself watches): it reads the file list of every installed
-    distribution, a second or more in a large environment, for each user architecture
-    planned from an imported module."""
-    global _PACKAGES
-    key = tuple(_path_and_mtime(entry) for entry in sys.path)
-    if _PACKAGES is None or _PACKAGES[0] != key:
-        _PACKAGES = key, importlib.metadata.packages_distributions()
-    return _PACKAGES[1]
+    """``importlib.metadata.packages_distributions()``, each distribution read once per
+    process: that function reads the file list of every installed distribution (and stats
+    each file), a second or more in a large environment, and it ran again for each user
+    architecture planned from an imported module."""
+    found: dict[str, list[str]] = {}
+    for dist in importlib.metadata.distributions():
+        name, top_level = _ships(dist)
+        for module in top_level:
+            found.setdefault(module, []).append(name)
+    return found
 
 
-def _path_and_mtime(entry: str) -> tuple[str, int | None]:
-    path = os.path.abspath(entry or os.curdir)
-    try:
-        return path, os.stat(path).st_mtime_ns
-    except OSError:
-        return path, None
+def _ships(dist: importlib.metadata.Distribution) -> tuple[str, list[str]]:
+    """``dist``'s name and what it ships at the top level, as Python 3.11's
+    ``packages_distributions`` reads them: its ``top_level.txt``, else the first folder of
+    each ``.py`` file it lists (a lone file: its module name)."""
+    folder = getattr(dist, "_path", None)  # a PathDistribution's metadata folder
+    key = None
+    if folder is not None:
+        with contextlib.suppress(OSError):
+            key = os.path.abspath(folder), os.stat(folder).st_mtime_ns
+    if key in _SHIPS:
+        return _SHIPS[key]
+    top_level = (dist.read_text("top_level.txt") or "").split() or sorted(
+        {
+            path.parts[0] if len(path.parts) > 1 else path.with_suffix("").name
+            for path in dist.files or ()
+            if path.suffix == ".py"
+        }
+    )
+    shipped = dist.metadata["Name"], top_level
+    if key is not None:
+        _SHIPS[key] = shipped
+    return shipped
 
 
 def _distribution(module: str) -> tuple[str, str] | None:

@@ -136,6 +136,8 @@ def benchmark(session: nox.Session) -> None:
     args = [
         "pytest",
         "tests/benchmarks",
+        "-n",
+        "0",  # in one process: pytest-benchmark times nothing under xdist, and timings alone
         "--benchmark-enable",
         "--benchmark-autosave",
         f"--benchmark-storage=file://{BENCHMARKS}",

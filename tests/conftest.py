@@ -15,6 +15,8 @@ them to training a store of your own: a store costs seconds, a copy milliseconds
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import shutil
 from pathlib import Path
 
@@ -25,9 +27,23 @@ from bench.data import datasets
 from tests.helpers import bench_main
 
 
+def shared_folder(tmp_path_factory) -> Path | None:
+    """Under pytest-xdist, the folder above every worker's own temporary folder (the
+    session's, shared by its workers); None in a session of one process."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return None
+    return tmp_path_factory.getbasetemp().parent
+
+
 @pytest.fixture(scope="session")
 def data_root(tmp_path_factory):
-    return tmp_path_factory.mktemp("data")
+    """The session's data cache; under pytest-xdist one for all its workers (the first to
+    need MNIST prepares it, the others wait for it as a second `bench` process would)."""
+    shared = shared_folder(tmp_path_factory)
+    if shared is None:
+        return tmp_path_factory.mktemp("data")
+    (shared / "data").mkdir(exist_ok=True)
+    return shared / "data"
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +74,33 @@ def _isolated_data(monkeypatch, data_root, slot_root):
     monkeypatch.setenv("ARCHBENCH_DATA", str(data_root))
     monkeypatch.setenv("ARCHBENCH_SLOT_DIR", str(slot_root))
     monkeypatch.delenv("ARCHBENCH_SLOT", raising=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Under pytest-xdist, a test marked ``alone`` runs while no other test runs (it judges
+    the machine's load); the others run side by side. Each worker takes a shared lock on a
+    file of the session's for a test, an ``alone`` test the exclusive one; a turnstile lets
+    no worker start a test while an ``alone`` test waits for its turn."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return (yield)
+    shared = Path(item.config.option.basetemp).parent
+    alone = item.get_closest_marker("alone") is not None
+    with (
+        open(shared / "turnstile.lock", "a") as turnstile,
+        open(shared / "tests.lock", "a") as lock,
+    ):
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            if not alone:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            return (yield)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
 
 
 def torch_state() -> ProcessSettings:

@@ -26,6 +26,11 @@ EXAMPLE = ROOT / "docs" / "examples" / "test_accuracy.py"
 BROKEN = "test_a_model_that_ignores_its_input_is_not_worse_than_mlp32"
 
 
+# what pytest-xdist tells a worker (this test's own session may be one): a session started
+# here is a session of its own
+XDIST_WORKER = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
+
+
 def pytest_session(*args: str, env: dict, basetemp: Path) -> subprocess.CompletedProcess:
     """A pytest session in a subprocess, with the plugin loaded by name as docs/guides/pytest.md
     says for a checkout (the installed entry point has the same name, so both load it once)."""
@@ -38,6 +43,7 @@ def pytest_session(*args: str, env: dict, basetemp: Path) -> subprocess.Complete
         "-p",
         "no:cacheprovider",
     ]
+    env = {name: value for name, value in env.items() if name not in XDIST_WORKER}
     return subprocess.run(
         [*command, "--basetemp", str(basetemp), *args],
         capture_output=True,
@@ -75,14 +81,20 @@ def pytest_in_process(*args: str) -> subprocess.CompletedProcess:
     import io
 
     out, err = io.StringIO(), io.StringIO()
-    command = ["-p", "bench.pytest_plugin", "-p", "no:cacheprovider", "--capture=no", *args]
+    # in one process (`-n 0`: this project's pytest settings ask for xdist workers), and not
+    # as the xdist worker this test may run in
+    command = ["-p", "bench.pytest_plugin", "-p", "no:cacheprovider", "--capture=no", "-n", "0"]
+    command += args
     path, modules = list(sys.path), set(sys.modules)
     try:
         with (
+            pytest.MonkeyPatch.context() as patch,
             registries_restored(),
             contextlib.redirect_stdout(out),
             contextlib.redirect_stderr(err),
         ):
+            for name in XDIST_WORKER:
+                patch.delenv(name, raising=False)
             code = pytest.main(command)
     finally:
         sys.path[:] = path

@@ -58,6 +58,7 @@ def test_most_readings_must_show_other_work_for_a_contended_verdict(monkeypatch,
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # "alone" is judged clean only on an idle machine
 def test_run_beside_a_cpu_burner_is_contended_and_alone_clean():
     threads = min(2, timing.cores())
     config = quick_config("mlp32", threads=threads, epochs=3)

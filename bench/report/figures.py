@@ -9,7 +9,9 @@ labels are placed where they collide with no other label, marker or error bar an
 the axes (:func:`place_labels`); where the names do not fit, the points are numbered and a key
 below names them. Log axes are labelled with plain numbers at a density their span allows
 (:class:`ReadableLogLocator`). Text from a store is shown as it is (:func:`plain`: a ``$`` is
-never read as mathtext).
+never read as mathtext). The sample-prediction grid (:func:`prediction_grid`) draws its images,
+heads, captions and frames in one Axes, where a subplot per image would cost most of the
+drawing; each image keeps the box, and the figure the size, that subplots would give.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib import rcParams
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator, NullFormatter
-from matplotlib.transforms import Bbox
+from matplotlib.transforms import Bbox, ScaledTranslation
 
 from bench.report.timings import MARK
 from bench.stats import pareto_front
@@ -66,8 +71,15 @@ def _colors(n: int) -> list:
     return [cmap(i % cmap.N) for i in range(n)]
 
 
-def _save(fig: Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+def _save(fig: Figure, path: Path, placed: bool = False) -> Path:
+    """``fig`` as a PNG cropped to what it draws (``bbox_inches="tight"``). ``placed``: no
+    layout engine or axis has anything left to place, so the crop is read from where the
+    artists are, without the draw savefig makes to find it (which resamples every image)."""
+    if not placed:
+        fig.savefig(path, dpi=DPI, bbox_inches="tight")
+        return path
+    crop = fig.get_tightbbox(fig.canvas.get_renderer()).padded(rcParams["savefig.pad_inches"])
+    fig.savefig(path, dpi=DPI, bbox_inches=crop)
     return path
 
 
@@ -523,8 +535,13 @@ def prediction_grid_figure(
     bottom = 0.2  # inches under the last row: its captions
     height = rows * panel_h + top + bottom
     fig = new_figure(columns * 1.35, height)
-    axes = np.atleast_1d(fig.subplots(rows, columns)).reshape(rows, columns)
-    fig.subplots_adjust(
+    # One Axes for the whole grid (an Axes per image cost most of the drawing): its data
+    # coordinates are figure fractions, and each image gets the box a subplot of a
+    # rows x columns grid with these margins would give it (its cell, shrunk to the image's
+    # aspect and centred), its head above and its caption below as a subplot's title and text.
+    cells = fig.add_gridspec(
+        rows,
+        columns,
         left=0.01,
         right=0.99,
         bottom=bottom / height,
@@ -532,39 +549,70 @@ def prediction_grid_figure(
         wspace=0.15,
         hspace=0.55 if two_lines else 0.45,
     )
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, image, t, p, caption, (p_name, t_name) in zip(
-        axes.flat, images, true, predicted, captions, heads, strict=False
+    bottoms, tops, lefts, rights = cells.get_grid_positions(fig)
+    shown = [display_image(image, pixel_max) for image in images]
+    boxes = []
+    for i in range(rows * columns):
+        cell = Bbox.from_extents(
+            lefts[i % columns], bottoms[i // columns], rights[i % columns], tops[i // columns]
+        )
+        if i < len(shown):
+            h, w = shown[i][0].shape[:2]
+            cell = cell.shrunk_to_aspect(h / w, cell, height / (columns * 1.35)).anchored("C", cell)
+        boxes.append(cell)
+    grid = Bbox.union(boxes)  # as far as the subplots reached: the same tight bounding box
+    ax = fig.add_axes(grid.bounds)
+    ax.axis("off")
+    head_at = ax.transData + ScaledTranslation(
+        0, rcParams["axes.titlepad"] / 72, fig.dpi_scale_trans
+    )
+    for box, (pixels, style), t, p, caption, (p_name, t_name) in zip(
+        boxes, shown, true, predicted, captions, heads, strict=False
     ):
-        pixels, style = display_image(image, pixel_max)
-        ax.imshow(pixels, interpolation="nearest", **style)
+        ax.imshow(
+            pixels,
+            interpolation="nearest",
+            extent=(box.x0, box.x1, box.y0, box.y1),
+            aspect="auto",
+            **style,
+        )
         wrong = int(t) != int(p)
-        ax.set_title(
+        ax.text(
+            (box.x0 + box.x1) / 2,
+            box.y1,
             f"pred {p_name}\ntrue {t_name}" if two_lines else f"pred {p_name} / true {t_name}",
+            transform=head_at,
+            ha="center",
+            va="baseline",
             fontsize=7 if two_lines else 8,
             color=WRONG if wrong else RIGHT,
             fontweight="bold" if wrong else "normal",
         )
         if caption:
             ax.text(
-                0.5,
-                -0.04,
+                (box.x0 + box.x1) / 2,
+                box.y0 - 0.04 * box.height,
                 plain(caption),
-                transform=ax.transAxes,
                 ha="center",
                 va="top",
                 fontsize=6,
                 color="#555555",
             )
-        if wrong:
-            for spine in ax.spines.values():
-                spine.set_visible(True)
-                spine.set_color(WRONG)
-                spine.set_linewidth(2)
-            ax.axis("on")
-            ax.set_xticks([])
-            ax.set_yticks([])
+        if wrong:  # four strokes, as the spines of a subplot were
+            corners = [box.p0, (box.x0, box.y1), box.p1, (box.x1, box.y0), box.p0]
+            for start, end in itertools.pairwise(corners):
+                ax.add_artist(  # not add_patch: the limits are fixed below
+                    PathPatch(
+                        MplPath([start, end]),
+                        fill=False,
+                        edgecolor=WRONG,
+                        linewidth=2,
+                        capstyle="projecting",
+                        zorder=2.5,
+                        clip_on=False,
+                    )
+                )
+    ax.set(xlim=(grid.x0, grid.x1), ylim=(grid.y0, grid.y1))
     fig.suptitle(plain(wrapped), fontsize=10)
     return fig
 
@@ -582,12 +630,13 @@ def prediction_grid(
 ) -> Path:
     """Test images (``[N, C, H, W]`` raw pixels, full intensity at ``pixel_max``) in their
     own channels (RGB in colour, one channel in gray: :func:`display_image`), with the
-    predicted and true class above each (by name where ``classes`` names them); wrong
-    predictions in red."""
+    predicted and true class above each (by name where ``classes`` names them) and its
+    caption below; wrong predictions in red, bold, framed in red. All images are drawn in one
+    Axes, each in the box a subplot of the grid would give it."""
     figure = prediction_grid_figure(
         images, true, predicted, captions, title, classes, pixel_max, columns
     )
-    return _save(figure, path)
+    return _save(figure, path, placed=True)
 
 
 def lr_range(points: pd.DataFrame, chosen: float | None, title: str, path: Path) -> Path:

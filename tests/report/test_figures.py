@@ -211,10 +211,15 @@ def test_prediction_grids_draw_each_dataset_in_its_own_channels_with_class_names
     fig = figures.prediction_grid_figure(
         images, true, predicted, captions, "m, seed 0", classes=classes, pixel_max=top
     )
-    shown = [ax.images[0].get_array() for ax in fig.axes if ax.images]
+    images_drawn = [image for ax in fig.axes for image in ax.images]
+    shown = [image.get_array() for image in images_drawn]
     assert len(shown) == 12 and all(a.shape == drawn for a in shown)
     assert all(a.min() >= 0 and a.max() <= 1 for a in shown)
-    texts = assert_readable(fig)
+    texts = assert_readable(fig)  # draws it
+    panels = [image.get_window_extent() for image in images_drawn]  # pixels
+    assert all(abs(box.width - box.height) <= 1 and box.width > 100 for box in panels)
+    for a, b in itertools.combinations(panels, 2):  # each image in a square panel of its own
+        assert not a.shrunk(0.98, 0.98).overlaps(b.shrunk(0.98, 0.98))
     heads = [t for t in texts if t.startswith("pred")]
     assert len(heads) == 12
     for head, t, p in zip(heads, true, predicted, strict=True):

@@ -469,6 +469,7 @@ def confusion_figure(matrix: np.ndarray, classes: Sequence[str], title: str) -> 
                     va="center",
                     fontsize=7,
                     color="white" if share[i, j] > 0.5 else ("#d62728" if i != j else "black"),
+                    in_layout=False,  # inside its cell: constrained layout need not measure it
                 )
     names = [plain(shorten(name, TICK_NAME)) for name in classes]
     every = max(1, math.ceil(k / 30))  # at most 30 named ticks

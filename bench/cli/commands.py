@@ -343,13 +343,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     load_plugins(args)
     from bench.report import write_report
 
-    command = " ".join(["bench", *sys.argv[1:]]) if sys.argv[1:2] == ["report"] else None
     out = write_report(
         args.results,
         args.out,
         suite_asked(args),
         data_root=args.data_root,
-        command=command,
+        command=args.command_line,
         say=None if args.quiet else lambda text: print(text, file=sys.stderr, flush=True),
         fmt=args.format,
         reference=args.reference,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -445,6 +446,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.exits_after = argv is None  # the `bench` command itself, not a caller in Python
+    # the command as a shell takes it, for a report's Reproduce block (a caller in Python
+    # of main([...]) included)
+    args.command_line = shlex.join(["bench", *(sys.argv[1:] if argv is None else argv)])
     try:
         return args.func(args)
     except (ArchbenchError, architectures.UnknownArchitectureError) as exc:

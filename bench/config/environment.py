@@ -10,6 +10,7 @@ import importlib.metadata
 import importlib.util
 import os
 import platform
+import shlex
 import socket
 import subprocess
 import sys
@@ -141,7 +142,7 @@ def capture(device: torch.device) -> dict[str, Any]:
         **determinism_flags(),
         "platform": platform.platform(),
         "hostname": socket.gethostname(),
-        "command": " ".join(sys.argv),
+        "command": shlex.join(sys.argv),
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 

@@ -10,7 +10,9 @@
   the values are paired by seed (same data split and shuffle order) and the test is the paired
   t-test on the per-seed differences; otherwise Welch's t-test (unequal variances,
   Welch-Satterthwaite degrees of freedom). With fewer than two values on a side (fewer than
-  two pairs) no claim can be made: no interval, no test.
+  two pairs) no claim can be made: no interval, no test. With a grid the values are
+  accuracies, so the interval is cut to [-1, 1] (at two seeds a t interval can reach past
+  ±100 points; the cut loses no coverage: the difference is never outside).
 - :func:`difference_on_shared`: the same, paired on the seeds both sides share when they
   share at least two but not all (``bench compare``).
 """
@@ -128,6 +130,8 @@ def difference(
         diff, se, df = welch(list(a.values()), list(b.values()), resolution)
         test, p = WELCH, welch_p_value(list(a.values()), list(b.values()), resolution)
     low, high = t_interval(diff, se, df, confidence)
+    if resolution is not None:  # accuracies on a test set's grid: a - b lies in [-1, 1]
+        low, high = max(low, -1.0), min(high, 1.0)
     statistic = diff / se if se else nan
     return Difference(len(xa), len(xb), mean_a, mean_b, diff, low, high, test, statistic, df, p)
 

@@ -94,3 +94,16 @@ def test_checkpoints_and_prepared_files_follow_the_umask(tmp_path, umask_002):
     os.umask(0o077)  # a private umask stays private
     idx.write_atomic(tmp_path / "private", b"x")
     assert mode(tmp_path / "private") == 0o600
+
+
+@pytest.mark.usefixtures("undrawn_figures")  # the report's text is the point
+def test_the_reproduce_block_holds_the_report_command_as_a_shell_takes_it(seeds_store):
+    """`bench report` from Python (``main([...])``) names itself in the Reproduce block as the
+    `bench` command would, each argument quoted where a shell needs it (a folder with a
+    space)."""
+    spaced = seeds_store.parent / "my results"
+    seeds_store.rename(spaced)
+    out = spaced / "the report.md"
+    assert main(["report", "--results", str(spaced), "--out", str(out), "--quiet"]) == 0
+    reproduce = out.read_text().split("Reproduce (", 1)[1]
+    assert f"bench report --results '{spaced}' --out '{out}' --quiet\n" in reproduce

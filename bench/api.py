@@ -152,9 +152,15 @@ def plan(
     min_seeds: int = planning.adaptive.DEFAULT_MIN_SEEDS,
     margin_pp: float = planning.adaptive.DEFAULT_MARGIN_PP,
     noise_pp: float | None = None,
+    dataset: Names = None,
+    arch: Names = None,
+    where: Names = None,
+    since: str | dt.date | None = None,
 ) -> pd.DataFrame:
     """The seeds ``seeds="auto"`` needs to tell each pair of the stored models apart with
     ``power`` when they truly differ by ``difference_pp``, and their training time, one row per
-    pair (:func:`bench.report.plan.plan`); ``noise_pp`` instead of the store's seed noise."""
+    pair (:func:`bench.report.plan.plan`); ``noise_pp`` instead of the store's seed noise.
+    ``dataset``, ``arch``, ``where``, ``since``: only some runs, as in :func:`report`."""
     settings = planning.PlanSettings(difference_pp, power, min_seeds, margin_pp)
-    return planning.plan_store(Path(results), settings, suite, noise_pp)
+    chosen = RunFilter.parse(dataset, arch, where, since)
+    return planning.plan_store(Path(results), settings, suite, noise_pp, chosen)

@@ -413,7 +413,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from bench.report import plan
 
     settings = plan.PlanSettings(args.difference, args.power, args.min_seeds, args.margin)
-    frame = plan.plan_store(args.results, settings, args.suite, args.noise_pp)
+    frame = plan.plan_store(args.results, settings, args.suite, args.noise_pp, run_filter(args))
     if frame.empty:
         raise ArchbenchError(f"only one model in {args.results}: nothing to plan a comparison for")
     if args.format in ("csv", "json"):

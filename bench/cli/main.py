@@ -46,7 +46,8 @@ RESULTS_FORMATS = (*FORMATS, "parquet")
 
 def filter_options() -> argparse.ArgumentParser:
     """``--dataset``, ``--arch``, ``--where``, ``--since``: which stored runs a command reads
-    (:class:`bench.store.RunFilter`), shared by ``bench results``, ``report`` and ``compare``."""
+    (:class:`bench.store.RunFilter`), shared by ``bench results``, ``report``, ``compare`` and
+    ``plan``."""
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group(
         "which runs", "keep only the runs that pass every filter given (docs: guides/reports.md)"
@@ -404,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan_cmd = commands.add_parser(
         "plan",
-        parents=[results_dir],
+        parents=[results_dir, filter_options()],
         help="how many seeds --seeds auto needs to tell two models apart, and what they cost",
         description="For every pair of the stored models, the seeds `bench run --seeds auto` "
         "needs to tell them apart with the power asked for when they truly differ by "

@@ -35,7 +35,7 @@ from bench import stats
 from bench.config import UsageError
 from bench.report import seeds, timings, variants
 from bench.report.document import select
-from bench.store import DB_NAME
+from bench.store import DB_NAME, RunFilter
 from bench.sweep import adaptive
 
 DEFAULT_DIFFERENCE_PP = 0.2
@@ -162,12 +162,14 @@ def plan_store(
     settings: PlanSettings,
     suite: str | None = None,
     noise_pp: float | None = None,
+    run_filter: RunFilter | None = None,
 ) -> pd.DataFrame:
-    """:func:`plan` for the runs stored in ``results_dir`` (only ``suite``'s when given). With
-    ``noise_pp`` and no store there, one pair of new models at that noise."""
+    """:func:`plan` for the runs stored in ``results_dir`` (only ``suite``'s when given, and
+    those ``run_filter`` keeps: one that keeps none is a UsageError). With ``noise_pp`` and no
+    store there, one pair of new models at that noise."""
     if noise_pp is not None and not (Path(results_dir) / DB_NAME).is_file():
         return plan(None, settings, noise_pp)
-    _, tables = select(Path(results_dir), suite)
+    _, tables = select(Path(results_dir), suite, run_filter)
     return plan(tables.runs, settings, noise_pp)
 
 

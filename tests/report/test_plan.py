@@ -69,6 +69,29 @@ def test_plan_for_stored_models_measures_their_noise_and_times(tmp_path, capsys)
     assert "mlp32" in out and f"--max-seeds {int(row.max_seeds)}" in out
 
 
+def test_plan_reads_only_the_runs_its_filters_keep(tmp_path, capsys):
+    """`bench plan --arch` and `--where` (and their API arguments), as `bench report` reads
+    them: the pairs among the runs kept; a filter that keeps none is one line, exit 2."""
+    rng = np.random.default_rng(5)
+    accs = {
+        name: list(np.round((base + rng.normal(0, 0.002, 4)) * N_TEST) / N_TEST)
+        for name, base in (("mlp32", 0.96), ("slp", 0.92), ("tinycnn", 0.98))
+    }
+    auto_store(tmp_path, accs, {"min_seeds": 3, "max_seeds": 8, "margin_pp": 0.1, "alpha": 0.05})
+    assert len(api.plan(tmp_path)) == 3  # every pair
+    kept = api.plan(tmp_path, arch=["mlp*", "slp"])
+    assert [(row.a, row.b) for row in kept.itertuples()] == [("mlp32", "slp")]
+    assert (
+        main(["plan", "--results", str(tmp_path), "--arch", "mlp32,tinycnn", "--format", "csv"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "tinycnn" in out and "slp" not in out
+    assert main(["plan", "--results", str(tmp_path), "--where", "lr<0"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "lr<0" in err
+
+
 def test_plan_before_the_first_run_and_bad_values(tmp_path, capsys):
     nowhere = ["plan", "--results", str(tmp_path / "none")]
     assert main([*nowhere, "--noise-pp", "0.2"]) == 0

@@ -27,19 +27,20 @@ from bench.data import datasets
 from tests.helpers import bench_main
 
 
-def shared_folder(tmp_path_factory) -> Path | None:
+def shared_folder(config: pytest.Config) -> Path | None:
     """Under pytest-xdist, the folder above every worker's own temporary folder (the
-    session's, shared by its workers); None in a session of one process."""
+    session's, shared by its workers: xdist gives each worker ``--basetemp`` in it); None in
+    a session of one process."""
     if "PYTEST_XDIST_WORKER" not in os.environ:
         return None
-    return tmp_path_factory.getbasetemp().parent
+    return Path(config.option.basetemp).parent
 
 
 @pytest.fixture(scope="session")
-def data_root(tmp_path_factory):
+def data_root(tmp_path_factory, pytestconfig):
     """The session's data cache; under pytest-xdist one for all its workers (the first to
     need MNIST prepares it, the others wait for it as a second `bench` process would)."""
-    shared = shared_folder(tmp_path_factory)
+    shared = shared_folder(pytestconfig)
     if shared is None:
         return tmp_path_factory.mktemp("data")
     (shared / "data").mkdir(exist_ok=True)
@@ -82,9 +83,9 @@ def pytest_runtest_protocol(item, nextitem):
     the machine's load); the others run side by side. Each worker takes a shared lock on a
     file of the session's for a test, an ``alone`` test the exclusive one; a turnstile lets
     no worker start a test while an ``alone`` test waits for its turn."""
-    if "PYTEST_XDIST_WORKER" not in os.environ:
+    shared = shared_folder(item.config)
+    if shared is None:
         return (yield)
-    shared = Path(item.config.option.basetemp).parent
     alone = item.get_closest_marker("alone") is not None
     with (
         open(shared / "turnstile.lock", "a") as turnstile,

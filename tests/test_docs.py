@@ -6,7 +6,9 @@ reference covers the code, and every code block in it is run.
   ``bash``/``python`` scripts and modules for existence. The tutorials' commands run for real,
   in order, in a fresh directory on slices of the real MNIST (``test_the_own_model_tutorial``,
   ``test_the_recap_tutorial``), in this process, each command and script as a new process
-  would run it (``tests.usercode_helpers.user_shell``).
+  would run it (``tests.usercode_helpers.user_shell``). Their reports are read for their text
+  and figure files, the figures written as placeholders (tests/report/rendering.py): the same
+  figures are drawn by the tests about figures and by the session's shared MNIST store.
 - ``python`` blocks run as written (those with a ``title`` are files a tutorial writes; a block
   whose body is ``...`` is a fragment and only compiled), in a directory whose ``results/``
   holds the fixture store made members of ``mlp-vs-cnn``. A block titled with a file of this
@@ -26,13 +28,12 @@ import argparse
 import ast
 import importlib.util
 import itertools
+import logging
 import os
 import re
 import shlex
 import shutil
 import sqlite3
-import subprocess
-import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli.main import build_parser
+from tests.report.rendering import figures_not_drawn
 from tests.usercode_helpers import UserShell, user_shell
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,7 +348,7 @@ def finished(results: Path) -> list[tuple[str, str]]:
 def test_the_own_model_tutorial(mnist_root, tmp_path):
     """docs/tutorials/own-model.md, every block in order, in an empty directory: the files it
     writes, the commands it runs, the output it shows."""
-    with user_shell(tmp_path, ARCHBENCH_DATA=str(mnist_root)) as shell:
+    with user_shell(tmp_path, ARCHBENCH_DATA=str(mnist_root)) as shell, figures_not_drawn():
         checked = play(DOCS / "tutorials/own-model.md", shell)
     assert checked >= 6
     results = tmp_path / "results"
@@ -369,7 +371,7 @@ def test_the_recap_tutorial(mnist_root, tmp_path):
     found = blocks(page)
     quick = next(b for b in found if b.lang == "bash" and "results-quick" in b.body)
     outputs = {}
-    with user_shell(tmp_path, ARCHBENCH_DATA=str(mnist_root)) as shell:
+    with user_shell(tmp_path, ARCHBENCH_DATA=str(mnist_root)) as shell, figures_not_drawn():
         for command in commands(quick.body):
             outputs[command[1]] = shell.bench(*bench_args(command))
         assert (tmp_path / "results-quick" / "report.md").is_file()
@@ -470,23 +472,27 @@ def test_the_example_report_page_has_its_figures_and_html():
 
 
 @pytest.mark.slow
-def test_the_site_builds_with_strict(tmp_path):
-    """``mkdocs build --strict``, as ``nox -s docs`` and CI build it: a broken link, a missing
-    page or any warning fails. Skipped where the docs extra is not installed, except in CI."""
+def test_the_site_builds_with_strict(tmp_path, caplog):
+    """``mkdocs build --strict``, as ``nox -s docs`` and CI build it (here in this process,
+    through the functions the command calls, with the same configuration): a broken link, a
+    missing page or any warning fails, named. Skipped where the docs extra is not installed,
+    except in CI."""
     if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("material") is None:
         if os.environ.get("CI"):
             pytest.fail("CI must build the docs: install the docs extra (scripts/bootstrap.sh)")
         pytest.skip("mkdocs is not installed: pip install -e '.[docs]' (the bootstrap does)")
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
+
     site = tmp_path / "site"
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
+    config = load_config(str(ROOT / "mkdocs.yml"), strict=True, site_dir=str(site))
+    try:
+        with caplog.at_level(logging.WARNING, logger="mkdocs"):
+            build(config)
+    except Abort as abort:
+        warnings = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+        pytest.fail(f"{abort}\n{warnings}")
     cli = (site / "reference/cli.html").read_text()
     assert 'id="bench-run"' in cli and "--seed-parallel" in cli
     api = (site / "reference/api.html").read_text()

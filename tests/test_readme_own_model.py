@@ -1,5 +1,6 @@
 """README "Your own model": its example, run as written in a fresh directory (in this process:
-the commands as ``bench`` runs them, the script as ``python`` runs it there)."""
+the commands as ``bench`` runs them, the script as ``python`` runs it there). The report is
+read for its text, its figures written as placeholders (tests/report/rendering.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.report.rendering import figures_not_drawn
 from tests.usercode_helpers import user_shell
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +37,7 @@ def test_the_readme_example_runs_as_written(mnist_root, tmp_path):
     (tmp_path / "models.py").write_text(models)
     commands = [line.split("#")[0].split() for line in blocks("bash")[0].splitlines()]
     outputs = []
-    with user_shell(tmp_path, ARCHBENCH_DATA=str(mnist_root)) as shell:
+    with user_shell(tmp_path, ARCHBENCH_DATA=str(mnist_root)) as shell, figures_not_drawn():
         for command in filter(None, commands):
             assert command[0] == "bench"
             outputs.append(shell.bench(*command[1:]))

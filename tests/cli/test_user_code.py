@@ -208,45 +208,6 @@ def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
     assert "dataset digits4.npz differs from the run's" in report
 
 
-@pytest.mark.slow  # starts a Ray instance
-def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(tmp_path):
-    """One small run: a factory from a file on an .npz dataset, local, in a child process and
-    on Ray (where each worker imports the file and checks its hash)."""
-    pytest.importorskip("ray")
-    npz = write_npz(tmp_path / "d.npz", classes=3)
-    write(
-        tmp_path / "small.py",
-        """
-        from torch import nn
-
-        def small(num_classes):
-            return nn.Sequential(nn.Flatten(), nn.Linear(784, 8), nn.ReLU(),
-                                 nn.Linear(8, num_classes))
-    """,
-    )
-    outputs = {}
-    for executor in ("local", "process", "ray"):
-        results = tmp_path / executor
-        proc = bench_main(
-            "run",
-            "--arch",
-            f"{tmp_path}/small.py:small",
-            "--dataset",
-            str(npz),
-            "--executor",
-            executor,
-            "--results",
-            str(results),
-            *QUICK,
-        )
-        assert proc.returncode == 0, proc.stderr
-        history = bench_main("results", "--results", str(results), "--history", "--format", "csv")
-        columns = [line.split(",")[:11] for line in history.stdout.splitlines()]
-        outputs[executor] = columns
-    assert outputs["local"] == outputs["process"] == outputs["ray"]
-    assert len(outputs["local"]) == 2  # the header and the one epoch
-
-
 @pytest.mark.slow
 def test_plugins_from_import_pyproject_and_entry_points(tmp_path, monkeypatch, capsys):
     write(

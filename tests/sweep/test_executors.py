@@ -17,7 +17,8 @@ from bench.cli import main
 from bench.store import ResultsStore, load
 from bench.sweep import sweep
 from bench.sweep.executors import LocalExecutor, ProcessExecutor, run_task
-from tests.helpers import quick_config
+from tests.helpers import bench_main, quick_config
+from tests.usercode_helpers import clean_registries, write, write_npz  # noqa: F401  (fixture)
 
 RUN_NUMBERS = [
     "status",
@@ -64,6 +65,19 @@ SUITE = [
     "0,1",
     "--device",
     "cpu",
+    "--quiet",
+]
+USER_QUICK = [
+    "--epochs",
+    "1",
+    "--limit-train",
+    "300",
+    "--limit-test",
+    "100",
+    "--device",
+    "cpu",
+    "--threads",
+    "1",
     "--quiet",
 ]
 
@@ -245,6 +259,45 @@ def test_ray_results_equal_local_results_bitwise(ray_local, tmp_path, keep_threa
     assert len(ray[1]) == 4  # one epoch each
     assert_same_numbers(ray, local)
     assert load(tmp_path / "R").runs.env_json.str.contains('"executor": "ray"').all()
+
+
+@pytest.mark.slow  # trains in a child process and on Ray
+@pytest.mark.usefixtures("clean_registries")
+def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(ray_local, tmp_path):
+    """One small run: a factory from a file on an .npz dataset, local, in a child process and
+    on Ray (where each worker imports the file and checks its hash)."""
+    npz = write_npz(tmp_path / "d.npz", classes=3)
+    write(
+        tmp_path / "small.py",
+        """
+        from torch import nn
+
+        def small(num_classes):
+            return nn.Sequential(nn.Flatten(), nn.Linear(784, 8), nn.ReLU(),
+                                 nn.Linear(8, num_classes))
+    """,
+    )
+    outputs = {}
+    for executor in ("local", "process", "ray"):
+        results = tmp_path / executor
+        proc = bench_main(
+            "run",
+            "--arch",
+            f"{tmp_path}/small.py:small",
+            "--dataset",
+            str(npz),
+            "--executor",
+            executor,
+            "--results",
+            str(results),
+            *USER_QUICK,
+        )
+        assert proc.returncode == 0, proc.stderr
+        history = bench_main("results", "--results", str(results), "--history", "--format", "csv")
+        columns = [line.split(",")[:11] for line in history.stdout.splitlines()]
+        outputs[executor] = columns
+    assert outputs["local"] == outputs["process"] == outputs["ray"]
+    assert len(outputs["local"]) == 2  # the header and the one epoch
 
 
 @pytest.mark.slow  # starts a Ray instance

@@ -10,7 +10,9 @@ Shared stores: a store that several tests read is trained once per session, in t
 (``seeds_results``, ``grid_results``, ``mnist_suite_results``: each built on first use, its
 report written so that its checkpoint evaluations are stored), and every test gets a copy of
 its own (``seeds_store``, ``grid_store``, ``mnist_suite_store``), free to write into. Prefer
-them to training a store of your own: a store costs seconds, a copy milliseconds."""
+them to training a store of your own: a store costs seconds, a copy milliseconds. Under
+pytest-xdist the workers share them: the first worker to need one builds it, the others wait
+for it and read it (``built_once``)."""
 
 from __future__ import annotations
 
@@ -139,6 +141,29 @@ def mnist_root(data_root):
 # shared stores: built once per session, copied for each test
 
 
+def built_once(factory: pytest.TempPathFactory, config: pytest.Config, name: str, build) -> Path:
+    """The folder ``build(folder)`` fills, built once for the session: under pytest-xdist
+    once for all its workers (the first to ask builds it under a lock, the others wait for
+    it; a build that failed is tried again by the next), else in this process."""
+    shared = shared_folder(config)
+    if shared is None:
+        folder = factory.mktemp("shared") / name
+        build(folder)
+        return folder
+    folder, built = shared / "shared" / name, shared / "shared" / f"{name}.built"
+    folder.parent.mkdir(exist_ok=True)
+    with open(shared / "shared" / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not built.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                build(folder)
+                built.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
+
+
 def bench(*args: str) -> None:
     """``bench ARGS`` in this process, which must succeed."""
     done = bench_main(*args)
@@ -155,26 +180,28 @@ SEEDS_RUN = ["--dataset", "synthetic", "--epochs", "1", "--threads", "1", "--qui
 
 
 @pytest.fixture(scope="session")
-def seeds_results(tmp_path_factory, data_root, slot_root) -> Path:
+def seeds_results(tmp_path_factory, pytestconfig, data_root, slot_root) -> Path:
     """Read it through ``seeds_store``. 15 runs on synthetic data (1 epoch, 1 thread): mlp32
     with every random stream varied (``--vary all``) and with only its initial weights varied
     (``--vary init``), and slp, each seeds 0-4; and its report (report.md, figures)."""
-    results = tmp_path_factory.mktemp("shared") / "seeds"
-    for extra in (["--vary", "all"], ["--vary", "init"]):
-        bench(
-            "run",
-            "--arch",
-            "mlp32",
-            "--seeds",
-            "0-4",
-            *extra,
-            *SEEDS_RUN,
-            "--results",
-            str(results),
-        )
-    bench("run", "--arch", "slp", "--seeds", "0-4", *SEEDS_RUN, "--results", str(results))
-    bench("report", "--results", str(results), "--quiet")
-    return results
+
+    def build(results: Path) -> None:
+        for extra in (["--vary", "all"], ["--vary", "init"]):
+            bench(
+                "run",
+                "--arch",
+                "mlp32",
+                "--seeds",
+                "0-4",
+                *extra,
+                *SEEDS_RUN,
+                "--results",
+                str(results),
+            )
+        bench("run", "--arch", "slp", "--seeds", "0-4", *SEEDS_RUN, "--results", str(results))
+        bench("report", "--results", str(results), "--quiet")
+
+    return built_once(tmp_path_factory, pytestconfig, "seeds", build)
 
 
 @pytest.fixture
@@ -187,19 +214,21 @@ GRID = {"lr": ("0.001", "0.05"), "batch_size": ("32", "64")}
 
 
 @pytest.fixture(scope="session")
-def grid_results(tmp_path_factory, data_root, slot_root) -> Path:
+def grid_results(tmp_path_factory, pytestconfig, data_root, slot_root) -> Path:
     """Read it through ``grid_store``. A study: mlp32 over a 2 x 2 grid of learning rate
     (0.001, 0.05) and batch size (32, 64), seeds 0-1, on synthetic data (1 epoch); its report
     in both formats (report.md with its figures, report.html)."""
-    results = tmp_path_factory.mktemp("shared") / "grid"
-    common = ["--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1", "--seeds", "0-1"]
-    for lr in GRID["lr"]:
-        for batch in GRID["batch_size"]:
-            grid = ["--lr", lr, "--batch-size", batch]
-            bench("run", *common, *grid, "--quiet", "--results", str(results))
-    bench("report", "--results", str(results), "--quiet")
-    bench("report", "--results", str(results), "--quiet", "--format", "html")
-    return results
+
+    def build(results: Path) -> None:
+        common = ["--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1", "--seeds", "0-1"]
+        for lr in GRID["lr"]:
+            for batch in GRID["batch_size"]:
+                grid = ["--lr", lr, "--batch-size", batch]
+                bench("run", *common, *grid, "--quiet", "--results", str(results))
+        bench("report", "--results", str(results), "--quiet")
+        bench("report", "--results", str(results), "--quiet", "--format", "html")
+
+    return built_once(tmp_path_factory, pytestconfig, "grid", build)
 
 
 @pytest.fixture
@@ -212,15 +241,17 @@ MNIST_SLICE = ["--epochs", "1", "--limit-train", "600", "--limit-test", "300", "
 
 
 @pytest.fixture(scope="session")
-def mnist_suite_results(tmp_path_factory, mnist_root, slot_root) -> Path:
+def mnist_suite_results(tmp_path_factory, pytestconfig, mnist_root, slot_root) -> Path:
     """Read it through ``mnist_suite_store``. The mlp-vs-cnn suite (mlp32, tinycnn, cnn,
     strongcnn), seeds 0-2, on a slice of the real MNIST (``MNIST_SLICE``: 600 training
     and 300 test images, 1 epoch), run and reported as a user runs them."""
-    results = tmp_path_factory.mktemp("shared") / "mnist-suite"
-    common = ["--results", str(results), "--data-root", str(mnist_root)]
-    bench("run", "--suite", "mlp-vs-cnn", "--seeds", "0-2", *MNIST_SLICE, *common)
-    bench("report", *common, "--quiet")
-    return results
+
+    def build(results: Path) -> None:
+        common = ["--results", str(results), "--data-root", str(mnist_root)]
+        bench("run", "--suite", "mlp-vs-cnn", "--seeds", "0-2", *MNIST_SLICE, *common)
+        bench("report", *common, "--quiet")
+
+    return built_once(tmp_path_factory, pytestconfig, "mnist-suite", build)
 
 
 @pytest.fixture

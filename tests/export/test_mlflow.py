@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
 
 from bench import api
 from bench.cli.main import main
@@ -23,6 +22,14 @@ pytestmark = [
     pytest.mark.slow,  # every test reads a new MLflow store (its schema upgrade: seconds)
     pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy"),
 ]
+
+
+def mlflow_client(uri: str):
+    """MLflow's client of the store at ``uri``. MLflow is imported here, not with this module:
+    every pytest-xdist worker collects this module, one runs it (the import takes seconds)."""
+    from mlflow import MlflowClient
+
+    return MlflowClient(uri)
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +54,7 @@ def exported(store):
 
 
 def mlflow_runs(uri: str, experiment: str = "archbench") -> list:
-    client = MlflowClient(uri)
+    client = mlflow_client(uri)
     found = client.get_experiment_by_name(experiment)
     return list(client.search_runs([found.experiment_id], max_results=1000))
 
@@ -59,7 +66,7 @@ def by_kind(runs: list, kind: str) -> list:
 def snapshot(uri: str) -> list:
     """Everything the experiment holds, run by run: ids, status, times, tags, parameters,
     each metric's full history and the artifacts."""
-    client = MlflowClient(uri)
+    client = mlflow_client(uri)
     taken = []
     for run in mlflow_runs(uri):
         histories = {
@@ -119,7 +126,7 @@ def test_every_stored_run_is_an_mlflow_run_with_its_tags(store, exported):
 
 def test_metrics_have_the_epochs_as_steps_and_params_the_config(store, exported):
     uri, _ = exported
-    client = MlflowClient(uri)
+    client = mlflow_client(uri)
     tables = load(store)
     run = next(
         r for r in by_kind(mlflow_runs(uri), "run") if r.info.run_name == "digits_mlp seed=1"
@@ -144,7 +151,7 @@ def test_metrics_have_the_epochs_as_steps_and_params_the_config(store, exported)
 
 def test_artifacts_hold_the_summary_config_and_the_suite_report(store, exported):
     uri, _ = exported
-    client = MlflowClient(uri)
+    client = mlflow_client(uri)
     tables = load(store)
     found = mlflow_runs(uri)
     run = next(r for r in by_kind(found, "run") if r.info.run_name == "digits_slp seed=0")
@@ -193,7 +200,7 @@ def test_a_store_that_gained_runs_exports_only_the_new_ones(tmp_path):
     assert outcome.replaced == first and outcome.new == []
     again = {r.data.tags["archbench.run_id"]: r.info.run_id for r in mlflow_runs(uri)}
     assert len(again) == 2 and again[first[0]] != old[first[0]]
-    assert MlflowClient(uri).get_run(old[first[0]]).info.lifecycle_stage == "deleted"
+    assert mlflow_client(uri).get_run(old[first[0]]).info.lifecycle_stage == "deleted"
 
 
 @pytest.mark.slow

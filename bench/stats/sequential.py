@@ -92,15 +92,20 @@ def run_rule(
         still = verdict == OPEN
         if not still.any():
             break
-        prefix = np.where(still[..., None], d[..., :n], np.nan)
+        # only the studies with a pair still open are tested (each study is a family of its
+        # own, and settled pairs keep their verdict): the same verdicts, fewer p-values
+        now = verdict.copy()
         if family is None:
-            _, _, now = look(prefix, level, margin, resolution)
+            active = still.any(axis=1)
+            prefix = np.where(still[active][..., None], d[active][..., :n], np.nan)
+            now[active] = look(prefix, level, margin, resolution)[2]
         else:
-            filled = np.where(still[..., None], d[..., :n], 0.0)
             bonferroni = level / (2 * family)
-            p_t = t_p_value(filled, resolution)
-            p_e = tost_p_value(filled, margin, resolution)
-            now = np.where(p_t < bonferroni, BETTER, np.where(p_e < bonferroni, EQUIVALENT, OPEN))
+            p_t = t_p_value(d[still][:, :n], resolution)
+            p_e = tost_p_value(d[still][:, :n], margin, resolution)
+            now[still] = np.where(
+                p_t < bonferroni, BETTER, np.where(p_e < bonferroni, EQUIVALENT, OPEN)
+            )
         now = np.where(still, now, verdict)
         if index == len(points) - 1:
             now = np.where(still & (now == OPEN), UNRESOLVED, now)

@@ -11,6 +11,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import architectures
 from bench import __version__
@@ -31,6 +32,7 @@ from bench.cli.commands import (
 from bench.cli.options import NO_PLUGINS_HELP, add_run_parser, user_options
 from bench.cli.run_command import cmd_run
 from bench.config import ArchbenchError, usercode
+from bench.config.exiting import exit_now
 from bench.data import datasets
 from bench.report import FORMATS
 from bench.report.evaluation import ROTATED_TEST
@@ -441,6 +443,20 @@ def build_parser() -> argparse.ArgumentParser:
     plan_cmd.add_argument("--format", choices=FORMATS, default="table")
     plan_cmd.set_defaults(func=cmd_plan)
     return parser
+
+
+def command() -> NoReturn:
+    """The ``bench`` command (its script and ``python -m bench``): :func:`main` on the
+    command line's arguments, then the process ends with its exit status, without Python's
+    second of teardown (:func:`bench.config.exiting.exit_now`)."""
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse's --help, --version and usage errors
+        code = exc.code
+    if code is not None and not isinstance(code, int):  # as Python shows a non-int status
+        print(code, file=sys.stderr)
+        code = 1
+    exit_now(code or 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

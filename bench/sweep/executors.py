@@ -41,6 +41,7 @@ from pathlib import Path
 
 from bench.config import RunConfig, UsageError
 from bench.config.events import EventSink, TaskStarted
+from bench.config.exiting import exit_now
 from bench.train import RunResult, execute_task, now, one_line, slot
 
 OnResult = Callable[[RunResult, bool], None]  # a result, and whether its task ran live here
@@ -145,6 +146,7 @@ def _child_main(connection, task_fn: TaskFn, task, data_root, targets) -> None:
         payload = ("raised", (one_line(exc), traceback.format_exc()))
     connection.send(payload)
     connection.close()
+    exit_now(0)  # the driver waits for this process to end: skip the teardown's second
 
 
 def exit_with_parent() -> None:

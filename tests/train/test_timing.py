@@ -74,7 +74,9 @@ def test_run_beside_a_cpu_burner_is_contended_and_alone_clean():
     time.sleep(0.5)
     alone = execute(config)
     assert alone.metrics["timing"] == "clean", alone.metrics["timing_reason"]
-    assert alone.metrics["runnable_start"] == 0
+    # fewer than the burners: a thread of the machine's own (a kernel thread, another test
+    # process's idle Ray instance) may be runnable at a reading, as the verdict allows
+    assert alone.metrics["runnable_start"] < timing.cores()
     for result in (busy, alone):  # the conditions are recorded either way
         metrics = result.metrics
         assert metrics["cpu_s"] > 0 and metrics["cpu_wall_s"] >= metrics["time_train_s"]

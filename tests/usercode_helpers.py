@@ -22,6 +22,20 @@ from bench.sweep import suites
 from bench.train import modelinfo
 from tests.helpers import bench_main
 
+# one quick CPU run of a user's model: 1 epoch on slices of its dataset, one thread, quiet
+QUICK_RUN = [
+    "--epochs",
+    "1",
+    "--limit-train",
+    "300",
+    "--limit-test",
+    "100",
+    "--device",
+    "cpu",
+    "--threads",
+    "1",
+    "--quiet",
+]
 MYNET = '''
 from torch import nn
 

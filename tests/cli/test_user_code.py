@@ -13,6 +13,7 @@ from bench.cli import main
 from tests.helpers import bench_main
 from tests.report.rendering import figures_not_drawn, undrawn_figures  # noqa: F401
 from tests.usercode_helpers import (
+    QUICK_RUN,
     as_a_new_process,
     clean_registries,  # noqa: F401  (fixture)
     registries_now,
@@ -23,19 +24,6 @@ from tests.usercode_helpers import (
     write_npz,
 )
 
-QUICK = [
-    "--epochs",
-    "1",
-    "--limit-train",
-    "300",
-    "--limit-test",
-    "100",
-    "--device",
-    "cpu",
-    "--threads",
-    "1",
-    "--quiet",
-]
 pytestmark = pytest.mark.usefixtures("clean_registries")
 
 
@@ -62,7 +50,7 @@ def test_my_net_beside_cnn_then_an_edit_makes_a_second_variant(tmp_path):
         "0-1",
         "--results",
         str(results),
-        *QUICK,
+        *QUICK_RUN,
     ]
     assert main(args) == 0
     first = run_ids(results)
@@ -129,7 +117,7 @@ def test_a_factory_gets_num_classes_and_arch_args(tmp_path):
             "synthetic",
             "--results",
             str(results),
-            *QUICK,
+            *QUICK_RUN,
         ]
     )
     assert code == 0
@@ -142,7 +130,7 @@ def test_a_factory_gets_num_classes_and_arch_args(tmp_path):
             "synthetic",
             "--results",
             str(results),
-            *QUICK,
+            *QUICK_RUN,
         ]
     )
     assert code == 0
@@ -158,7 +146,9 @@ def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
     folder = write_image_folder(tmp_path / "shapes")
     results = tmp_path / "results"
     assert (
-        main(["run", "--arch", "mlp32", "--dataset", str(npz), "--results", str(results), *QUICK])
+        main(
+            ["run", "--arch", "mlp32", "--dataset", str(npz), "--results", str(results), *QUICK_RUN]
+        )
         == 0
     )
     write(
@@ -181,7 +171,7 @@ def test_npz_and_image_folder_datasets_train_and_report(tmp_path):
                 str(folder),
                 "--results",
                 str(results),
-                *QUICK,
+                *QUICK_RUN,
             ]
         )
         == 0
@@ -273,7 +263,7 @@ def test_plugins_from_import_pyproject_and_entry_points(tmp_path, monkeypatch, c
     assert "epnet" in proc.stdout and "installed" in proc.stdout
     results = tmp_path / "results"
     proc = bench_main(
-        "run", "--arch", "epnet", "--dataset", "synthetic", "--results", str(results), *QUICK
+        "run", "--arch", "epnet", "--dataset", "synthetic", "--results", str(results), *QUICK_RUN
     )
     assert proc.returncode == 0, proc.stderr
     with sqlite3.connect(results / "archbench.sqlite") as conn:
@@ -307,7 +297,7 @@ def test_a_module_reference_on_the_path(tmp_path, monkeypatch, capsys):
     write(info / "RECORD", "mypkg/__init__.py,,\nmypkg/models.py,,\n")
     results = tmp_path / "results"
     args = ["--arch", "mypkg.models:make_net", "--dataset", "synthetic", "--results", str(results)]
-    assert main(["run", *args, *QUICK]) == 0
+    assert main(["run", *args, *QUICK_RUN]) == 0
     with sqlite3.connect(results / "archbench.sqlite") as conn:
         (config,) = conn.execute("SELECT config_json FROM runs").fetchone()
     origin = json.loads(json.loads(config)["arch_source"])

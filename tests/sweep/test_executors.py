@@ -18,7 +18,12 @@ from bench.store import ResultsStore, load
 from bench.sweep import sweep
 from bench.sweep.executors import LocalExecutor, ProcessExecutor, run_task
 from tests.helpers import bench_main, quick_config
-from tests.usercode_helpers import clean_registries, write, write_npz  # noqa: F401  (fixture)
+from tests.usercode_helpers import (  # noqa: F401  (clean_registries: a fixture)
+    QUICK_RUN,
+    clean_registries,
+    write,
+    write_npz,
+)
 
 RUN_NUMBERS = [
     "status",
@@ -65,19 +70,6 @@ SUITE = [
     "0,1",
     "--device",
     "cpu",
-    "--quiet",
-]
-USER_QUICK = [
-    "--epochs",
-    "1",
-    "--limit-train",
-    "300",
-    "--limit-test",
-    "100",
-    "--device",
-    "cpu",
-    "--threads",
-    "1",
     "--quiet",
 ]
 
@@ -290,7 +282,7 @@ def test_ray_gives_the_same_numbers_as_local_for_user_code_and_data(ray_local, t
             executor,
             "--results",
             str(results),
-            *USER_QUICK,
+            *QUICK_RUN,
         )
         assert proc.returncode == 0, proc.stderr
         history = bench_main("results", "--results", str(results), "--history", "--format", "csv")

@@ -8,7 +8,9 @@ results store, so resume and crash safety are the same whichever executor ran th
 - ``local``: in this process, one task after another (the default), with live progress.
 - ``process``: each task in a fresh child process, one after another, so a run that crashes
   the interpreter (a segfault, ``os._exit``, the OOM killer) or hangs past ``timeout_s`` is
-  recorded as ``error`` and the sweep goes on.
+  recorded as ``error`` and the sweep goes on. The children are forked from a server process
+  that has imported torch and archbench once (:func:`child_context`), so a child starts in a
+  fraction of a second instead of paying those imports (seconds) again.
 - ``local`` with ``jobs`` > 1 (``bench run --jobs N``): up to N tasks at once, each in a
   child process, with the cores split between them (:class:`ParallelExecutor`).
 - ``ray``: one Ray task per task, spread over a Ray cluster (:mod:`bench.sweep.ray_executor`; Ray is
@@ -136,9 +138,35 @@ class LocalExecutor(Executor):
             self.deliver(results, on_result, live=True)
 
 
-def _child_main(connection, task_fn: TaskFn, task, data_root, targets) -> None:
-    """The body of a ``process`` executor child: run the task, send the results back (and
-    stop early if the driver dies: :func:`exit_with_parent`)."""
+# what a child imports before its task: torch, archbench's training, and what torch imports
+# at a process's first run (use_deterministic_algorithms and the optimizers import
+# torch._dynamo through torch._inductor.config: seconds of their own)
+PRELOAD = ["bench.sweep.executors", "torch._inductor.config"]
+
+
+def child_context():
+    """The multiprocessing context of the ``process`` executors' children: "forkserver" where
+    the platform has it (Linux, macOS), "spawn" elsewhere. The fork server is a fresh
+    interpreter, started at the first child, that imports :data:`PRELOAD` (no CUDA, no
+    thread pool of torch's yet: it only imports) and forks each child from there; a child
+    then sets itself up as a spawned one does (``sys.path``, the working directory, the main
+    module) and takes the driver's environment as it is when the child starts
+    (:func:`_child_main`). A fork server some other code of this process started first is
+    used as it is (its children import what it did not)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def _child_main(connection, task_fn: TaskFn, task, data_root, targets, environ=None) -> None:
+    """The body of a ``process`` executor child: take the driver's environment (``environ``:
+    a forked child has the fork server's, as it was when the server started), run the task,
+    send the results back (and stop early if the driver dies: :func:`exit_with_parent`)."""
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
     exit_with_parent()
     try:
         payload = ("results", task_fn(task, data_root, targets))
@@ -181,12 +209,13 @@ def describe_exit(exitcode: int | None) -> str:
 
 @dataclass
 class ProcessExecutor(Executor):
-    """Runs each task in a fresh child process ("spawn"), one at a time.
+    """Runs each task in a fresh child process (:func:`child_context`), one at a time.
 
     The child sends its results back through a pipe. A child that exits without sending
     them (a segfault, ``os._exit``, the OOM killer) has each of its runs recorded as
     ``error`` "worker process died (exit code N)"; one still running ``timeout_s`` seconds
-    after it started (interpreter start-up included) is killed and recorded as ``error``
+    after it started (its imports included where there is no fork server; the fork server's
+    own start, at the first child, is not counted) is killed and recorded as ``error``
     "timed out after N s". Either way the sweep goes on. A child whose driver dies (``kill
     -9``) notices and exits (:func:`exit_with_parent`). ``task_fn`` is what the child runs
     (default :func:`run_task`); it must be importable by name from the child. This process
@@ -204,7 +233,7 @@ class ProcessExecutor(Executor):
         self.children: set = set()  # running now (several with ParallelExecutor)
 
     def run(self, tasks, *, data_root, targets, emit, on_result) -> None:
-        context = multiprocessing.get_context("spawn")
+        context = child_context()
         for task in tasks:
             # the slot is taken here, so that --timeout never counts a wait for it
             with slot.held_for_children(emit):
@@ -216,7 +245,7 @@ class ProcessExecutor(Executor):
         receiver, sender = context.Pipe(duplex=False)
         child = context.Process(
             target=_child_main,
-            args=(sender, self.task_fn, list(task), data_root, list(targets)),
+            args=(sender, self.task_fn, list(task), data_root, list(targets), dict(os.environ)),
             name=f"archbench-{task[0].run_id}",
         )
         child.start()
@@ -261,7 +290,7 @@ class ParallelExecutor(ProcessExecutor):
     def run(self, tasks, *, data_root, targets, emit, on_result) -> None:
         if not tasks:
             return
-        context = multiprocessing.get_context("spawn")
+        context = child_context()
         with (
             slot.held_for_children(emit),
             futures.ThreadPoolExecutor(max_workers=self.jobs) as pool,

@@ -4,7 +4,9 @@ and a missing Ray are one line and exit 2."""
 
 from __future__ import annotations
 
+import json
 import logging
+import multiprocessing
 import os
 import sys
 import time
@@ -118,6 +120,20 @@ def hangs(task, data_root, targets):
     time.sleep(600)
 
 
+def says_what_it_saw(task, data_root, targets):
+    """A task body that also records, in each run's environment, what its process saw: the
+    variable the test sets, whether CUDA came initialized from the process it was forked
+    from, and its parent's pid as multiprocessing knows it."""
+    results = run_task(task, data_root, targets)
+    for result in results:
+        result.environment["saw"] = {
+            "mark": os.environ.get("ARCHBENCH_TEST_MARK"),
+            "cuda_from_a_fork": torch.cuda._is_in_bad_fork(),
+            "parent": multiprocessing.parent_process().pid,
+        }
+    return results
+
+
 @pytest.mark.slow
 def test_process_executor_records_a_dead_worker_and_matches_local_bitwise(tmp_path):
     configs = [quick_config("mlp32", seed, epochs=1) for seed in (0, 1)]
@@ -134,6 +150,26 @@ def test_process_executor_records_a_dead_worker_and_matches_local_bitwise(tmp_pa
     sweep.run(seed_0, ResultsStore(tmp_path / "L"), executor=LocalExecutor())
     ids = {config.run_id for config in seed_0}
     assert_same_numbers(stored(tmp_path / "P", ids), stored(tmp_path / "L", ids))
+
+
+def test_each_process_child_sees_the_drivers_environment_as_it_is_then(tmp_path, monkeypatch):
+    """The children come from a fork server started with the first of them; what the driver
+    set in its environment since reaches the later ones all the same (as with "spawn"), and
+    none inherits an initialized CUDA."""
+    seen = []
+    for seed, mark in enumerate(["first", "second"]):
+        monkeypatch.setenv("ARCHBENCH_TEST_MARK", mark)
+        store = tmp_path / mark
+        executor = ProcessExecutor(task_fn=says_what_it_saw)
+        summary = sweep.run(
+            [quick_config(seed=seed, epochs=1)], ResultsStore(store), executor=executor
+        )
+        assert summary.counts == {"ok": 1}
+        seen += [json.loads(env)["saw"] for env in load(store).runs.env_json]
+    assert seen == [
+        {"mark": mark, "cuda_from_a_fork": False, "parent": os.getpid()}
+        for mark in ["first", "second"]
+    ]
 
 
 @pytest.mark.slow

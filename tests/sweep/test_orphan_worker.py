@@ -1,5 +1,7 @@
 """`--executor process`: when the driver is killed with `kill -9`, its worker notices that its
-parent is gone and stops, instead of training to the end of the run."""
+parent is gone and stops, instead of training to the end of the run; nothing the driver
+started (the fork server the worker came from, multiprocessing's resource tracker) is left
+running."""
 
 from __future__ import annotations
 
@@ -23,11 +25,11 @@ def children(pid: int) -> list[int]:
     return [int(word) for word in text.split()]
 
 
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
+def descendants(pid: int) -> list[int]:
+    found = []
+    for child in children(pid):
+        found += [child, *descendants(child)]
+    return found
 
 
 def alive(pid: int) -> bool:
@@ -52,7 +54,7 @@ def test_a_worker_stops_when_its_driver_is_killed(tmp_path):
             "--dataset",
             "synthetic",
             "--epochs",
-            "1000",
+            "100000",
             "--executor",
             "process",
             "--threads",
@@ -64,33 +66,29 @@ def test_a_worker_stops_when_its_driver_is_killed(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    worker = None
+    started: list[int] = []
     try:
+        # the worker: the driver's descendant that trains (the run would take minutes),
+        # announced in the slot directory
+        training = slot.slot_dir() / "training"
         deadline = time.monotonic() + 120
-        while worker is None and time.monotonic() < deadline and driver.poll() is None:
-            found = [
-                p
-                for p in children(driver.pid)
-                if "spawn_main" in cmdline(p) and "resource_tracker" not in cmdline(p)
-            ]
-            worker = found[0] if found else None
-            time.sleep(0.2)
-        assert worker is not None, "the worker process did not start"
-        # it is training now (the run would take minutes): announced in the slot directory
-        announced = slot.slot_dir() / "training" / f"{worker}.json"
-        while not announced.exists() and time.monotonic() < deadline and alive(worker):
+        while time.monotonic() < deadline and driver.poll() is None:
+            started = descendants(driver.pid)
+            if any((training / f"{pid}.json").exists() for pid in started):
+                break
             time.sleep(0.05)
-        assert announced.exists(), "the worker did not start training"
-        assert alive(worker)
+        workers = [pid for pid in started if (training / f"{pid}.json").exists()]
+        assert len(workers) == 1 and alive(workers[0]), "the worker did not start training"
         driver.send_signal(signal.SIGKILL)
         driver.wait(timeout=30)
         deadline = time.monotonic() + 30
-        while alive(worker) and time.monotonic() < deadline:
+        while any(map(alive, started)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not alive(worker), "the orphaned worker kept running"
+        assert not alive(workers[0]), "the orphaned worker kept running"
+        assert not any(map(alive, started)), "a process the driver started kept running"
     finally:
         if driver.poll() is None:
             driver.kill()
             driver.wait()
-        if worker is not None and alive(worker):
-            os.kill(worker, signal.SIGKILL)  # only the worker this test started
+        for pid in filter(alive, started):
+            os.kill(pid, signal.SIGKILL)  # only processes this test's driver started

@@ -35,9 +35,9 @@ def bench_as_user(*commands: list[str]) -> list[subprocess.CompletedProcess]:
     return bench_cli_each(*commands, prefix=unprivileged())
 
 
-@pytest.fixture
-def read_only_store(tmp_path):
-    store = tmp_path / "store"
+@pytest.fixture(scope="module")
+def read_only_store(tmp_path_factory):
+    store = tmp_path_factory.mktemp("read-only") / "store"
     shutil.copytree(FIXTURE, store, ignore=shutil.ignore_patterns("report.md"))
     paths = [store / "archbench.sqlite", *sorted((store / "checkpoints").iterdir())]
     for path in paths:
@@ -55,13 +55,29 @@ def read_only_store(tmp_path):
         folder.chmod(0o755)
 
 
-@pytest.mark.slow
-def test_results_and_report_read_a_read_only_store(read_only_store, tmp_path):
-    out = tmp_path / "elsewhere" / "report.md"
-    results, report = bench_as_user(
+ONE_RUN = ["--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1", "--seeds", "5"]
+
+
+@pytest.fixture(scope="module")
+def answers(read_only_store, tmp_path_factory):
+    """What each command answered on the read-only store, all run in one child process as
+    a user the permissions apply to (one interpreter's imports): `bench results`, `bench
+    report --out` elsewhere, then `bench report` into the store's directory and `bench run`
+    on it, which need write access."""
+    out = tmp_path_factory.mktemp("elsewhere") / "report.md"
+    answered = bench_as_user(
         ["results", "--results", str(read_only_store)],
         ["report", "--results", str(read_only_store), "--out", str(out), "--quiet"],
+        ["report", "--results", str(read_only_store), "--quiet"],
+        ["run", *ONE_RUN, "--results", str(read_only_store), "--quiet"],
     )
+    return out, dict(zip(["results", "report --out", "report", "run"], answered, strict=True))
+
+
+@pytest.mark.slow
+def test_results_and_report_read_a_read_only_store(answers):
+    out, answered = answers
+    results, report = answered["results"], answered["report --out"]
     assert results.returncode == 0, results.stderr
     assert results.stdout.count(" ok ") == 4
     assert report.returncode == 0, report.stderr
@@ -70,13 +86,10 @@ def test_results_and_report_read_a_read_only_store(read_only_store, tmp_path):
 
 @pytest.mark.slow
 def test_report_into_the_read_only_directory_and_run_say_what_needs_write_access(
-    read_only_store,
+    read_only_store, answers
 ):
-    one_run = ["--arch", "mlp32", "--dataset", "synthetic", "--epochs", "1", "--seeds", "5"]
-    report, run = bench_as_user(
-        ["report", "--results", str(read_only_store), "--quiet"],
-        ["run", *one_run, "--results", str(read_only_store), "--quiet"],
-    )
+    _, answered = answers
+    report, run = answered["report"], answered["run"]
     assert report.returncode == 2 and report.stderr.count("\n") == 1, report.stderr
     assert "--out" in report.stderr and "cannot be written" in report.stderr
     assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr

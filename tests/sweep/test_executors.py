@@ -152,6 +152,7 @@ def test_process_executor_records_a_dead_worker_and_matches_local_bitwise(tmp_pa
     assert_same_numbers(stored(tmp_path / "P", ids), stored(tmp_path / "L", ids))
 
 
+@pytest.mark.slow  # starts the fork server when it is the first in its process
 def test_each_process_child_sees_the_drivers_environment_as_it_is_then(tmp_path, monkeypatch):
     """The children come from a fork server started with the first of them; what the driver
     set in its environment since reaches the later ones all the same (as with "spawn"), and

@@ -160,13 +160,12 @@ def child_context():
     return context
 
 
-def _child_main(connection, task_fn: TaskFn, task, data_root, targets, environ=None) -> None:
+def _child_main(connection, task_fn: TaskFn, task, data_root, targets, environ) -> None:
     """The body of a ``process`` executor child: take the driver's environment (``environ``:
     a forked child has the fork server's, as it was when the server started), run the task,
     send the results back (and stop early if the driver dies: :func:`exit_with_parent`)."""
-    if environ is not None:
-        os.environ.clear()
-        os.environ.update(environ)
+    os.environ.clear()
+    os.environ.update(environ)
     exit_with_parent()
     try:
         payload = ("results", task_fn(task, data_root, targets))
@@ -174,7 +173,9 @@ def _child_main(connection, task_fn: TaskFn, task, data_root, targets, environ=N
         payload = ("raised", (one_line(exc), traceback.format_exc()))
     connection.send(payload)
     connection.close()
-    exit_now(0)  # the driver waits for this process to end: skip the teardown's second
+    # end as a spawned child ends, its atexit handlers run (multiprocessing would end a forked
+    # one without them), but without Python's teardown, a second the driver would wait for
+    exit_now(0)
 
 
 def exit_with_parent() -> None:

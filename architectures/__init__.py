@@ -4,7 +4,6 @@ Importing this package registers every family module; use :func:`list_archs` to 
 and :func:`create` to build one.
 """
 
-from architectures import cnn, deepcnn, lenet, linear, mlp  # noqa: F401  (registers them)
 from architectures.registry import (
     MAX_PARAMETERS,
     ArchInfo,

@@ -22,9 +22,10 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
 MAX_PARAMETERS = 1_000_000_000  # 4 GB of float32 weights before gradients and optimizer state:
 # far beyond any model an image benchmark trains here, and small enough to refuse a typo
@@ -59,6 +60,22 @@ class ArchInfo:
 
 
 _REGISTRY: dict[str, ArchInfo] = {}
+BUILT_IN = ("cnn", "deepcnn", "lenet", "linear", "mlp")  # the family modules archbench ships
+_built_in_loaded = False
+
+
+def load_built_in() -> None:
+    """Import the built-in family modules (which register their architectures) once: on the
+    registry's first use, not when :mod:`architectures` is imported, so that a command that
+    never looks at an architecture (``bench --help``, ``bench results``) does not import torch."""
+    global _built_in_loaded
+    if _built_in_loaded:
+        return
+    _built_in_loaded = True
+    import importlib
+
+    for family in BUILT_IN:
+        importlib.import_module(f"architectures.{family}")
 
 
 def register(
@@ -77,6 +94,7 @@ def register(
     """
 
     def decorate(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        load_built_in()  # a name a built-in takes is refused as taken, whichever came first
         name = factory.__name__
         if name in _REGISTRY:
             raise DuplicateArchitectureError(
@@ -124,6 +142,7 @@ def list_archs(
     include: str | Iterable[str] | None = None, exclude: str | Iterable[str] | None = None
 ) -> list[str]:
     """Registered names matching any ``include`` wildcard and no ``exclude`` wildcard."""
+    load_built_in()
     includes = _patterns(include) or ["*"]
     excludes = _patterns(exclude)
     names = [
@@ -144,6 +163,7 @@ def unknown_name_message(kind: str, name: str, valid: Iterable[str]) -> str:
 
 def get_info(name: str) -> ArchInfo:
     """The registry entry for ``name``; an unknown name raises with close matches."""
+    load_built_in()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -281,6 +301,7 @@ def check_size(name: str, **kwargs: Any) -> int | None:
     parameter count, or None when the factory cannot build on the meta device (then nothing
     is checked here: building it for real reports its own failure)."""
     import torch
+    from torch import nn
     from torch.nn.parameter import is_lazy
 
     try:

@@ -125,6 +125,7 @@ def registries_restored():
 def registries_now() -> tuple:
     """What this process knows of architectures, datasets, suites and plugins (for
     :func:`put_back`)."""
+    registry.load_built_in()  # else put_back would empty a registry whose built-ins came later
     return (
         dict(registry._REGISTRY),
         dict(datasets.DATASETS),

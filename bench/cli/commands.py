@@ -16,10 +16,10 @@ from bench.config import ArchbenchError, UsageError
 from bench.config.runs import SOURCE_FIELDS
 from bench.data import datasets, idx
 from bench.report import render
-from bench.sweep.sweep import select_archs
 
 
 def arch_table(patterns: Sequence[str], exclude: Sequence[str]) -> pd.DataFrame:
+    from bench.sweep.sweep import select_archs
     from bench.train import model_facts
 
     names = select_archs(list(patterns) or ["*"], exclude)
@@ -315,6 +315,7 @@ def cmd_export_tensorboard(args: argparse.Namespace) -> int:
 def cmd_speed(args: argparse.Namespace) -> int:
     from bench.config import runs as config
     from bench.report import speed_tables
+    from bench.sweep.sweep import select_archs
 
     archs = select_archs(args.arch)
     recipe = config.get_recipe(args.recipe).with_overrides(

@@ -35,7 +35,7 @@ from bench.config import ArchbenchError, usercode
 from bench.config.exiting import exit_now
 from bench.data import datasets
 from bench.report import FORMATS
-from bench.report.evaluation import ROTATED_TEST
+from bench.report.rotations import ROTATED_TEST
 
 FORMAT_HELP = (
     "table (default) and markdown write accuracies in percent (95.45 %%); csv and json keep "

@@ -12,8 +12,7 @@ from bench.cli.argtypes import at_least, batch_size_arg, finite_float, targets_a
 from bench.config import runs as config
 from bench.config.seeding import VARY
 from bench.sweep import EXECUTORS
-from bench.sweep.study import DEFAULT_DATASET, DEFAULT_RECIPE
-from bench.sweep.study_values import TRACKERS
+from bench.sweep.study_values import DEFAULT_DATASET, DEFAULT_RECIPE, TRACKERS
 
 # the user's own code and data (docs/tutorials/own-model.md)
 ARCH_HELP = "names, shell wildcards, or your own: FILE.py:NAME or module:NAME (a class or factory)"

@@ -7,13 +7,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from typing import TYPE_CHECKING
 
 from bench.cli.commands import SWEEP_SUMMARY, results_frame, varying_settings
 from bench.cli.progress import RunDisplay
 from bench.config import runs as config
-from bench.export import tracked
 from bench.report import render
-from bench.sweep import Study, StudyOutcome, run_study
+
+if TYPE_CHECKING:
+    from bench.sweep import Study, StudyOutcome
 
 DISPLAY_ONLY = ("quiet",)  # bench run's options that are not the study's
 
@@ -21,6 +23,8 @@ DISPLAY_ONLY = ("quiet",)  # bench run's options that are not the study's
 def study_from_args(args: argparse.Namespace) -> Study:
     """The study ``bench run``'s arguments ask for: each option is the field of the same name
     (``--arch-arg KEY=VALUE`` texts become a dict)."""
+    from bench.sweep import Study  # torch: imported when a study is run, not to parse
+
     values = {field.name: getattr(args, field.name) for field in dataclasses.fields(Study)}
     values["archs"] = tuple(args.archs or ())
     values["arch_args"] = dict(config.parse_arch_arg(text) for text in args.arch_args)
@@ -30,6 +34,9 @@ def study_from_args(args: argparse.Namespace) -> Study:
 def cmd_run(args: argparse.Namespace) -> int:
     """``bench run``: the study, shown as it runs, then what it decided and a table of the
     runs it trained; exit 1 when a run failed."""
+    from bench.export import tracked
+    from bench.sweep import run_study
+
     study = study_from_args(args)
     display = RunDisplay(enabled=not args.quiet)
     sink, tracker = tracked(study.track, study.results, display)

@@ -15,14 +15,16 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 import bench
 from bench.config.errors import UsageError
 from bench.config.seeding import determinism_flags
+
+if TYPE_CHECKING:  # torch is imported where it is used: a parser checks device names
+    import torch
 
 PACKAGE_DIR = Path(bench.__file__).resolve().parent
 
@@ -56,6 +58,8 @@ def cpu_model() -> str:
 
 
 def device_name(device: torch.device) -> str:
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
@@ -123,6 +127,8 @@ def torchvision_version() -> str | None:
 
 def capture(device: torch.device) -> dict[str, Any]:
     """Versions, device, threads, determinism flags, host and time, as a flat dict."""
+    import torch
+
     return {
         "archbench_version": bench.__version__,
         "git_commit": git_commit(),
@@ -149,6 +155,8 @@ def capture(device: torch.device) -> dict[str, Any]:
 
 def device_available(device: str) -> tuple[bool, str]:
     """Whether ``device`` can run here, and the reason when it cannot."""
+    import torch
+
     kind = torch.device(device).type
     if kind == "cpu":
         return True, ""
@@ -168,6 +176,8 @@ def device_available(device: str) -> tuple[bool, str]:
 
 def resolve_devices(text: str) -> list[str]:
     """``auto`` -> the best available device; otherwise the comma-separated list as given."""
+    import torch
+
     devices = []
     for part in (p.strip() for p in text.split(",")):
         if part == "auto":
@@ -198,6 +208,8 @@ class PeakMemory:
         self.kind = "cuda_allocated" if device.type == "cuda" else "process_rss"
 
     def reset(self) -> None:
+        import torch
+
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
             return
@@ -207,6 +219,8 @@ class PeakMemory:
             self.kind = "process_rss_lifetime"
 
     def peak_bytes(self) -> int | None:
+        import torch
+
         if self.device.type == "cuda":
             return int(torch.cuda.max_memory_allocated(self.device))
         try:

@@ -21,9 +21,10 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used: the command line's parser reads VARY
+    import torch
 
 STREAMS = ("init", "shuffle", "dropout", "augment")
 VARY = ("all", "init", "order", "dropout")
@@ -56,6 +57,8 @@ def generator(
     seed: int, stream: str, device: str | torch.device = "cpu", vary: str = "all"
 ) -> torch.Generator:
     """A fresh generator on ``device`` for one stream of the run with ``seed`` (and ``vary``)."""
+    import torch
+
     gen = torch.Generator(device=device)
     gen.manual_seed(derive_seed(stream_seed(seed, stream, vary), stream))
     return gen
@@ -64,6 +67,8 @@ def generator(
 def seed_global(seed: int, stream: str, vary: str = "all") -> None:
     """Seed torch's global generators (all devices) for a stream that draws from them:
     ``init`` (layer initializers) and ``dropout``."""
+    import torch
+
     torch.manual_seed(derive_seed(stream_seed(seed, stream, vary), stream))
 
 
@@ -72,6 +77,8 @@ def cpu_threads(threads: int | None) -> Iterator[int]:
     """Within the block, torch's intra-op CPU thread count set to ``threads`` (None: left as
     it is), as it was again after it; yields the count in force (for a measurement that is
     not a run, such as ``bench speed``'s matrix-multiply rate)."""
+    import torch
+
     before = torch.get_num_threads()
     try:
         if threads is not None:
@@ -96,6 +103,8 @@ class ProcessSettings:
 
     @classmethod
     def current(cls) -> ProcessSettings:
+        import torch
+
         return cls(
             threads=torch.get_num_threads(),
             deterministic=torch.are_deterministic_algorithms_enabled(),
@@ -107,6 +116,8 @@ class ProcessSettings:
         )
 
     def apply(self) -> None:
+        import torch
+
         torch.set_num_threads(self.threads)
         if self.cublas_workspace is None:
             os.environ.pop(CUBLAS_ENV, None)
@@ -160,6 +171,8 @@ def run_settings(
 
 
 def determinism_flags() -> dict[str, Any]:
+    import torch
+
     return {
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         "fill_uninitialized_memory": (

@@ -48,9 +48,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
 from architectures import registry
 from bench.config.errors import ArchbenchError, UsageError
@@ -414,6 +415,7 @@ def origin_of(factory: Callable[..., Any], inline: bool = False) -> dict[str, An
 
 
 def _register_callable(name: str, factory: Callable[..., Any], where: str) -> None:
+    registry.load_built_in()  # a built-in's name is taken whether or not it was looked up yet
     current = registry._REGISTRY.get(name)
     if current is not None and is_builtin(current):
         raise UsageError(
@@ -470,6 +472,7 @@ def user_origin(arch: str) -> dict[str, Any] | None:
 def dry_forward(arch: str, kwargs: dict[str, Any], input_shape, num_classes: int) -> None:
     """Build ``arch`` and check one batch of zeros gives ``[batch, num_classes]`` logits."""
     import torch
+    from torch import nn
 
     info = registry.get_info(arch)
     try:
@@ -525,6 +528,7 @@ def ensure(arch: str, source: str) -> None:
     if not source:
         return
     origin = json.loads(source)
+    registry.load_built_in()
     info = registry._REGISTRY.get(arch)
     path = Path(origin["path"])
     if info is None or is_builtin(info):
@@ -576,6 +580,7 @@ def model_from_code(arch: str, source: str, text: str, kwargs: dict[str, Any]) -
     origin = json.loads(source)
     if hashlib.sha256(text.encode()).hexdigest() != origin["sha256"]:
         raise CodeMismatchError(f"the code stored for {arch} does not have the run's hash")
+    registry.load_built_in()  # the built-ins stay registered when the registry is restored
     saved = dict(registry._REGISTRY)
     module = ModuleType(f"{FILE_MODULE_PREFIX}stored_{origin['sha256'][:10]}")
     module.__file__ = origin["path"]

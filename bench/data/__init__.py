@@ -9,6 +9,25 @@ Face: the modules :mod:`.datasets` (``load``, ``prepare``, ``verify``, ``split``
 :mod:`.augment` and :mod:`.idx`.
 """
 
-from bench.data import augment, datasets, idx
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from bench.data import idx
+
+if TYPE_CHECKING:
+    from bench.data import augment, datasets
+
+# augment (torch) and datasets are imported when first used: a command that only reads the
+# store needs idx's checksums, not torch.
+_LAZY = ("augment", "datasets")
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return importlib.import_module(f"{__name__}.{name}")
+
 
 __all__ = ["augment", "datasets", "idx"]

@@ -14,14 +14,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from architectures.registry import natural_key, unknown_name_message
 from bench.config import UsageError
 from bench.data import idx
 from bench.data import sources as data_sources
+
+if TYPE_CHECKING:
+    import torch
 
 
 def default_data_root() -> Path:
@@ -88,6 +91,8 @@ FASHION_CLASSES = (
 
 def _load_idx(layout: data_sources.IdxLayout, classes: tuple[str, ...]):
     def load(root: Path, offline: bool) -> Images:
+        import torch
+
         if not all(result.ok for result in data_sources.check(layout, root)):
             with data_sources.preparation_lock(layout, root):
                 checks = data_sources.check(layout, root)
@@ -137,6 +142,7 @@ DIGITS_TEST_SIZE = 360
 
 def _load_digits(root: Path, offline: bool) -> Images:
     """scikit-learn's 8x8 digits (1,797 images, pixels 0..16), split 1,437 / 360 stratified."""
+    import torch
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -154,6 +160,8 @@ SYNTHETIC_TRAIN, SYNTHETIC_TEST = 1200, 300
 def synthetic_images(n_train: int, n_test: int, seed: int = 0) -> Images:
     """Ten learnable classes of 28x28 images: a fixed smooth prototype per class, randomly
     shifted by up to 3 pixels, scaled and noised. Generated, seeded, tiny: for tests."""
+    import torch
+
     gen = torch.Generator().manual_seed(seed)
     coords = torch.arange(28, dtype=torch.float32)
     prototypes = torch.zeros(10, 28, 28)

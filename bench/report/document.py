@@ -45,8 +45,9 @@ import pandas as pd
 from bench.config import ArchbenchError, UsageError
 from bench.data import idx
 from bench.report import html, markdown, numbers, questions, variants
-from bench.report.evaluation import angles, ensure_evaluations, not_redoable
+from bench.report.evaluation import ensure_evaluations, not_redoable
 from bench.report.markdown import Block, Fold
+from bench.report.rotations import angles
 from bench.report.sections import (
     devices,
     environment,
@@ -157,7 +158,7 @@ def write_report(
     published numbers (model, metric, value, source) checked against our prediction
     intervals, beside the suite's own references. ``rotated_test``: where the accuracy on the
     test set rotated by ±15° is computed and shown (``auto``: where the dataset's protocol
-    asks for it; ``on``, ``off``: :func:`bench.report.evaluation.angles`). ``run_filter``: only
+    asks for it; ``on``, ``off``: :func:`bench.report.rotations.angles`). ``run_filter``: only
     the runs it keeps (:class:`bench.store.RunFilter`: ``--dataset``, ``--arch``, ``--where``,
     ``--since``); one that keeps none is a UsageError, before anything is written.
 

@@ -4,13 +4,14 @@ A checkpoint (``DIR/checkpoints/RUN_ID.pt``) holds the run's config and final we
 :func:`evaluate_checkpoint` rebuilds the model and the run's exact test set (same dataset,
 slice and normalization) and evaluates it as it is and, where the dataset's protocol asks for
 it (:attr:`bench.data.datasets.DatasetInfo.rotated_test`: the MNIST-like digits; ``bench
-report --rotated-test on|off`` decides for every dataset instead, :func:`angles`), rotated by
-each angle of :data:`ROTATIONS`: the whole test set turned by the same fixed angle about the
-image centre, bilinear, with blank pixels (the normalized background value) filling the
-corners. Each
-evaluation has the mean cross-entropy, the accuracy, the confusion matrix and every
-prediction. :func:`ensure_evaluations` stores them in the results database (``evaluations``
-table), computing only the ones missing, so a report is quick the second time.
+report --rotated-test on|off`` decides for every dataset instead,
+:func:`bench.report.rotations.angles`), rotated by each angle of
+:data:`bench.report.rotations.ROTATIONS`: the whole test set turned by the same fixed angle
+about the image centre, bilinear, with blank pixels (the normalized background value) filling
+the corners. Each evaluation has the mean cross-entropy, the accuracy, the confusion matrix
+and every prediction. :func:`ensure_evaluations` stores them in the results database
+(``evaluations`` table), computing only the ones missing, so a report is quick the second
+time.
 
 A checkpoint evaluation needs the run's data and code as they were. Where they are not (a
 dataset file changed or deleted since the run, a model whose code cannot be rebuilt, a missing
@@ -32,40 +33,12 @@ import torch
 import torch.nn.functional as F
 
 import architectures
-from bench.config import ArchbenchError, RunConfig, UsageError, usercode
+from bench.config import ArchbenchError, RunConfig, usercode
 from bench.data import augment, datasets, splits, userdata
+from bench.report.rotations import ROTATIONS, angles, rotation_name
 from bench.store import ResultsStore
 from bench.train import prepare_data
 from bench.train.loop import DeviceData
-
-ROTATIONS = (15.0, -15.0)
-TEST = "test"
-
-
-ROTATED_TEST = ("auto", "on", "off")  # bench report --rotated-test
-
-
-def rotation_name(degrees: float) -> str:
-    return TEST if degrees == 0 else f"test_rot{degrees:+g}"
-
-
-def angles(dataset: str, rotated_test: str = "auto") -> tuple[float, ...]:
-    """The angles a run on ``dataset`` is evaluated at (0: the test set as it is): also
-    :data:`ROTATIONS` where the dataset's protocol asks for the rotated test sets
-    (``rotated_test="auto"``: the MNIST-like digits, see
-    :attr:`bench.data.datasets.DatasetInfo.rotated_test`; a user's dataset does not), for
-    every dataset with ``"on"``, for none with ``"off"``."""
-    if rotated_test not in ROTATED_TEST:
-        raise UsageError(
-            f"--rotated-test {rotated_test!r} is not one of {', '.join(ROTATED_TEST)}; "
-            "auto computes the rotated test accuracy where the dataset's protocol asks for it"
-        )
-    if rotated_test == "auto":
-        info = datasets.DATASETS.get(dataset)
-        wanted = info is not None and info.rotated_test
-    else:
-        wanted = rotated_test == "on"
-    return (0.0, *ROTATIONS) if wanted else (0.0,)
 
 
 @dataclass

@@ -29,7 +29,7 @@ import pandas as pd
 from bench import stats
 from bench.report import seeds as seed_stats
 from bench.report import timings, variants
-from bench.report.evaluation import ROTATIONS, rotation_name
+from bench.report.rotations import ROTATIONS, rotation_name
 from bench.sweep import adaptive as adaptive_rule
 
 DEVICE_TOLERANCE_PP = 0.1

@@ -28,6 +28,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -49,7 +50,9 @@ from bench.store.schema import (
     use_wal,
 )
 from bench.train import DONE_STATUSES, RunResult, now
-from bench.train.lr_range import RangeResult
+
+if TYPE_CHECKING:
+    from bench.train.lr_range import RangeResult
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,36 @@ Face: :class:`Study`, :func:`run_study`, :class:`StudyOutcome`, the modules :mod
 :mod:`.sweep` and :mod:`.adaptive`, :data:`EXECUTORS`, :func:`make_executor`.
 """
 
-from bench.sweep import adaptive, suites, sweep
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from bench.sweep.backends import EXECUTORS, make_executor
-from bench.sweep.study import Study, StudyOutcome, run_study
+
+if TYPE_CHECKING:
+    from bench.sweep import adaptive, suites, sweep
+    from bench.sweep.study import Study, StudyOutcome, run_study
+
+# The rest of the face is imported when first used: planning and training import torch, which
+# the command line's parser (the executors' and the study's names) never needs.
+_LAZY = {
+    "adaptive": ("bench.sweep.adaptive", None),
+    "suites": ("bench.sweep.suites", None),
+    "sweep": ("bench.sweep.sweep", None),
+    "Study": ("bench.sweep.study", "Study"),
+    "StudyOutcome": ("bench.sweep.study", "StudyOutcome"),
+    "run_study": ("bench.sweep.study", "run_study"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    found = importlib.import_module(module)
+    return found if attribute is None else getattr(found, attribute)
+
 
 __all__ = [
     "EXECUTORS",

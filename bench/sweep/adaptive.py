@@ -42,7 +42,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,8 +50,10 @@ from bench import stats
 from bench.config import RunConfig
 from bench.config.events import AdaptiveStarted, EventSink, RoundSettled, RoundStarted, drop
 from bench.store import ResultsStore
-from bench.sweep import sweep
 from bench.train import RunResult
+
+if TYPE_CHECKING:
+    from bench.sweep import sweep
 
 DEFAULT_MIN_SEEDS, DEFAULT_MAX_SEEDS, DEFAULT_MARGIN_PP = 3, 20, 0.1
 BETTER, EQUIVALENT, UNRESOLVED, OPEN = "better", "equivalent", "unresolved", "open"
@@ -244,6 +246,8 @@ def run_auto(
     group), and repeat until every pair is settled or ``max_seeds`` is reached. Progress goes
     to ``emit``: :class:`AdaptiveStarted`, per look :class:`RoundSettled`, per round trained
     :class:`RoundStarted` and its sweep's events."""
+    from bench.sweep import sweep  # training: torch, which replaying the rule never needs
+
     emit = emit or drop
     by_model: dict[str, dict[int, RunConfig]] = {}
     for config in configs:

@@ -44,7 +44,7 @@ from pathlib import Path
 from bench.config import RunConfig, UsageError
 from bench.config.events import EventSink, TaskStarted
 from bench.config.exiting import exit_now
-from bench.train import RunResult, execute_task, now, one_line, slot
+from bench.train import RunResult, now, one_line, slot
 
 OnResult = Callable[[RunResult, bool], None]  # a result, and whether its task ran live here
 TaskFn = Callable[[Sequence[RunConfig], Path | None, Sequence[float]], list[RunResult]]
@@ -58,6 +58,8 @@ def run_task(
 ) -> list[RunResult]:
     """Run one task (the default body of every executor's task); its live progress goes to
     ``emit`` (only in the driver's own process: a child's would have nowhere to go)."""
+    from bench.train import execute_task  # torch: imported by the first task, not by a parser
+
     return execute_task(task, data_root, emit=emit, targets=targets)
 
 
@@ -138,10 +140,10 @@ class LocalExecutor(Executor):
             self.deliver(results, on_result, live=True)
 
 
-# what a child imports before its task: torch, archbench's training, and what torch imports
-# at a process's first run (use_deterministic_algorithms and the optimizers import
-# torch._dynamo through torch._inductor.config: seconds of their own)
-PRELOAD = ["bench.sweep.executors", "torch._inductor.config"]
+# what a child imports before its task: this module, torch and archbench's training, and what
+# torch imports at a process's first run (use_deterministic_algorithms and the optimizers
+# import torch._dynamo through torch._inductor.config: seconds of their own)
+PRELOAD = ["bench.sweep.executors", "bench.train.runner", "torch._inductor.config"]
 
 
 def child_context():

@@ -36,10 +36,8 @@ from bench.store import ResultsStore
 from bench.sweep import adaptive, suite_file, suites, sweep
 from bench.sweep.backends import make_executor
 from bench.sweep.executors import Executor
-from bench.sweep.study_values import RECIPE_OVERRIDES, normalised
+from bench.sweep.study_values import DEFAULT_DATASET, DEFAULT_RECIPE, RECIPE_OVERRIDES, normalised
 from bench.train import DEFAULT_TARGETS, RunResult, slot, timing
-
-DEFAULT_RECIPE, DEFAULT_DATASET = "adam-bs64-e5", "mnist"
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ RECIPE_OVERRIDES = (
 )
 DATA_OPTIONS = {"val_size": 0, "limit_train": 1, "limit_test": 1}  # each one's least value
 SEED_PARALLEL = ("auto", "on", "off")
+DEFAULT_RECIPE, DEFAULT_DATASET = "adam-bs64-e5", "mnist"
 TRACKERS = ("mlflow",)  # --track: carried out by the front ends (bench.export.tracked)
 SEEDS_BOUND = (config.MAX_SEEDS, "the seeds one sweep may have")
 MAX_MARGIN_PP = 100.0  # accuracies differ by less than 100 pp: a margin that wide settles

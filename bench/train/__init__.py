@@ -12,19 +12,47 @@ Face: :class:`RunResult`, :func:`execute`, :func:`execute_task`, :func:`group_ta
 :mod:`.timing` (the conditions of a run's timing).
 """
 
-from bench.train import lr_range, slot, timing
-from bench.train.modelinfo import canonical_kwargs, model_facts
-from bench.train.runner import (
-    DEFAULT_TARGETS,
-    DONE_STATUSES,
-    RunResult,
-    execute,
-    execute_task,
-    group_tasks,
-    now,
-    one_line,
-    prepare_data,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from bench.train.result import DONE_STATUSES, RunResult, now, one_line
+
+if TYPE_CHECKING:
+    from bench.train import lr_range, slot, timing
+    from bench.train.modelinfo import canonical_kwargs, model_facts
+    from bench.train.runner import (
+        DEFAULT_TARGETS,
+        execute,
+        execute_task,
+        group_tasks,
+        prepare_data,
+    )
+
+# The rest of the face is imported when first used: it imports torch, which a command that
+# only reads the store (its RunResult rows) never needs.
+_LAZY = {
+    "lr_range": ("bench.train.lr_range", None),
+    "slot": ("bench.train.slot", None),
+    "timing": ("bench.train.timing", None),
+    "canonical_kwargs": ("bench.train.modelinfo", "canonical_kwargs"),
+    "model_facts": ("bench.train.modelinfo", "model_facts"),
+    "DEFAULT_TARGETS": ("bench.train.runner", "DEFAULT_TARGETS"),
+    "execute": ("bench.train.runner", "execute"),
+    "execute_task": ("bench.train.runner", "execute_task"),
+    "group_tasks": ("bench.train.runner", "group_tasks"),
+    "prepare_data": ("bench.train.runner", "prepare_data"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    found = importlib.import_module(module)
+    return found if attribute is None else getattr(found, attribute)
+
 
 __all__ = [
     "DEFAULT_TARGETS",

@@ -10,14 +10,12 @@ can travel back from a child process or another machine.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import io
 import json
 import math
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,45 +27,16 @@ from bench.config.events import EventSink
 from bench.data import datasets, splits, userdata
 from bench.train import loop as train
 from bench.train import seedpar, slot, timing
-from bench.train.modelinfo import ModelFacts, model_facts
+from bench.train.modelinfo import model_facts
+from bench.train.result import RunResult, now, one_line
 
 DEFAULT_TARGETS = (0.98, 0.99)
-STATUSES = ("ok", "diverged", "oom", "error", "skipped")
-DONE_STATUSES = ("ok", "diverged")  # outcomes a re-run would only repeat
-
-
-@dataclass
-class RunResult:
-    config: RunConfig
-    status: str
-    message: str = ""
-    history: list[dict] = field(default_factory=list)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    facts: ModelFacts | None = None
-    environment: dict[str, Any] = field(default_factory=dict)
-    checkpoint: bytes | None = None
-    traceback: str | None = None
-    started_at: str = ""
-    finished_at: str = ""
-
-    @property
-    def run_id(self) -> str:
-        return self.config.run_id
-
-
-def now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def is_oom(exc: BaseException) -> bool:
     if isinstance(exc, torch.cuda.OutOfMemoryError | MemoryError):
         return True
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
-
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}"[:500]
 
 
 @contextlib.contextmanager

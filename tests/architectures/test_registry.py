@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -9,6 +11,7 @@ from torch import nn
 
 import architectures
 from architectures import registry
+from bench.config.usercode import is_builtin
 from bench.train import model_facts
 
 # The figures the sources quote, asserted exactly.
@@ -142,8 +145,14 @@ def test_unknown_name_lists_close_matches():
     assert "\n" not in message
 
 
-def test_duplicate_names_are_refused(monkeypatch):
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """A copy of the registry, built-ins loaded, that this test may add to."""
+    registry.load_built_in()
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+
+def test_duplicate_names_are_refused(scratch_registry):
     with pytest.raises(architectures.DuplicateArchitectureError, match="mlp32"):
 
         @architectures.register(family="mlp", description="x", source="test")
@@ -162,8 +171,7 @@ def test_integer_arguments_are_integers_not_truncated_floats_or_booleans():
     assert architectures.create("mlp", hidden=(8,))[1].out_features == 8
 
 
-def test_declared_int_arguments_of_any_factory_are_checked(monkeypatch):
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+def test_declared_int_arguments_of_any_factory_are_checked(scratch_registry):
 
     @architectures.register(family="test", description="x", source="test")
     def typed(
@@ -183,8 +191,9 @@ def test_declared_int_arguments_of_any_factory_are_checked(monkeypatch):
     architectures.create("typed", width=3, sizes=None, scale=0.5)  # undeclared: not checked
 
 
-def test_a_model_above_the_parameter_limit_is_refused_before_it_is_allocated(monkeypatch):
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+def test_a_model_above_the_parameter_limit_is_refused_before_it_is_allocated(
+    scratch_registry, monkeypatch
+):
 
     @architectures.register(family="test", description="x", source="test")
     def wide(width: int = 8, num_classes: int = 10) -> nn.Module:
@@ -201,3 +210,30 @@ def test_a_model_above_the_parameter_limit_is_refused_before_it_is_allocated(mon
     )
     with pytest.raises(architectures.ArgumentError, match=r"has 7\.95e\+26 parameters"):
         architectures.create("mlp", hidden=[10**24])  # its own count, before any tensor
+
+
+NAME_TAKEN_PROBE = """
+import architectures, sys
+from torch import nn
+assert "architectures.mlp" not in sys.modules  # importing the registry loads no family
+try:
+    @architectures.register(family="mlp", description="x", source="plugin")
+    def mlp32():
+        return nn.Linear(1, 1)
+except architectures.DuplicateArchitectureError as exc:
+    print(exc)
+print(len(architectures.list_archs()), architectures.get_info("mlp32").factory.__module__)
+"""
+
+
+def test_a_plugin_cannot_take_a_built_in_name_before_the_registry_is_first_read():
+    """The built-in families are imported at the registry's first use, not with the package
+    (``bench --help`` needs no torch): a plugin registering ``mlp32`` before anything looked
+    an architecture up is refused all the same, and the built-in one stays."""
+    done = subprocess.run(
+        [sys.executable, "-c", NAME_TAKEN_PROBE], capture_output=True, text=True, timeout=120
+    )
+    refused, listed = done.stdout.strip().splitlines()
+    assert "'mlp32'" in refused and "clashes with the one already registered" in refused
+    built_in = [n for n in architectures.list_archs() if is_builtin(architectures.get_info(n))]
+    assert listed == f"{len(built_in)} architectures.mlp", done.stderr

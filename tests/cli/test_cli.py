@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -8,6 +11,7 @@ import pytest
 from bench.cli import main
 from bench.data import sources as data_sources
 from tests.architectures.test_registry import QUOTED_PARAMS
+from tests.conftest import copy_store
 from tests.helpers import bench_main
 
 
@@ -121,3 +125,44 @@ def test_verify_on_an_empty_root_says_what_to_do(tmp_path, capsys):
 def test_help_works(args):
     done = bench_main(*args)
     assert done.returncode == 0 and "usage: bench" in done.stdout
+
+
+START_PROBE = """
+import contextlib, io, json, sys
+from bench.cli import main
+for args in json.loads(sys.argv[1]):
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        try:
+            status = main(args)
+        except SystemExit as exc:
+            status = exc.code
+    print(json.dumps([args[0], status, out.getvalue()]))
+print(json.dumps(sorted(m for m in ("torch", "matplotlib") if m in sys.modules)))
+"""
+
+
+def test_help_results_and_compare_start_without_torch(seeds_store, tmp_path):
+    """``bench --help``, subcommands' ``--help`` and a usage error, ``bench results``
+    and ``bench compare`` need no model: they never import torch (seconds of start-up) nor
+    matplotlib. A fresh interpreter: this one imported both long ago."""
+    other = copy_store(seeds_store, tmp_path / "other")
+    commands = [
+        ["--help"],
+        *([name, "--help"] for name in ("run", "report", "results", "compare", "plan", "speed")),
+        ["results", "--format", "nope"],
+        ["results", "--results", str(seeds_store), "--format", "csv"],
+        ["compare", str(seeds_store), str(other)],
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", START_PROBE, json.dumps(commands)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    *answers, imported = [json.loads(line) for line in done.stdout.splitlines()]
+    assert imported == [], done.stderr
+    statuses = [status for _, status, _ in answers]
+    assert statuses == [0] * 7 + [2, 0, 0], answers
+    results = pd.read_csv(io.StringIO(answers[-2][2]))
+    assert len(results) == len(set(results.run_id)) > 0 and results.status.eq("ok").all()
+    assert "slp" in answers[-1][2]

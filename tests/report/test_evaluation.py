@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from bench.data import augment
-from bench.report.evaluation import evaluate_rotated, rotation_name
+from bench.report.evaluation import evaluate_rotated
+from bench.report.rotations import rotation_name
 from bench.train.loop import DeviceData
 
 

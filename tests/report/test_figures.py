@@ -18,7 +18,7 @@ from matplotlib.text import Text
 
 from bench.config import UsageError
 from bench.report import figures, study_figures
-from bench.report.evaluation import ROTATIONS, angles
+from bench.report.rotations import ROTATIONS, angles
 from bench.report.study import Grid
 from bench.train.modelinfo import model_facts, readable_summary
 from tests.report.rendering import figures_not_drawn

@@ -40,7 +40,7 @@ class Context:
     datasets: tuple[str, ...] = ()  # the datasets of the whole report (a question: its own)
     prefix: str = ""  # put before each figure's file name (a question's dataset)
     include_contended: bool = False  # bench report --include-contended: the recap has them
-    rotated_test: str = "auto"  # bench report --rotated-test (bench.report.evaluation.angles)
+    rotated_test: str = "auto"  # bench report --rotated-test (bench.report.rotations.angles)
 
     def save(self, name: str, draw: Callable[[Path], Path]) -> str:
         """Draw one figure into the figures folder; returns its markdown image link. The

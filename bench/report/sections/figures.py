@@ -13,8 +13,9 @@ import pandas as pd
 from bench.config import RunConfig
 from bench.data import datasets
 from bench.report import figures, timings
-from bench.report.evaluation import TEST, run_test_images
+from bench.report.evaluation import run_test_images
 from bench.report.numbers import CONTENDED_TIME
+from bench.report.rotations import TEST
 from bench.report.sections.context import Context, slug
 
 GRID_FIRST, GRID_MISTAKES = 16, 8

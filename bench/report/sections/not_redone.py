@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.report.evaluation import TEST, angles
 from bench.report.markdown import markdown_table
+from bench.report.rotations import TEST, angles
 from bench.report.sections.context import Context
 
 HEADING = "## Checkpoint evaluations not redone"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.report.evaluation import ROTATIONS
 from bench.report.markdown import markdown_table, pct
+from bench.report.rotations import ROTATIONS
 from bench.report.sections.context import Context
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from bench.report import figures, study_figures, timings
-from bench.report.evaluation import TEST
 from bench.report.numbers import CONTENDED_TIME
+from bench.report.rotations import TEST
 from bench.report.sections.context import Context, slug
 from bench.report.sections.figures import (
     GRID_FIRST,

@@ -1,7 +1,8 @@
 """archbench's architecture registry.
 
-Importing this package registers every family module; use :func:`list_archs` to see the names
-and :func:`create` to build one.
+The built-in family modules register their architectures at the registry's first use
+(importing this package imports no torch); use :func:`list_archs` to see the names and
+:func:`create` to build one.
 """
 
 from architectures.registry import (

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
 import inspect
 import json
 import re
+import threading
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -61,21 +63,27 @@ class ArchInfo:
 
 _REGISTRY: dict[str, ArchInfo] = {}
 BUILT_IN = ("cnn", "deepcnn", "lenet", "linear", "mlp")  # the family modules archbench ships
-_built_in_loaded = False
+_built_in = {"loaded": False, "loading": False}
+_BUILT_IN_LOCK = threading.RLock()  # re-entrant: the families' own register() calls come back
 
 
 def load_built_in() -> None:
-    """Import the built-in family modules (which register their architectures) once: on the
+    """Import the built-in family modules (which register their architectures) once: at the
     registry's first use, not when :mod:`architectures` is imported, so that a command that
-    never looks at an architecture (``bench --help``, ``bench results``) does not import torch."""
-    global _built_in_loaded
-    if _built_in_loaded:
+    never looks at an architecture (``bench --help``, ``bench results``) imports no torch.
+    Another thread asking meanwhile waits until every family is registered."""
+    if _built_in["loaded"]:
         return
-    _built_in_loaded = True
-    import importlib
-
-    for family in BUILT_IN:
-        importlib.import_module(f"architectures.{family}")
+    with _BUILT_IN_LOCK:
+        if _built_in["loaded"] or _built_in["loading"]:
+            return
+        _built_in["loading"] = True
+        try:
+            for family in BUILT_IN:
+                importlib.import_module(f"architectures.{family}")
+        finally:
+            _built_in["loading"] = False
+        _built_in["loaded"] = True
 
 
 def register(

@@ -5,8 +5,9 @@ Holds recipes and run configs with their run ids (:mod:`.runs`), the fast-path p
 environment a run records (:mod:`.environment`), archbench's error types (:mod:`.errors`), the
 events a study reports its progress with (:mod:`.events`), the user's own architectures and
 plugins with the hash that identifies them (:mod:`.usercode`) and the labels that name models by
-what differs between them (:mod:`.naming`), and the fast end of a process that has done its
-work (:mod:`.exiting`).
+what differs between them (:mod:`.naming`), the fast end of a process that has done its
+work (:mod:`.exiting`), and the faces of later steps that import their heavier names at
+first use (:mod:`.faces`).
 
 Imports: ``architectures`` only (no other step of ``bench``).
 Face: :class:`RunConfig`, :class:`Recipe`, :func:`get_recipe`, :data:`RECIPES`, and the errors

@@ -11,9 +11,9 @@ Face: the modules :mod:`.datasets` (``load``, ``prepare``, ``verify``, ``split``
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from bench.config.faces import lazy_names
 from bench.data import idx
 
 if TYPE_CHECKING:
@@ -21,13 +21,8 @@ if TYPE_CHECKING:
 
 # augment (torch) and datasets are imported when first used: a command that only reads the
 # store needs idx's checksums, not torch.
-_LAZY = ("augment", "datasets")
+_LAZY = {"augment": ("bench.data.augment", None), "datasets": ("bench.data.datasets", None)}
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return importlib.import_module(f"{__name__}.{name}")
-
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = ["augment", "datasets", "idx"]

@@ -16,9 +16,9 @@ Face: :func:`recap`, :func:`write_report`, :func:`speed_tables`, :func:`render`,
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from bench.config.faces import lazy_names
 from bench.report.tables import FORMATS, render
 
 if TYPE_CHECKING:
@@ -36,13 +36,6 @@ _LAZY = {
     "speed_tables": ("bench.report.speed", "speed_tables"),
 }
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attribute = _LAZY[name]
-    found = importlib.import_module(module)
-    return found if attribute is None else getattr(found, attribute)
-
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = ["FORMATS", "compare", "recap", "render", "speed_tables", "write_report"]

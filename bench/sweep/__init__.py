@@ -18,9 +18,9 @@ Face: :class:`Study`, :func:`run_study`, :class:`StudyOutcome`, the modules :mod
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from bench.config.faces import lazy_names
 from bench.sweep.backends import EXECUTORS, make_executor
 
 if TYPE_CHECKING:
@@ -38,14 +38,7 @@ _LAZY = {
     "run_study": ("bench.sweep.study", "run_study"),
 }
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attribute = _LAZY[name]
-    found = importlib.import_module(module)
-    return found if attribute is None else getattr(found, attribute)
-
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "EXECUTORS",

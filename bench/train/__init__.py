@@ -14,9 +14,9 @@ Face: :class:`RunResult`, :func:`execute`, :func:`execute_task`, :func:`group_ta
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from bench.config.faces import lazy_names
 from bench.train.result import DONE_STATUSES, RunResult, now, one_line
 
 if TYPE_CHECKING:
@@ -45,14 +45,7 @@ _LAZY = {
     "prepare_data": ("bench.train.runner", "prepare_data"),
 }
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attribute = _LAZY[name]
-    found = importlib.import_module(module)
-    return found if attribute is None else getattr(found, attribute)
-
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "DEFAULT_TARGETS",

@@ -226,6 +226,7 @@ print(len(architectures.list_archs()), architectures.get_info("mlp32").factory._
 """
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch
 def test_a_plugin_cannot_take_a_built_in_name_before_the_registry_is_first_read():
     """The built-in families are imported at the registry's first use, not with the package
     (``bench --help`` needs no torch): a plugin registering ``mlp32`` before anything looked

@@ -141,6 +141,7 @@ print(json.dumps(sorted(m for m in ("torch", "matplotlib") if m in sys.modules))
 """
 
 
+@pytest.mark.slow  # a fresh interpreter, on the session's seeds store
 def test_help_results_and_compare_start_without_torch(seeds_store, tmp_path):
     """``bench --help``, subcommands' ``--help`` and a usage error, ``bench results``
     and ``bench compare`` need no model: they never import torch (seconds of start-up) nor

@@ -172,7 +172,6 @@ def test_integer_arguments_are_integers_not_truncated_floats_or_booleans():
 
 
 def test_declared_int_arguments_of_any_factory_are_checked(scratch_registry):
-
     @architectures.register(family="test", description="x", source="test")
     def typed(
         width: int = 4,
@@ -191,10 +190,7 @@ def test_declared_int_arguments_of_any_factory_are_checked(scratch_registry):
     architectures.create("typed", width=3, sizes=None, scale=0.5)  # undeclared: not checked
 
 
-def test_a_model_above_the_parameter_limit_is_refused_before_it_is_allocated(
-    scratch_registry, monkeypatch
-):
-
+def test_a_model_above_the_parameter_limit_is_refused_before_it_is_allocated(scratch_registry):
     @architectures.register(family="test", description="x", source="test")
     def wide(width: int = 8, num_classes: int = 10) -> nn.Module:
         return nn.Sequential(nn.Flatten(), nn.Linear(784, width), nn.Linear(width, num_classes))

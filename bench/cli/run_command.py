@@ -34,10 +34,10 @@ def study_from_args(args: argparse.Namespace) -> Study:
 def cmd_run(args: argparse.Namespace) -> int:
     """``bench run``: the study, shown as it runs, then what it decided and a table of the
     runs it trained; exit 1 when a run failed."""
+    study = study_from_args(args)  # a bad value is refused here, before torch is imported
     from bench.export import tracked
     from bench.sweep import run_study
 
-    study = study_from_args(args)
     display = RunDisplay(enabled=not args.quiet)
     sink, tracker = tracked(study.track, study.results, display)
     try:

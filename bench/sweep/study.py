@@ -24,7 +24,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -33,11 +33,14 @@ from bench.config import ArchbenchError, RunConfig, UsageError, environment, nam
 from bench.config import runs as config
 from bench.config.events import EventSink, MachineBusy, PluginSkipped, SweepRecorded, drop
 from bench.store import ResultsStore
-from bench.sweep import adaptive, suite_file, suites, sweep
+from bench.sweep import adaptive
 from bench.sweep.backends import make_executor
 from bench.sweep.executors import Executor
 from bench.sweep.study_values import DEFAULT_DATASET, DEFAULT_RECIPE, RECIPE_OVERRIDES, normalised
 from bench.train import DEFAULT_TARGETS, RunResult, slot, timing
+
+if TYPE_CHECKING:  # imported where used: making a Study (its values checked) needs no torch
+    from bench.sweep import suites, sweep
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,8 @@ class Study:
 
     def _suite(self) -> tuple[suites.Suite | None, list[int] | None]:
         """The suite asked for (``suite`` or ``suite_file``, loaded) and a study file's seeds."""
+        from bench.sweep import suite_file, suites
+
         if self.suite_file is not None:
             if self.suite:
                 raise UsageError("give --suite NAME or --suite-file TOML, not both")
@@ -200,6 +205,8 @@ class Study:
     def _suite_configs(self, suite: suites.Suite, file_seeds: list[int] | None) -> list:
         """A suite's configs: its archs, recipe (grid) and dataset, with the recipe overrides,
         seeds, devices and data options given here."""
+        from bench.sweep import sweep
+
         given = {
             "--arch": self.archs,
             "--exclude": self.exclude,
@@ -231,6 +238,8 @@ class Study:
         ]
 
     def _arch_configs(self) -> list:
+        from bench.sweep import sweep
+
         if not self.archs:
             raise UsageError(
                 "name the architectures (--arch PATTERN [PATTERN ...]) or a suite (--suite "
@@ -328,6 +337,8 @@ def run_study(
 
 def _carry_out(study: Study, plan: Plan, emit: EventSink) -> StudyOutcome:
     """Check the data, open the store, train and record ``plan``; the outcome."""
+    from bench.sweep import sweep
+
     configs, executor = plan.configs, plan.executor
     if not usercode.plugins_off(study.no_plugins):
         for broken in usercode.broken_plugins():  # left out: say so before training

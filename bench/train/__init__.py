@@ -17,18 +17,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bench.config.faces import lazy_names
-from bench.train.result import DONE_STATUSES, RunResult, now, one_line
+from bench.train.result import DEFAULT_TARGETS, DONE_STATUSES, RunResult, now, one_line
 
 if TYPE_CHECKING:
     from bench.train import lr_range, slot, timing
     from bench.train.modelinfo import canonical_kwargs, model_facts
-    from bench.train.runner import (
-        DEFAULT_TARGETS,
-        execute,
-        execute_task,
-        group_tasks,
-        prepare_data,
-    )
+    from bench.train.runner import execute, execute_task, group_tasks, prepare_data
 
 # The rest of the face is imported when first used: it imports torch, which a command that
 # only reads the store (its RunResult rows) never needs.
@@ -38,7 +32,6 @@ _LAZY = {
     "timing": ("bench.train.timing", None),
     "canonical_kwargs": ("bench.train.modelinfo", "canonical_kwargs"),
     "model_facts": ("bench.train.modelinfo", "model_facts"),
-    "DEFAULT_TARGETS": ("bench.train.runner", "DEFAULT_TARGETS"),
     "execute": ("bench.train.runner", "execute"),
     "execute_task": ("bench.train.runner", "execute_task"),
     "group_tasks": ("bench.train.runner", "group_tasks"),

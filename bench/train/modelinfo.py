@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import torchinfo
-
 import architectures
 from bench.config import naming
 
@@ -55,6 +53,8 @@ def readable_summary(text: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _facts(arch: str, arch_kwargs: str, code: str = "") -> ModelFacts:
+    import torchinfo  # torch: reading stored summaries (readable_summary) needs neither
+
     info = architectures.get_info(arch)
     model = architectures.create(arch, **json.loads(arch_kwargs))
     stats = torchinfo.summary(

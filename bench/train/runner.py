@@ -28,9 +28,7 @@ from bench.data import datasets, splits, userdata
 from bench.train import loop as train
 from bench.train import seedpar, slot, timing
 from bench.train.modelinfo import model_facts
-from bench.train.result import RunResult, now, one_line
-
-DEFAULT_TARGETS = (0.98, 0.99)
+from bench.train.result import DEFAULT_TARGETS, RunResult, now, one_line
 
 
 def is_oom(exc: BaseException) -> bool:

@@ -142,15 +142,18 @@ print(json.dumps(sorted(m for m in ("torch", "matplotlib") if m in sys.modules))
 
 
 @pytest.mark.slow  # a fresh interpreter, on the session's seeds store
-def test_help_results_and_compare_start_without_torch(seeds_store, tmp_path):
-    """``bench --help``, subcommands' ``--help`` and a usage error, ``bench results``
-    and ``bench compare`` need no model: they never import torch (seconds of start-up) nor
-    matplotlib. A fresh interpreter: this one imported both long ago."""
+def test_help_bad_values_results_and_compare_start_without_torch(seeds_store, tmp_path):
+    """``bench --help``, subcommands' ``--help``, an argument error, a value ``bench run``
+    refuses, ``bench results`` and ``bench compare`` need no model: they never import torch
+    (seconds of start-up) nor matplotlib. A fresh interpreter: this one imported both long
+    ago."""
     other = copy_store(seeds_store, tmp_path / "other")
     commands = [
         ["--help"],
         *([name, "--help"] for name in ("run", "report", "results", "compare", "plan", "speed")),
         ["results", "--format", "nope"],
+        ["run", "--arch", "mlp32", "--epochs", "0", "--results", str(tmp_path / "R")],
+        ["run", "--arch", "mlp32", "--lr", "-1", "--results", str(tmp_path / "R")],
         ["results", "--results", str(seeds_store), "--format", "csv"],
         ["compare", str(seeds_store), str(other)],
     ]
@@ -163,7 +166,9 @@ def test_help_results_and_compare_start_without_torch(seeds_store, tmp_path):
     *answers, imported = [json.loads(line) for line in done.stdout.splitlines()]
     assert imported == [], done.stderr
     statuses = [status for _, status, _ in answers]
-    assert statuses == [0] * 7 + [2, 0, 0], answers
+    assert statuses == [0] * 7 + [2, 2, 2, 0, 0], answers
+    assert "--epochs must be >= 1, got 0" in done.stderr and "--lr must be > 0" in done.stderr
+    assert not (tmp_path / "R").exists()  # refused before anything is written
     results = pd.read_csv(io.StringIO(answers[-2][2]))
     assert len(results) == len(set(results.run_id)) > 0 and results.status.eq("ok").all()
     assert "slp" in answers[-1][2]

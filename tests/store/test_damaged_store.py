@@ -14,45 +14,16 @@ import pytest
 from bench.cli import main
 from bench.store import ResultsStore, load
 from bench.sweep import sweep as sweep_module
-from bench.train import runner
 from tests.helpers import quick_config
+from tests.store.fake_runs import fake_result
 
 DB = "archbench.sqlite"
-
-
-def fake_result(seed: int, epochs: int = 2) -> runner.RunResult:
-    """A recorded-shaped run without training (only what the store keeps)."""
-    history = [
-        {
-            "epoch": e,
-            "train_loss": 1.0 / e,
-            "train_acc": 0.5,
-            "val_loss": 1.0,
-            "val_acc": 0.5,
-            "test_loss": 1.0,
-            "test_acc": 0.5 + seed / 1e4,
-            "lr": 1e-3,
-            "train_s": 0.1,
-            "eval_s": 0.01,
-            "cum_train_s": 0.1 * e,
-            "images_per_s": 10.0,
-        }
-        for e in range(1, epochs + 1)
-    ]
-    return runner.RunResult(
-        config=quick_config(seed=seed),
-        status="ok",
-        history=history,
-        metrics={"test_acc": 0.5 + seed / 1e4, "time_train_s": 1.0},
-        environment={"threads": 1},
-        started_at=f"2026-01-01T00:00:{seed % 60:02d}",
-    )
 
 
 def written_store(directory: Path, runs: int = 3, epochs: int = 2) -> Path:
     store = ResultsStore(directory)
     for seed in range(runs):
-        store.record(fake_result(seed, epochs))
+        store.record(fake_result(seed, epochs=epochs))
     assert not Path(f"{store.path}-wal").exists()  # all in the file once the store is closed
     return directory
 

@@ -18,39 +18,7 @@ from bench.store import ResultsStore, load
 from bench.sweep import sweep
 from bench.train import runner
 from tests.helpers import bench_main, quick_config
-
-
-def fake_result(seed: int, status: str = "ok") -> runner.RunResult:
-    """A stored-shaped result without training (for store-only tests)."""
-    config = quick_config(seed=seed)
-    history = [
-        {
-            "epoch": e,
-            "train_loss": 1.0 / e,
-            "train_acc": 0.5,
-            "val_loss": 1.0,
-            "val_acc": 0.5,
-            "test_loss": 1.0,
-            "test_acc": 0.5 + seed / 1e4,
-            "lr": 1e-3,
-            "train_s": 0.1,
-            "eval_s": 0.01,
-            "cum_train_s": 0.1 * e,
-            "images_per_s": 10.0,
-        }
-        for e in (1, 2)
-    ]
-    return runner.RunResult(
-        config=config,
-        status=status,
-        history=history,
-        metrics={
-            "test_acc": 0.5 + seed / 1e4,
-            "time_to_target": {"0.99": {"epochs": 2, "seconds": 0.2}},
-        },
-        environment={"torch_version": "x", "threads": 1},
-        started_at=f"2026-01-01T00:00:{seed % 60:02d}",
-    )
+from tests.store.fake_runs import fake_result, write_fake_runs
 
 
 def test_record_and_load_round_trip(tmp_path):
@@ -129,12 +97,6 @@ def test_complete_runs_are_kept_and_failed_ones_replaced(tmp_path):
     assert len(tables.history) == 2
 
 
-def _writer(directory: str, seeds: list[int]) -> None:
-    store = ResultsStore(directory)
-    for seed in seeds:
-        store.record(fake_result(seed))
-
-
 def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path):
     """A store is created whole: a process starting while another creates it never finds
     the empty file SQLite makes first (refused as damaged: CI saw it once in 20 runs)."""
@@ -164,7 +126,7 @@ def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path):
 def test_two_writer_processes_lose_no_rows(tmp_path):
     context = multiprocessing.get_context("spawn")
     procs = [
-        context.Process(target=_writer, args=(str(tmp_path), list(range(k, 120, 2))))
+        context.Process(target=write_fake_runs, args=(str(tmp_path), list(range(k, 120, 2))))
         for k in (0, 1)
     ]
     for proc in procs:

@@ -15,7 +15,7 @@ import architectures
 from bench.config import ArchbenchError, UsageError
 from bench.config.runs import SOURCE_FIELDS
 from bench.data import datasets, idx
-from bench.report import render
+from bench.report import render, terminal_text, text_table
 
 
 def arch_table(patterns: Sequence[str], exclude: Sequence[str]) -> pd.DataFrame:
@@ -394,16 +394,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.format in ("csv", "json"):
         print(render(frame, args.format))
     else:
-        print(f"A: {names[0]}  B: {names[1]}")
-        style = "simple" if args.format == "table" else "pipe"
-        print(
-            compare.formatted(frame).to_markdown(index=False, tablefmt=style, disable_numparse=True)
-        )  # cells as written
+        print(f"A: {terminal_text(names[0])}  B: {terminal_text(names[1])}")
+        print(text_table(compare.formatted(frame), args.format))
         print(compare.RULE)
     if compare.compared(frame).empty:  # every model ran on one side only
         print(
-            f"bench compare: nothing in common: no model ran on both {names[0]} and "
-            f"{names[1]} (same config minus seed and device), so nothing was compared",
+            f"bench compare: nothing in common: no model ran on both {terminal_text(names[0])} "
+            f"and {terminal_text(names[1])} (same config minus seed and device), so nothing "
+            "was compared",
             file=sys.stderr,
         )
         return 1 if args.fail_on_regression else 0
@@ -420,7 +418,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.format in ("csv", "json"):
         print(render(frame, args.format))
         return 0
-    style = "simple" if args.format == "table" else "pipe"
-    print(plan.formatted(frame).to_markdown(index=False, tablefmt=style, disable_numparse=True))
+    print(text_table(plan.formatted(frame), args.format))
     print(plan.summary(frame, settings))
     return 0

@@ -34,7 +34,7 @@ from bench.cli.run_command import cmd_run
 from bench.config import ArchbenchError, usercode
 from bench.config.exiting import exit_now
 from bench.data import datasets
-from bench.report import FORMATS
+from bench.report import FORMATS, terminal_text
 from bench.report.rotations import ROTATED_TEST
 
 FORMAT_HELP = (
@@ -473,7 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = exc.args[0] if exc.args else str(exc)
         if isinstance(exc, architectures.UnknownArchitectureError):
             message += usercode.broken_note()
-        print(f"bench: error: {message}", file=sys.stderr)
+        print(f"bench: error: {terminal_text(message)}", file=sys.stderr)  # one line, inert
         return code
     except (SystemExit, usercode.UserCodeExit) as exc:  # user code that exits, one line
         exc = exc.original if isinstance(exc, usercode.UserCodeExit) else exc

@@ -11,7 +11,7 @@ a file or user code enters the report, escaped (:mod:`.markdown`), the HTML page
 
 Imports: every earlier step.
 Face: :func:`recap`, :func:`write_report`, :func:`speed_tables`, :func:`render`,
-:data:`FORMATS`, :mod:`.compare`.
+:func:`text_table`, :func:`terminal_text`, :data:`FORMATS`, :mod:`.compare`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bench.config.faces import lazy_names
-from bench.report.tables import FORMATS, render
+from bench.report.tables import FORMATS, render, terminal_text, text_table
 
 if TYPE_CHECKING:
     from bench.report import compare
@@ -38,4 +38,13 @@ _LAZY = {
 
 __getattr__ = lazy_names(__name__, _LAZY)
 
-__all__ = ["FORMATS", "compare", "recap", "render", "speed_tables", "write_report"]
+__all__ = [
+    "FORMATS",
+    "compare",
+    "recap",
+    "render",
+    "speed_tables",
+    "terminal_text",
+    "text_table",
+    "write_report",
+]

@@ -2,8 +2,12 @@
 
 Accuracies are fractions in the data (``test_acc`` 0.9545). The human formats (``table``,
 ``markdown``) write them in percent with two decimals (``95.45 %``); ``csv`` and ``json`` keep
-the full-precision fractions, so scripts reading them see the stored numbers. In ``markdown``
-every text cell is escaped (:func:`bench.report.markdown.escaped`)."""
+the full-precision fractions, so scripts reading them see the stored numbers. Text is data in
+the human formats: in ``markdown`` every text cell is escaped
+(:func:`bench.report.markdown.escaped`); in ``table``, for a terminal, every character that is
+not printable is written as its escape (:func:`terminal_text`), so no escape sequence from a
+store or a study file reaches the terminal. ``csv`` keeps the text as stored (``json`` escapes
+it as JSON does)."""
 
 from __future__ import annotations
 
@@ -45,6 +49,34 @@ def in_percent(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def terminal_text(value: object) -> object:
+    """Text as a terminal may show it: every character that is not printable (the escape
+    character that starts a terminal's control sequences, line breaks, tabs, other control
+    characters, and format characters such as bidirectional overrides) written as its Python
+    escape (``\\x1b``, ``\\n``, ``\\u202e``), so that text from a store, a file or a name never
+    moves the cursor, recolours, retitles or clears the terminal, nor breaks a table's row.
+    Printable text, and any value that is not text, comes back as it is."""
+    if not isinstance(value, str) or value.isprintable():
+        return value
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in value)
+
+
+def for_terminal(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell and header as :func:`terminal_text` writes it."""
+    shown = frame.map(terminal_text)
+    shown.columns = [terminal_text(str(c)) for c in frame.columns]
+    return shown
+
+
+def text_table(frame: pd.DataFrame, fmt: str) -> str:
+    """A frame of cells already written as text (``bench compare``'s, ``bench plan``'s) as a
+    ``table`` or ``markdown`` table, each cell as written (no number is parsed again) and
+    escaped for its format as :func:`render` escapes."""
+    if fmt == "markdown":
+        return markdown.escaped(frame).to_markdown(index=False, disable_numparse=True)
+    return for_terminal(frame).to_markdown(index=False, tablefmt="simple", disable_numparse=True)
+
+
 def for_display(frame: pd.DataFrame) -> pd.DataFrame:
     """Whole-number float columns (ints that a missing value turned into floats) back to
     integers, and missing values as None, which tabulate prints as ``-``."""
@@ -81,8 +113,9 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
             for c in frame.columns
         ]
         style = {"tablefmt": "simple"} if fmt == "table" else {}
-        if fmt == "markdown":  # names and messages are text: escaped, a "|" never shifts cells
-            shown = markdown.escaped(shown)
+        # names and messages are text: escaped, a "|" never shifts cells, no control sequence
+        # reaches the terminal
+        shown = markdown.escaped(shown) if fmt == "markdown" else for_terminal(shown)
         return shown.to_markdown(
             index=False, floatfmt=".4g", intfmt=",", missingval="-", colalign=align, **style
         )

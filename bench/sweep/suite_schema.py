@@ -2,7 +2,7 @@
 and the user's ``bench run --suite-file study.toml`` (docs/guides/suites-and-studies.md, "A study
 in a file")::
 
-    name = "mynet-vs-cnn"            # default: the file's name without .toml
+    name = "mynet-vs-cnn"            # default: the file's name; 1 to 200 printable characters
     description = "My net against the recap's CNN"
     source = "..."                   # what it reproduces (default: the file's path)
     archs = ["./models.py:MyNet", "cnn"]
@@ -51,6 +51,8 @@ from bench.config.seeding import VARY
 from bench.data import datasets, userdata
 from bench.sweep.protocols import REFERENCE_METRICS, LRRangeStep, Protocol, Reference
 from bench.sweep.study_values import DATA_OPTIONS, data_option
+
+MAX_SUITE_NAME = 200  # characters of a study's name
 
 KEYS = (
     "name",
@@ -148,8 +150,8 @@ def fields(data: dict[str, Any], path: Path) -> dict[str, Any]:
             "for validation: set val_size above 0"
         )
     return {
-        "name": str(data.get("name", path.stem)),
-        "description": str(data.get("description", "")),
+        "name": _suite_name(data, path),
+        "description": _text(data, "description", path, ""),
         "source": _text(data, "source", path, str(path.resolve())),
         "archs": tuple(resolved),
         "recipe": recipe,
@@ -239,6 +241,20 @@ def _text(table: dict[str, Any], key: str, path: Path, default: str | None = Non
     if not isinstance(value, str):
         raise UsageError(f"{path}: {key!r} must be a text in quotes, got {value!r}")
     return value
+
+
+def _suite_name(data: dict[str, Any], path: Path) -> str:
+    """The suite's name (default: the file's name without ``.toml``): 1 to
+    :data:`MAX_SUITE_NAME` printable characters, not starting or ending with a space. It names
+    the suite in the store, the report and ``bench run --suite``."""
+    name = _text(data, "name", path, path.stem)
+    if not name or len(name) > MAX_SUITE_NAME or not name.isprintable() or name != name.strip():
+        raise UsageError(
+            f"{path}: the suite's name {name!r} must be 1 to {MAX_SUITE_NAME} printable characters "
+            'without a leading or trailing space: give name = "..." (the default is the '
+            "file's name)"
+        )
+    return name
 
 
 def _number(value: Any, where: str, path: Path, *, integer: bool = False, low: float = 0) -> Any:

@@ -1,0 +1,85 @@
+"""Text a store, a study file or a path controls reaches the terminal as data: a control
+sequence in it (ESC ``[2J`` clears the screen, ESC ``]0;`` retitles the window, a bidi override
+reorders the line) is printed as its escape, never sent to the terminal; csv keeps the stored
+text as it is, json escapes it as JSON does."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from bench.report import terminal_text
+from bench.store import load
+from tests.conftest import copy_store
+
+CLEAR = "\x1b[2J"
+TITLE = "\x1b]0;pwned\x07"
+BIDI = "\u202e"
+HOSTILE = f"boom{CLEAR}{TITLE}{BIDI}|x\nnext"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("mlp32", "mlp32"),
+        ("accuracy −0.5 pp, é, 中", "accuracy −0.5 pp, é, 中"),
+        (HOSTILE, "boom\\x1b[2J\\x1b]0;pwned\\x07\\u202e|x\\nnext"),
+        ("a\tb\r", "a\\tb\\r"),
+    ],
+)
+def test_terminal_text_writes_every_unprintable_character_as_its_escape(text, shown):
+    assert terminal_text(text) == shown
+    assert terminal_text(3.5) == 3.5 and terminal_text(None) is None
+
+
+def poisoned(store):
+    """The store with a hostile failure message and architecture name in every run."""
+    with sqlite3.connect(store / "archbench.sqlite") as db:
+        db.execute(
+            "UPDATE runs SET message = ?, config_json = json_set(config_json, '$.arch', ?)",
+            (HOSTILE, f"mlp{CLEAR}"),
+        )
+    db.close()
+    return store
+
+
+def inert(text: str) -> bool:
+    return not any(ch in text for ch in ("\x1b", "\x07", BIDI))
+
+
+def test_tables_from_a_hostile_store_send_no_control_sequence(seeds_store, tmp_path, capsys):
+    store = poisoned(seeds_store)
+    other = copy_store(store, tmp_path / "other")
+    runs = len(load(store).runs)
+    shown = "boom\\x1b[2J\\x1b]0;pwned\\x07\\u202e|x\\nnext"
+    assert main(["results", "--results", str(store), "--columns", "run_id,message"]) == 0
+    table = capsys.readouterr().out
+    assert inert(table) and table.count(shown) == runs
+    assert len(table.splitlines()) == 2 + runs  # a line break in a cell breaks no row
+
+    assert main(["compare", str(store), str(other)]) == 0
+    compared = capsys.readouterr().out
+    assert inert(compared) and "mlp\\x1b[2J" in compared
+    assert main(["compare", str(store), str(other), "--format", "markdown"]) == 0
+    assert inert(capsys.readouterr().out)
+
+    # csv keeps the stored text as it is; json escapes it as JSON does
+    columns = ["--columns", "run_id,message"]
+    assert main(["results", "--results", str(store), *columns, "--format", "csv"]) == 0
+    rows = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert set(rows.message) == {HOSTILE}
+    assert main(["results", "--results", str(store), *columns, "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert inert(out) and {row["message"] for row in json.loads(out)} == {HOSTILE}
+
+
+def test_an_error_line_naming_a_hostile_path_stays_one_inert_line(tmp_path, capsys):
+    missing = tmp_path / f"results{CLEAR}{TITLE}"
+    assert main(["results", "--results", str(missing)]) != 0
+    err = capsys.readouterr().err
+    assert inert(err) and err.count("\n") == 1 and "results\\x1b[2J" in err

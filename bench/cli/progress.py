@@ -6,6 +6,8 @@ loss and validation accuracy. When stderr is not a terminal (CI, a pipe, a log f
 epoch and each finished run prints one line instead. ``--quiet`` hides the progress; a wait for
 the training slot, a busy-machine warning and a plugin left out are shown anyway (on stderr),
 and so are the lines that say what was recorded and the ``--seeds auto`` rounds (on stdout).
+Every line and bar label is written as :func:`bench.report.terminal_text` writes text: a run's
+label or a failure's message holds no control sequence for the terminal.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TextIO
 from tqdm import tqdm
 
 from bench.config import events
+from bench.report import terminal_text
 
 
 def pct(value: float | None) -> str:
@@ -52,6 +55,7 @@ class RunDisplay:
 
     def write(self, text: str) -> None:
         """One line on the stream, above the bars when they are shown."""
+        text = terminal_text(text)
         if self.bar is not None:
             self.bar.write(text, file=self.stream)
         else:
@@ -79,12 +83,12 @@ class RunDisplay:
         self.write(f"warning: {event.text}")
 
     def on_SweepRecorded(self, event: events.SweepRecorded) -> None:
-        print(event.text)
+        print(terminal_text(event.text))
 
     # --seeds auto: its rounds on stdout
     def on_AdaptiveStarted(self, event: events.AdaptiveStarted) -> None:
         if self.enabled:
-            print(event.text)
+            print(terminal_text(event.text))
 
     on_RoundSettled = on_RoundStarted = on_AdaptiveStarted
 
@@ -110,7 +114,7 @@ class RunDisplay:
         first = self.index + 1
         self.index += len(event.labels)
         span = f"{first}" if len(event.labels) == 1 else f"{first}-{self.index}"
-        label = event.labels[0]
+        label = terminal_text(event.labels[0])  # also a bar's description
         label = label if len(event.labels) == 1 else f"{label} (x{len(event.labels)} seeds)"
         self.prefix, self.task_runs, self.val_acc = (
             f"[{span}/{self.total}] {label}",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from bench.cli.commands import SWEEP_SUMMARY, results_frame, varying_settings
 from bench.cli.progress import RunDisplay
 from bench.config import runs as config
-from bench.report import render
+from bench.report import render, terminal_text
 
 if TYPE_CHECKING:
     from bench.sweep import Study, StudyOutcome
@@ -45,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         display.close()
     for line in outcome_lines(outcome):
-        print(line)
+        print(terminal_text(line))
     if tracker is not None:
         print(tracker.describe(), file=sys.stderr if tracker.failures else sys.stdout)
     if outcome.results:

@@ -16,6 +16,8 @@ from bench.cli import main
 from bench.report import terminal_text
 from bench.store import load
 from tests.conftest import copy_store
+from tests.helpers import bench_main
+from tests.usercode_helpers import user_shell, write
 
 CLEAR = "\x1b[2J"
 TITLE = "\x1b]0;pwned\x07"
@@ -83,3 +85,34 @@ def test_an_error_line_naming_a_hostile_path_stays_one_inert_line(tmp_path, caps
     assert main(["results", "--results", str(missing)]) != 0
     err = capsys.readouterr().err
     assert inert(err) and err.count("\n") == 1 and "results\\x1b[2J" in err
+
+
+def test_a_failing_models_message_reaches_the_progress_lines_escaped(tmp_path):
+    """A user model's error message (the progress line of its failed run, and the table of
+    runs ``bench run`` prints) and its name in the progress, without a terminal's bars."""
+    write(
+        tmp_path / "models.py",
+        f"""
+        from torch import nn
+
+        class Boom(nn.Module):
+            def __init__(self, num_classes=10):
+                super().__init__()
+                self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, num_classes))
+
+            def forward(self, x):
+                if self.training:  # the shape check before the sweep passes
+                    raise RuntimeError({HOSTILE!r})
+                return self.net(x)
+        """,
+    )
+    with user_shell(tmp_path) as shell, shell.fresh():
+        done = bench_main(
+            "run", "--arch", "models.py:Boom", "--dataset", "synthetic", "--epochs", "1"
+        )
+    assert done.returncode == 1  # a failed run
+    assert inert(done.stdout) and inert(done.stderr)
+    # a run's message is one line (its line break a space), each control character escaped
+    shown = "RuntimeError: boom\\x1b[2J\\x1b]0;pwned\\x07\\u202e|x next"
+    assert shown in done.stderr  # the progress line
+    assert shown in done.stdout  # the table of the runs trained

@@ -78,13 +78,16 @@ def p_text(value: float) -> str:
 
 # --- text from a store, a file or a name -------------------------------------------------------
 
-_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")  # line breaks, tabs, control chars
+# line breaks, tabs, control characters (C0, DEL, C1) and the bidirectional controls that
+# reorder how a line is shown
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 _ALWAYS = {"\\": "\\\\", "`": "\\`", "*": "\\*", "~": "\\~", "|": "\\|", "$": "\\$", "&": "&amp;"}
 _TAG_START = re.compile(r"[A-Za-z/!?]")  # what may follow "<" in an HTML tag or an autolink
 
 
 def one_line(value: object) -> str:
-    """``value`` as text on one line: line breaks, tabs and control characters as spaces."""
+    """``value`` as text on one line: line breaks, tabs, control characters and
+    bidirectional controls (which would reorder the line as shown) as spaces."""
     return _BREAKS.sub(" ", str(value))
 
 

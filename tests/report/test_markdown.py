@@ -66,6 +66,8 @@ def test_payloads_are_escaped():
     assert text("<script>alert(1)</script>") == "&lt;script>alert(1)&lt;/script>"
     assert text("a|b **x** ![pic](x.png)") == "a\\|b \\*\\*x\\*\\* ![pic\\](x.png)"
     assert text("line\nbreak\r\n# heading") == "line break # heading"
+    # a terminal's escape sequences, C1 controls and bidi overrides are no part of the text shown
+    assert text("red\x1b[31m\x9b2J\u202eevil\u2066x\u2069") == "red [31m 2J evil x "
     assert text("# heading") == "\\# heading"
     assert code("a`b") == "``a`b``" and code("`") == "`` ` ``"
     assert code("x<script>") == text("x<script>")  # no raw tag, not even in a code span

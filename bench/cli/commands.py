@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ import architectures
 from bench.config import ArchbenchError, UsageError
 from bench.config.runs import SOURCE_FIELDS
 from bench.data import datasets, idx
-from bench.report import render, terminal_text, text_table
+from bench.report import render, terminal_text, text_blocks, text_table
 
 
 def arch_table(patterns: Sequence[str], exclude: Sequence[str]) -> pd.DataFrame:
@@ -94,9 +95,19 @@ def suite_asked(args: argparse.Namespace) -> str | None:
     return suite.name
 
 
+def terminal_width() -> int:
+    """The width to wrap text for the terminal at: its columns (``COLUMNS`` where set, else
+    100 when the output is not a terminal), kept within 60 to 120 for reading."""
+    return max(60, min(120, shutil.get_terminal_size((100, 24)).columns))
+
+
 def cmd_suites(args: argparse.Namespace) -> int:
     load_plugins(args)
-    print(render(suite_table(args.suite_file), args.format))
+    table = suite_table(args.suite_file)
+    if args.format == "table":  # a suite's row is hundreds of characters: a block each
+        print(text_blocks(table, ("name", "from"), "description", terminal_width()))
+    else:
+        print(render(table, args.format))
     return 0
 
 

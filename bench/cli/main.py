@@ -182,7 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a study in a TOML file (schema: docs/guides/suites-and-studies.md) to list with "
         "them (repeatable)",
     )
-    suites_cmd.add_argument("--format", choices=FORMATS, default="table")
+    suites_cmd.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default): a block per suite, wrapped to the terminal's width; markdown, "
+        "csv and json: a row per suite",
+    )
     suites_cmd.add_argument("--no-plugins", action="store_true", help=NO_PLUGINS_HELP)
     suites_cmd.set_defaults(func=cmd_suites)
 

@@ -11,7 +11,8 @@ a file or user code enters the report, escaped (:mod:`.markdown`), the HTML page
 
 Imports: every earlier step.
 Face: :func:`recap`, :func:`write_report`, :func:`speed_tables`, :func:`render`,
-:func:`text_table`, :func:`terminal_text`, :data:`FORMATS`, :mod:`.compare`.
+:func:`text_table`, :func:`text_blocks`, :func:`terminal_text`, :data:`FORMATS`,
+:mod:`.compare`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bench.config.faces import lazy_names
-from bench.report.tables import FORMATS, render, terminal_text, text_table
+from bench.report.tables import FORMATS, render, terminal_text, text_blocks, text_table
 
 if TYPE_CHECKING:
     from bench.report import compare
@@ -45,6 +46,7 @@ __all__ = [
     "render",
     "speed_tables",
     "terminal_text",
+    "text_blocks",
     "text_table",
     "write_report",
 ]

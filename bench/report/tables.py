@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -75,6 +77,34 @@ def text_table(frame: pd.DataFrame, fmt: str) -> str:
     if fmt == "markdown":
         return markdown.escaped(frame).to_markdown(index=False, disable_numparse=True)
     return for_terminal(frame).to_markdown(index=False, tablefmt="simple", disable_numparse=True)
+
+
+def text_blocks(frame: pd.DataFrame, heading: Sequence[str], lead: str, width: int) -> str:
+    """``frame`` for a terminal as one block per row, for rows too long for a table's line:
+    the ``heading`` columns' values on the block's first line, the ``lead`` column's text
+    under it, then every other column that has a value as ``label  value`` (the label is the
+    column's name, ``_`` as a space); texts wrap at ``width`` characters (a continued value
+    under its first line; a word longer than the line is not cut) and are written as
+    :func:`terminal_text` writes them. A blank line separates the blocks."""
+    others = [c for c in frame.columns if c not in heading and c != lead]
+    labels = {c: str(c).replace("_", " ") for c in others}
+    indent = 2 + max((len(label) for label in labels.values()), default=0) + 2
+    blocks = []
+    for row in frame.to_dict(orient="records"):
+        lines = ["  ".join(terminal_text(str(row[c])) for c in heading)]
+        wrap = textwrap.TextWrapper(width, break_long_words=False, break_on_hyphens=False)
+        wrap.initial_indent = wrap.subsequent_indent = "  "
+        lines += wrap.wrap(terminal_text(str(row[lead] or "")))
+        for column in others:
+            value = row[column]
+            if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+                continue
+            text = f"{value:,}" if isinstance(value, int) else str(value)
+            wrap.initial_indent = f"  {labels[column]}".ljust(indent)
+            wrap.subsequent_indent = " " * indent
+            lines += wrap.wrap(terminal_text(text))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def for_display(frame: pd.DataFrame) -> pd.DataFrame:

@@ -116,3 +116,16 @@ def test_a_failing_models_message_reaches_the_progress_lines_escaped(tmp_path):
     shown = "RuntimeError: boom\\x1b[2J\\x1b]0;pwned\\x07\\u202e|x next"
     assert shown in done.stderr  # the progress line
     assert shown in done.stdout  # the table of the runs trained
+
+
+def test_a_study_files_text_in_bench_suites_is_escaped(tmp_path, capsys):
+    study = tmp_path / "study.toml"
+    study.write_text(
+        f'archs = ["mlp32"]\ndescription = {json.dumps(HOSTILE)}\nsource = {json.dumps(TITLE)}\n'
+    )
+    shown = {}
+    for fmt in ("table", "markdown"):
+        assert main(["suites", "--suite-file", str(study), "--format", fmt]) == 0
+        shown[fmt] = capsys.readouterr().out
+        assert inert(shown[fmt]) and "boom" in shown[fmt]
+    assert "boom\\x1b[2J\\x1b]0;pwned\\x07\\u202e|x\\nnext" in shown["table"]

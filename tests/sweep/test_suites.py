@@ -108,6 +108,25 @@ def test_bench_suites_lists_every_suite(capsys):
     assert len(json.loads(capsys.readouterr().out)) == len(SUITES)
 
 
+@pytest.mark.parametrize("columns", ["60", "100", "300"])
+def test_bench_suites_on_a_terminal_is_a_block_per_suite_within_its_width(
+    columns, monkeypatch, capsys
+):
+    """Every field of every suite, in lines no longer than the terminal (at most 120
+    characters, at least 60): a suite's row in a table is hundreds of characters long."""
+    monkeypatch.setenv("COLUMNS", columns)
+    assert main(["suites"]) == 0
+    text = capsys.readouterr().out
+    assert max(len(line) for line in text.splitlines()) <= max(60, min(120, int(columns)))
+    blocks = {block.split("  ")[0]: block for block in text.split("\n\n")}
+    assert set(blocks) == set(SUITES)
+    fc_sweep = " ".join(blocks["fc-sweep"].split())  # its lines joined again
+    suite = SUITES["fc-sweep"]
+    for field in (suite.description, suite.protocol_text(), suite.grid_text(), suite.source):
+        assert " ".join(field.split()) in fc_sweep
+    assert "runs per seed 15" in fc_sweep and "lr range test" in blocks["notebook-mlp-cnn"]
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [

@@ -89,10 +89,10 @@ def text_blocks(frame: pd.DataFrame, heading: Sequence[str], lead: str, width: i
     others = [c for c in frame.columns if c not in heading and c != lead]
     labels = {c: str(c).replace("_", " ") for c in others}
     indent = 2 + max((len(label) for label in labels.values()), default=0) + 2
+    wrap = textwrap.TextWrapper(width, break_long_words=False, break_on_hyphens=False)
     blocks = []
     for row in frame.to_dict(orient="records"):
         lines = ["  ".join(terminal_text(str(row[c])) for c in heading)]
-        wrap = textwrap.TextWrapper(width, break_long_words=False, break_on_hyphens=False)
         wrap.initial_indent = wrap.subsequent_indent = "  "
         lines += wrap.wrap(terminal_text(str(row[lead] or "")))
         for column in others:

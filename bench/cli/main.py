@@ -36,6 +36,7 @@ from bench.config.exiting import exit_now
 from bench.data import datasets
 from bench.report import FORMATS, terminal_text
 from bench.report.rotations import ROTATED_TEST
+from bench.train.result import STATUSES
 
 FORMAT_HELP = (
     "table (default) and markdown write accuracies in percent (95.45 %%); csv and json keep "
@@ -296,9 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the table to FILE instead of printing it (needed for parquet)",
     )
-    results.add_argument(
-        "--status", nargs="+", choices=("ok", "diverged", "oom", "error", "skipped")
-    )
+    results.add_argument("--status", nargs="+", choices=STATUSES)
     results.add_argument("--history", action="store_true", help="per-epoch rows")
     repair = results.add_mutually_exclusive_group()
     repair.add_argument(
